@@ -1,0 +1,172 @@
+/**
+ * The public contract of @procmgr/core. The daemon (apps/daemon), the CLI and library users
+ * code against these types; `Supervisor` (supervisor.ts) implements `SupervisorApi`.
+ */
+import type { ProcessConfig } from "@procmgr/config";
+
+/** Spelled exactly so everywhere: API, CLI, JSON. */
+export type ProcessState =
+  | "created"
+  | "starting"
+  | "running"
+  | "stopping"
+  | "stopped"
+  | "exited"
+  | "failed"
+  | "backoff";
+
+export const processStates: readonly ProcessState[] = [
+  "created",
+  "starting",
+  "running",
+  "stopping",
+  "stopped",
+  "exited",
+  "failed",
+  "backoff",
+];
+
+/** Who owns a definition: the config file (replaced on reload) or the API (persisted). */
+export type ProcessSource = "config" | "api";
+
+/** Why a run ended, exactly. */
+export interface ExitResult {
+  /** Exit code, or null when killed by a signal. */
+  readonly code: number | null;
+  /** Signal name, or null when it exited by itself. */
+  readonly signal: NodeJS.Signals | null;
+  /** True when the supervisor stopped it (manual stop, reload, shutdown). */
+  readonly stoppedByUs: boolean;
+  /** True when the stop timed out and the group was SIGKILLed. */
+  readonly timedOut: boolean;
+  /** Set when the process could not be spawned at all (ENOENT, EACCES, unknown user...). */
+  readonly spawnError?: string;
+  /** Whether success_exit_status (or a clean stop by us) counts this as a success. */
+  readonly success: boolean;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  readonly durationMs: number;
+}
+
+export interface ProcessInfo {
+  /** Stable UUID. Every id argument of the API accepts this or the name. */
+  readonly id: string;
+  readonly name: string;
+  readonly source: ProcessSource;
+  readonly config: ProcessConfig;
+  readonly state: ProcessState;
+  /** Why it is `failed` (start limit hit, spawn error, exit code 3, ...). */
+  readonly failureReason?: string;
+  /** In `backoff`: when the next start is due. */
+  readonly nextRestartAt?: Date;
+  readonly pid?: number;
+  /** How many times it has been started (manual or automatic). */
+  readonly runCount: number;
+  /** How many of those starts were automatic restarts. */
+  readonly restartCount: number;
+  readonly consecutiveFailures: number;
+  readonly lastExit?: ExitResult;
+  readonly createdAt: Date;
+  readonly startedAt?: Date;
+  readonly endedAt?: Date;
+  /** While running: ms since the current run started. */
+  readonly uptimeMs?: number;
+  /** Resolved log file paths (undefined for inherit/null). */
+  readonly stdoutPath?: string;
+  readonly stderrPath?: string;
+}
+
+export interface ConfigDiff {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+  readonly unchanged: readonly string[];
+}
+
+export interface UpdateResult {
+  /** Fields applied without a restart (restart policy, delays, timeouts, ...). */
+  readonly updatedFields: readonly string[];
+  /** Fields that only take effect on the next start (env, user, command, ...). */
+  readonly restartRequiredFields: readonly string[];
+  readonly restarted: boolean;
+  readonly process: ProcessInfo;
+}
+
+/** Resources of a process's whole process group, read from /proc. */
+export interface ResourceUsage {
+  readonly pid: number;
+  /** Processes in the process group (the child and its descendants that stayed in it). */
+  readonly processCount: number;
+  /** user + system CPU seconds of the live processes of the group. */
+  readonly cpuSeconds: number;
+  readonly rssBytes: number;
+  readonly threads: number;
+}
+
+export interface SupervisorOptions {
+  /** Where per-process default logs (`<stateDir>/logs`) and run records live. */
+  readonly stateDir: string;
+  /** Overrides `<stateDir>/logs`. */
+  readonly logDir?: string;
+  /** Runtime directories base (default /run as root, $XDG_RUNTIME_DIR otherwise). */
+  readonly runtimeDir?: string;
+}
+
+/** Typed events. */
+export interface SupervisorEvents {
+  state: [event: { process: ProcessInfo; previous: ProcessState }];
+  exit: [event: { process: ProcessInfo; exit: ExitResult }];
+  restart: [event: { process: ProcessInfo; delayMs: number }];
+  output: [event: { process: ProcessInfo; stream: "stdout" | "stderr"; chunk: Buffer }];
+  created: [event: { process: ProcessInfo }];
+  updated: [event: { process: ProcessInfo }];
+  deleted: [event: { process: ProcessInfo }];
+}
+
+export interface SupervisorApi {
+  /** Define a process (does not start it unless `config.autoStart`). ALREADY_EXISTS on a duplicate name. */
+  create(
+    config: ProcessConfig,
+    options?: { source?: ProcessSource; id?: string },
+  ): Promise<ProcessInfo>;
+  start(idOrName: string): Promise<ProcessInfo>;
+  /** Manual stop: never followed by an automatic restart. */
+  stop(idOrName: string): Promise<ProcessInfo>;
+  restart(idOrName: string): Promise<ProcessInfo>;
+  /** Refuses a running process unless `force` (which stops it first). */
+  delete(idOrName: string, options?: { force?: boolean }): Promise<void>;
+  update(
+    idOrName: string,
+    config: ProcessConfig,
+    options?: { dryRun?: boolean; restart?: boolean },
+  ): Promise<UpdateResult>;
+  list(): ProcessInfo[];
+  get(idOrName: string): ProcessInfo;
+  /**
+   * Make the `source: "config"` processes match `configs`: add (and auto-start) new ones, stop
+   * and remove dropped ones, restart changed ones, leave the rest alone. API processes are not
+   * touched. With `dryRun` nothing changes; the diff is returned either way.
+   */
+  apply(configs: readonly ProcessConfig[], options?: { dryRun?: boolean }): Promise<ConfigDiff>;
+  /**
+   * Call once at daemon start, before `apply`: find the children a previous (crashed) supervisor
+   * with the same stateDir left behind (run records under `<stateDir>/run/`, verified by pid +
+   * process start time so a reused pid is never touched), stop their whole process groups, and
+   * forget the records. Answers what it stopped.
+   */
+  recover(): Promise<{ readonly stopped: readonly { name: string; pid: number }[] }>;
+  /** Resource usage of a running process's group; undefined when it is not running. */
+  usage(idOrName: string): Promise<ResourceUsage | undefined>;
+  /** Close and reopen every log file (logrotate). */
+  reopenLogs(): Promise<void>;
+  /** Stop every process by its own rules; afterwards no child is left. */
+  shutdown(): Promise<void>;
+  on<E extends keyof SupervisorEvents>(
+    event: E,
+    listener: (...args: SupervisorEvents[E]) => void,
+  ): this;
+  off<E extends keyof SupervisorEvents>(
+    event: E,
+    listener: (...args: SupervisorEvents[E]) => void,
+  ): this;
+}
