@@ -1,3 +1,65 @@
+export { changedFields, configsEqual, hotFields } from "./config-equal.js";
+export { processConfigToRaw, type RawProcess } from "./config-to-raw.js";
+export type {
+  DaemonSettings,
+  DaemonSettingsInput,
+  LogFormat,
+  LogLevel,
+} from "./daemon-settings.js";
+export {
+  defaultBindAddress,
+  defaultMetricsPort,
+  isLoopbackHost,
+  resolveDaemonSettings,
+  splitHostPort,
+} from "./daemon-settings.js";
+export { defaultConfigText } from "./default-config.js";
+export { parseDuration } from "./duration.js";
+export type { ConfigErrorCode, ConfigIssue } from "./errors.js";
+export { ConfigError, formatConfigError, formatConfigIssue } from "./errors.js";
+export type {
+  HostModuleConfig,
+  HostProfile,
+  HostProfileFormat,
+  HostProfileInput,
+  HostProfileOutput,
+  HostServiceConfig,
+} from "./host-profile.js";
+export {
+  enabledModules,
+  enabledServices,
+  HostProfileSchema,
+  hostProfileExtensions,
+  hostProfileFormat,
+  loadHostProfile,
+  parseHostProfileText,
+  resolveHostName,
+  stripJsonComments,
+} from "./host-profile.js";
+export type { ModuleManifest, PsychedRepo, ServiceManifest } from "./host-profile-repo.js";
+export {
+  discoverPsychedRepo,
+  findPsychedRepoRoot,
+  loadModuleManifest,
+  loadServiceManifest,
+} from "./host-profile-repo.js";
+export type { LoadedConfig } from "./load-config.js";
+export { loadConfig, parseConfigText, processesDirFor } from "./load-config.js";
+export type {
+  HealthCheckOutput,
+  ProcessInput,
+  ProcessOutput,
+  ResourceLimitsOutput,
+} from "./process-schema.js";
+export {
+  HealthCheckSchema,
+  ProcessSchema,
+  processFields,
+  ResourceLimitsSchema,
+} from "./process-schema.js";
+export { resolveProcessConfig } from "./resolve-process.js";
+export { parseSignal } from "./signals.js";
+export { splitCommand } from "./split-command.js";
 export type {
   EnvironmentFile,
   HealthCheck,
@@ -10,3 +72,4 @@ export type {
   RestartPolicy,
 } from "./types.js";
 export { processDefaults } from "./types.js";
+export { checkUsersAndGroups } from "./users.js";

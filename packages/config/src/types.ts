@@ -46,6 +46,8 @@ export interface HealthCheck {
   readonly port?: number;
   readonly command?: string;
   readonly args: readonly string[];
+  /** exec checks: what is executed, the split `command` followed by `args` (like ProcessConfig.argv). */
+  readonly argv?: readonly string[];
 }
 
 export interface ResourceLimits {

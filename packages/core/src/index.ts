@@ -1,3 +1,15 @@
+export { parseEnvironmentFile } from "./environment.js";
+export { SupervisorError, type SupervisorErrorCode } from "./errors.js";
+export {
+  backoffDelayMs,
+  type ExitFacts,
+  failureResetAfterMs,
+  failureResetMinMs,
+  restartDecision,
+  startLimitExceeded,
+  startsInWindow,
+} from "./policy.js";
+export { Supervisor } from "./supervisor.js";
 export type {
   ConfigDiff,
   ExitResult,

@@ -57,6 +57,11 @@ export interface ProcessInfo {
   readonly state: ProcessState;
   /** Why it is `failed` (start limit hit, spawn error, exit code 3, ...). */
   readonly failureReason?: string;
+  /**
+   * Why it is in its state when that is not obvious (additive): "condition failed: ...",
+   * "restarting after: exited with code 1", "bound to \"db\", which is stopped".
+   */
+  readonly stateReason?: string;
   /** In `backoff`: when the next start is due. */
   readonly nextRestartAt?: Date;
   readonly pid?: number;
@@ -110,6 +115,11 @@ export interface SupervisorOptions {
   readonly logDir?: string;
   /** Runtime directories base (default /run as root, $XDG_RUNTIME_DIR otherwise). */
   readonly runtimeDir?: string;
+  /**
+   * Additive: minimum uptime that resets the consecutive-failure counter (default 10 000 ms;
+   * the effective threshold is max(this, the backoff delay that preceded the run)).
+   */
+  readonly failureResetMinMs?: number;
 }
 
 /** Typed events. */
@@ -121,6 +131,8 @@ export interface SupervisorEvents {
   created: [event: { process: ProcessInfo }];
   updated: [event: { process: ProcessInfo }];
   deleted: [event: { process: ProcessInfo }];
+  /** Problems that do not change a state (additive): a failed exec_start_post, a log write error. */
+  warning: [event: { process?: ProcessInfo; message: string; cause?: unknown }];
 }
 
 export interface SupervisorApi {

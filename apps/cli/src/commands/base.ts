@@ -1,0 +1,94 @@
+import type { ProcessManagerClient, ProcessManagerConnection } from "@procmgr/rpc";
+import { Command, Option } from "clipanion";
+import * as t from "typanion";
+import { type CliContext, isTty } from "../context.js";
+import { CliError, type DaemonTarget } from "../errors.js";
+import { type Colors, colors, shouldColor } from "../format/color.js";
+
+export type OutputFormat = "text" | "json";
+
+/**
+ * The base of every verb: `--address`, `-o/--output`, `--no-color`, one connection to the
+ * daemon, and the single error path (stderr, exit code by CliError.code).
+ */
+export abstract class BaseCommand extends Command<CliContext> {
+  address = Option.String("--address", {
+    description: "Daemon address: unix:/path/to.sock or host:port (default: $PM_ADDRESS, then discovery)",
+  });
+
+  output = Option.String("-o,--output", "text", {
+    description: "Output format: text or json",
+    validator: t.isEnum(["text", "json"] as const),
+  });
+
+  color = Option.Boolean("--color", {
+    description: "Colour the output (default: on a terminal; --no-color disables)",
+  });
+
+  /** Where the daemon was looked for, once known (for "unreachable" messages). */
+  protected target: DaemonTarget | undefined;
+  private connection: ProcessManagerConnection | undefined;
+
+  /** The verb itself; returns the exit code (undefined = 0). */
+  abstract run(): Promise<number | undefined>;
+
+  async execute(): Promise<number> {
+    try {
+      return (await this.run()) ?? 0;
+    } catch (e) {
+      return await this.report(e);
+    } finally {
+      this.closeConnection();
+    }
+  }
+
+  protected async report(e: unknown): Promise<number> {
+    let err: CliError;
+    try {
+      const { toCliError } = await import("../rpc-errors.js");
+      err = toCliError(e, this.target, this.context.programName);
+    } catch {
+      err = CliError.from(e);
+    }
+    let text = `${this.context.programName}: ${err.message}\n`;
+    if (err.code === "usage") {
+      const verb = this.path.length > 0 ? ` ${this.path.join(" ")}` : "";
+      text += `Run \`${this.context.programName}${verb} --help\` for usage.\n`;
+    }
+    this.context.stderr.write(text);
+    return err.exitCode;
+  }
+
+  protected get json(): boolean {
+    return this.output === "json";
+  }
+
+  protected get colors(): Colors {
+    return colors(shouldColor(this.color, this.context.env, isTty(this.context)));
+  }
+
+  /** The daemon client (discovered once per command run). */
+  protected async client(): Promise<ProcessManagerClient> {
+    if (this.connection === undefined) {
+      const { connectDaemon } = await import("../connection.js");
+      const { connection } = await connectDaemon(this.context, this.address, (target) => {
+        this.target = target;
+      });
+      this.connection = connection;
+    }
+    return this.connection.client;
+  }
+
+  protected closeConnection(): void {
+    this.connection?.close();
+    this.connection = undefined;
+  }
+
+  protected print(text: string): void {
+    this.context.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  protected printJson(value: unknown): void {
+    this.context.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * Performs planned steps idempotently: each step is first checked against the machine and only
+ * run when something differs ("unchanged" otherwise). Commands run with sudo when asked (a system
+ * variant installed by a non-root user). A failing step throws, naming the command and its stderr.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { CliError } from "../../errors.js";
+import { describeStep, formatCommand, octal, type Step, stepCommand } from "./plan.js";
+
+export type StepOutcome = "changed" | "unchanged" | "warning" | "planned";
+
+export interface StepResult {
+  step: Step;
+  outcome: StepOutcome;
+  /** The command(s) actually run, or why a step was skipped or only warned. */
+  detail?: string;
+}
+
+export interface ApplyOptions {
+  /** Prefix every command with sudo. */
+  sudo: boolean;
+  /** Print the steps, change nothing. */
+  dryRun: boolean;
+  env: NodeJS.ProcessEnv;
+  /** One line per step as it completes. */
+  report: (line: string) => void;
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command, never throws (a missing executable is code 127). */
+export function runCommand(
+  argv: readonly string[],
+  options: { env: NodeJS.ProcessEnv; input?: string },
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const [cmd, ...args] = argv;
+    const child = spawn(cmd as string, args, {
+      env: options.env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.stdin.on("error", () => {
+      // the command may not read its input
+    });
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      resolve({ code: e.code === "ENOENT" ? 127 : 126, stdout: "", stderr: `${cmd}: ${e.message}` });
+    });
+    child.on("close", (code, signal) => {
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      });
+    });
+    child.stdin.end(options.input);
+  });
+}
+
+/** The first directory of PATH (plus the sbin dirs) holding an executable `name`. */
+export function findExecutable(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const dirs = (env.PATH ?? "").split(delimiter).concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
+  for (const d of dirs) {
+    if (d !== "" && existsSync(join(d, name))) return join(d, name);
+  }
+  return undefined;
+}
+
+interface Meta {
+  type: string;
+  mode: number;
+  owner: string;
+  group: string;
+}
+
+class Executor {
+  /** A unit file changed in this run: daemon-reload is due. */
+  unitChanged = false;
+  /** A binary or the unit changed: a running service must be restarted. */
+  serviceChanged = false;
+
+  constructor(private readonly options: ApplyOptions) {}
+
+  run(argv: readonly string[], input?: string): Promise<RunResult> {
+    // Node's stdin "pipe" is a socket, which `install /dev/stdin` cannot open: feed a real pipe
+    const fed = input !== undefined && argv.includes("/dev/stdin");
+    const cmd = fed ? ["sh", "-c", 'cat | "$@"', "sh", ...argv] : [...argv];
+    const full = this.options.sudo ? ["sudo", ...cmd] : cmd;
+    return runCommand(full, input === undefined ? { env: this.options.env } : { env: this.options.env, input });
+  }
+
+  /** Runs a command that must succeed. */
+  async must(argv: readonly string[], input?: string): Promise<string> {
+    const r = await this.run(argv, input);
+    if (r.code !== 0) {
+      const shown = formatCommand(this.options.sudo ? ["sudo", ...argv] : argv);
+      const why = (r.stderr || r.stdout).trim() || `exit code ${r.code}`;
+      throw new CliError("failed", `step failed: ${shown}\n${why}`);
+    }
+    return formatCommand(argv);
+  }
+
+  async meta(path: string): Promise<Meta | undefined> {
+    const r = await this.run(["stat", "-c", "%F|%a|%U|%G", path]);
+    if (r.code !== 0) return undefined;
+    const [type = "", mode = "0", owner = "", group = ""] = r.stdout.trim().split("|");
+    return { type, mode: Number.parseInt(mode, 8), owner, group };
+  }
+
+  static metaOk(meta: Meta, want: { mode?: number; owner?: string; group?: string }): boolean {
+    return (
+      (want.mode === undefined || (meta.mode & 0o7777) === want.mode) &&
+      (want.owner === undefined || meta.owner === want.owner) &&
+      (want.group === undefined || meta.group === want.group)
+    );
+  }
+
+  /** Fixes owner and mode of an existing file whose content is right. */
+  async fixMeta(
+    path: string,
+    meta: Meta,
+    want: { mode: number; owner?: string; group?: string },
+  ): Promise<StepResult["outcome"] | string> {
+    if (Executor.metaOk(meta, want)) return "unchanged";
+    const done: string[] = [];
+    if (want.owner !== undefined || want.group !== undefined) {
+      const spec = `${want.owner ?? ""}${want.group !== undefined ? `:${want.group}` : ""}`;
+      done.push(await this.must(["chown", spec, path]));
+    }
+    done.push(await this.must(["chmod", octal(want.mode), path]));
+    return done.join("; ");
+  }
+
+  async apply(step: Step): Promise<StepResult> {
+    const changed = async (argv: readonly string[], input?: string): Promise<StepResult> => ({
+      step,
+      outcome: "changed",
+      detail: await this.must(argv, input),
+    });
+    const unchanged: StepResult = { step, outcome: "unchanged" };
+    const cmd = stepCommand(step);
+    switch (step.kind) {
+      case "user": {
+        const r = await this.run(["getent", "passwd", step.name]);
+        return r.code === 0 ? unchanged : changed(cmd);
+      }
+      case "deluser": {
+        const r = await this.run(["getent", "passwd", step.name]);
+        return r.code === 0 ? changed(cmd) : unchanged;
+      }
+      case "dir": {
+        const meta = await this.meta(step.path);
+        if (meta?.type === "directory" && Executor.metaOk(meta, step)) return unchanged;
+        return changed(cmd);
+      }
+      case "install": {
+        const meta = await this.meta(step.path);
+        if (meta?.type === "regular file") {
+          const same = await this.run(["cmp", "-s", step.source, step.path]);
+          if (same.code === 0) {
+            const fixed = await this.fixMeta(step.path, meta, step);
+            if (fixed === "unchanged") return unchanged;
+            if (step.service) this.serviceChanged = true;
+            return { step, outcome: "changed", detail: String(fixed) };
+          }
+        }
+        if (step.service) this.serviceChanged = true;
+        return changed(cmd);
+      }
+      case "symlink": {
+        const r = await this.run(["readlink", step.path]);
+        return r.code === 0 && r.stdout.trim() === step.target ? unchanged : changed(cmd);
+      }
+      case "file": {
+        const meta = await this.meta(step.path);
+        if (meta?.type === "regular file") {
+          const same =
+            step.ifMissing || (await this.run(["cmp", "-s", "-", step.path], step.content)).code === 0;
+          if (same) {
+            const fixed = await this.fixMeta(step.path, meta, step);
+            return fixed === "unchanged" ? unchanged : { step, outcome: "changed", detail: fixed };
+          }
+        }
+        if (step.unit) this.unitChanged = true;
+        if (step.service) this.serviceChanged = true;
+        return changed(cmd, step.content);
+      }
+      case "setcap": {
+        if (findExecutable("setcap", this.options.env) === undefined) {
+          return {
+            step,
+            outcome: "warning",
+            detail: "setcap not found (install libcap2-bin); AmbientCapabilities= in the unit grants the capabilities anyway",
+          };
+        }
+        const have = await this.run(["getcap", step.path]);
+        if (have.code === 0 && /cap_setgid,cap_setuid[+=]ep/.test(have.stdout)) return unchanged;
+        const r = await this.run(cmd);
+        if (r.code !== 0) {
+          return {
+            step,
+            outcome: "warning",
+            detail: `${formatCommand(cmd)} failed: ${r.stderr.trim()}; AmbientCapabilities= in the unit grants the capabilities anyway`,
+          };
+        }
+        return { step, outcome: "changed", detail: formatCommand(cmd) };
+      }
+      case "systemctl":
+        return this.systemctl(step, cmd);
+      case "remove": {
+        const r = await this.run(["test", "-e", step.path, "-o", "-L", step.path]);
+        if (r.code !== 0) return unchanged;
+        if (step.path.endsWith(".service")) this.unitChanged = true;
+        return changed(cmd);
+      }
+    }
+  }
+
+  async systemctl(step: Extract<Step, { kind: "systemctl" }>, cmd: string[]): Promise<StepResult> {
+    const base = ["systemctl", ...(step.user ? ["--user"] : [])];
+    const unchanged: StepResult = { step, outcome: "unchanged" };
+    const query = async (...args: string[]) => (await this.run([...base, ...args])).stdout.trim();
+    switch (step.action) {
+      case "daemon-reload": {
+        if (!this.unitChanged) {
+          const need = await query("show", step.unit, "-p", "NeedDaemonReload", "--value");
+          if (need !== "yes") return unchanged;
+        }
+        return { step, outcome: "changed", detail: await this.must(cmd) };
+      }
+      case "enable": {
+        const state = await query("is-enabled", step.unit);
+        return state === "enabled" ? unchanged : { step, outcome: "changed", detail: await this.must(cmd) };
+      }
+      case "disable": {
+        const state = await query("is-enabled", step.unit);
+        return ["enabled", "enabled-runtime", "linked", "linked-runtime", "alias"].includes(state)
+          ? { step, outcome: "changed", detail: await this.must(cmd) }
+          : unchanged;
+      }
+      case "stop": {
+        const state = await query("is-active", step.unit);
+        return ["active", "activating", "reloading", "deactivating"].includes(state)
+          ? { step, outcome: "changed", detail: await this.must(cmd) }
+          : unchanged;
+      }
+      case "start": {
+        const state = await query("is-active", step.unit);
+        if (state === "active" && !this.serviceChanged) return unchanged;
+        const argv = state === "active" ? [...base, "restart", step.unit] : cmd;
+        const detail = await this.must(argv);
+        const after = await query("is-active", step.unit);
+        if (after !== "active" && after !== "activating" && after !== "reloading") {
+          const status = await this.run([...base, "status", "--no-pager", "-n", "20", step.unit]);
+          throw new CliError(
+            "failed",
+            `step failed: ${formatCommand(argv)}: the service is ${after}\n${status.stdout.trim()}`,
+          );
+        }
+        return { step, outcome: "changed", detail };
+      }
+    }
+  }
+}
+
+/** Checks and performs each step in order; stops at the first failure (thrown as CliError). */
+export async function applySteps(steps: readonly Step[], options: ApplyOptions): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  const prefix = options.sudo ? "sudo " : "";
+  if (options.dryRun) {
+    for (const step of steps) {
+      options.report(`+ ${prefix}${describeStep(step)}`);
+      if (step.kind === "file") {
+        const text = step.ifMissing ? "(default processes.yaml)\n" : step.content;
+        for (const line of text.replace(/\n$/, "").split("\n")) options.report(`    | ${line}`);
+      }
+      results.push({ step, outcome: "planned" });
+    }
+    return results;
+  }
+  const executor = new Executor(options);
+  for (const step of steps) {
+    const result = await executor.apply(step);
+    const label = result.outcome.padEnd(9);
+    const line =
+      result.outcome === "warning"
+        ? `${label}  ${describeStep(step)}: ${result.detail}`
+        : result.outcome === "changed"
+          ? `${label}  ${prefix}${result.detail ?? formatCommand(stepCommand(step))}`
+          : `${label}  ${formatCommand(stepCommand(step))}`;
+    options.report(line);
+    results.push(result);
+  }
+  return results;
+}

@@ -1,0 +1,19 @@
+import { Command } from "clipanion";
+import type { CliContext } from "../../context.js";
+import { CliError } from "../../errors.js";
+
+/** Base of `daemon install|uninstall`: the verb's errors go to stderr with the CLI's exit codes. */
+export abstract class DaemonCommand extends Command<CliContext> {
+  /** The verb itself; returns the exit code. */
+  abstract run(): Promise<number>;
+
+  override async execute(): Promise<number> {
+    try {
+      return await this.run();
+    } catch (e) {
+      const err = CliError.from(e);
+      this.context.stderr.write(`${this.context.programName}: ${err.message}\n`);
+      return err.exitCode;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { Option } from "clipanion";
+import { BaseCommand } from "./base.js";
+
+export class DeleteCommand extends BaseCommand {
+  static override paths = [["delete"], ["remove"], ["rm"]];
+
+  static override usage = BaseCommand.Usage({
+    category: "Processes",
+    description: "Delete processes (a running one only with --force, which stops it first)",
+    examples: [
+      ["Delete myapp", "$0 delete myapp"],
+      ["Stop and delete a running process", "$0 delete myapp --force"],
+    ],
+  });
+
+  force = Option.Boolean("-f,--force", false, {
+    description: "Stop the process first if it is running",
+  });
+
+  names = Option.Rest({ name: "NAME", required: 1 });
+
+  async run(): Promise<number> {
+    const client = await this.client();
+    const out: Record<string, unknown>[] = [];
+    for (const id of this.names) {
+      const res = await client.delete({ id, force: this.force });
+      if (this.json) out.push({ id: res.id, name: res.name, deleted: true });
+      else this.print(`deleted ${res.name || id}`);
+    }
+    if (this.json) this.printJson(out.length === 1 ? out[0] : out);
+    return 0;
+  }
+}

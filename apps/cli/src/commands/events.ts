@@ -1,0 +1,38 @@
+import { Option } from "clipanion";
+import { BaseCommand } from "./base.js";
+
+export class EventsCommand extends BaseCommand {
+  static override paths = [["events"]];
+
+  static override usage = BaseCommand.Usage({
+    category: "Logs and events",
+    description: "Stream supervisor events (state changes, exits, restarts) until Ctrl-C",
+    details: `
+      One line per event; \`-o json\` prints one JSON object per line. Give names to see only
+      those processes.
+    `,
+    examples: [
+      ["Every event", "$0 events"],
+      ["Only myapp, as JSON lines", "$0 events myapp -o json"],
+    ],
+  });
+
+  names = Option.Rest({ name: "NAME" });
+
+  async run(): Promise<number> {
+    const f = await import("../format/process.js");
+    const client = await this.client();
+    const events = client.watchEvents({ ids: this.names }, { signal: this.context.signal });
+    try {
+      for await (const e of events) {
+        this.context.stdout.write(
+          this.json ? `${JSON.stringify(f.eventToJson(e))}\n` : `${f.eventLine(e)}\n`,
+        );
+      }
+    } catch (e) {
+      if (this.context.signal.aborted) return 0;
+      throw e;
+    }
+    return 0;
+  }
+}

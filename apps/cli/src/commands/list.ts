@@ -1,0 +1,44 @@
+import { terminalColumns } from "../context.js";
+import { BaseCommand } from "./base.js";
+
+export class ListCommand extends BaseCommand {
+  static override paths = [["list"], ["ls"], ["ps"]];
+
+  static override usage = BaseCommand.Usage({
+    category: "Processes",
+    description: "List every process with its state",
+    details: `
+      Prints a table: NAME, ID (first 8 characters), PID, STATE, RESTARTS, UPTIME, COMMAND and EXIT
+      (last exit code or signal). On a terminal states are coloured and COMMAND is cut to fit.
+
+      With \`-o json\` prints a JSON array of objects (name, id, pid, state, restarts, exit_code,
+      user, command, args, uptime_seconds, run_count, ...).
+    `,
+    examples: [
+      ["List processes", "$0 list"],
+      ["As JSON", "$0 list -o json"],
+    ],
+  });
+
+  async run(): Promise<number> {
+    const client = await this.client();
+    const res = await client.list({});
+    const f = await import("../format/process.js");
+    const processes = [...res.processes].sort((a, b) => a.name.localeCompare(b.name));
+    if (this.json) {
+      this.printJson(processes.map(f.processToJson));
+      return 0;
+    }
+    if (processes.length === 0) {
+      this.print(
+        `No processes. Create one with: ${this.context.programName} create NAME COMMAND [ARGS...]`,
+      );
+      return 0;
+    }
+    const { renderProcessTable } = await import("../format/process-table.js");
+    this.context.stdout.write(
+      renderProcessTable(processes, this.colors, terminalColumns(this.context)),
+    );
+    return 0;
+  }
+}

@@ -1,0 +1,118 @@
+import { Option, UsageError } from "clipanion";
+import { type ExtraFlag, restartPolicies, specFlags, specFlagsHelp } from "../spec-flags.js";
+import { ProxyVerbCommand } from "./proxy-verb.js";
+
+const updateExtra: readonly ExtraFlag[] = [
+  { names: ["--dry-run"], key: "dryRun", arity: 0 },
+  { names: ["--restart-process", "--apply-restart"], key: "restartProcess", arity: 0 },
+];
+
+const policyWords = new Set([...restartPolicies, "no"]);
+
+/**
+ * `--restart` followed by a policy name sets the restart policy; on its own it asks to restart
+ * the process (as `--restart-process`).
+ */
+export function disambiguateRestart(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] ?? "";
+    if (token === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (token === "--restart" && !policyWords.has((argv[i + 1] ?? "").toLowerCase())) {
+      out.push("--restart-process");
+    } else {
+      out.push(token);
+    }
+  }
+  return out;
+}
+
+export class UpdateCommand extends ProxyVerbCommand {
+  static override paths = [["update"]];
+
+  static override usage = ProxyVerbCommand.Usage({
+    category: "Processes",
+    description: "Change fields of a process's configuration",
+    details: [
+      "`update NAME [OPTIONS] [--dry-run] [--restart]`. Fields that can change live (restart policy and delays, timeouts, kill signal/mode, limits, dependencies, auto start, description) apply at once; others (command, user, env, working dir, output files...) apply at the next start.",
+      "`--restart` alone (or `--restart-process`) restarts a running process to apply them now; `--restart POLICY` sets the restart policy. `--env K=V` adds or replaces one variable and keeps the others. `--dry-run` shows what would change without changing it.",
+      specFlagsHelp(specFlags),
+    ].join("\n\n"),
+    examples: [
+      ["Always restart myapp, 5 s apart", "$0 update myapp --restart always --restart-sec 5"],
+      ["Change a variable and apply it now", "$0 update myapp --env LOG_LEVEL=debug --restart"],
+      ["Preview a change", "$0 update myapp --user www-data --dry-run"],
+    ],
+  });
+
+  args = Option.Proxy();
+
+  async run(): Promise<number> {
+    const parsed = this.parseArgs(disambiguateRestart(this.args), {
+      specFlags,
+      extraFlags: updateExtra,
+    });
+    if (parsed.help) return this.printHelp();
+    const [name, ...extraPositionals] = parsed.positionals;
+    if (name === undefined || name === "") throw new UsageError("missing NAME");
+    if (extraPositionals.length > 0) {
+      throw new UsageError(`unexpected argument ${JSON.stringify(extraPositionals[0])}`);
+    }
+    if (parsed.spec.size === 0) {
+      throw new UsageError("nothing to update: give at least one field option (see --help)");
+    }
+    const dryRun = parsed.extra.get("dryRun") === "true";
+    const restartProcess = parsed.extra.get("restartProcess") === "true";
+    const client = await this.client();
+    const envFlag = specFlags.find((fl) => fl.field === "env");
+    let baseEnv: Record<string, string> | undefined;
+    if (envFlag !== undefined && parsed.spec.has(envFlag)) {
+      const current = await client.describe({ id: name });
+      if (current.envRedacted) {
+        throw new UsageError("cannot merge --env: the daemon redacted the current environment (run with sudo)");
+      }
+      baseEnv = { ...(current.spec?.env ?? {}) };
+    }
+    const { buildSpec } = await import("../spec-build.js");
+    const { spec, fields } = buildSpec(parsed.spec, baseEnv ? { baseEnv } : {});
+    const res = await client.update({
+      id: name,
+      spec: { ...spec, name },
+      fields,
+      dryRun,
+      restartProcess,
+    });
+    if (this.json) {
+      const f = await import("../format/process.js");
+      this.printJson({
+        name,
+        dry_run: dryRun,
+        updated_fields: [...res.updatedFields],
+        restart_required_fields: [...res.restartRequiredFields],
+        process_restarted: res.processRestarted,
+        process: res.process ? f.processToJson(res.process) : null,
+      });
+      return 0;
+    }
+    const prefix = dryRun ? "would update" : "updated";
+    const live = res.updatedFields.filter((x) => !res.restartRequiredFields.includes(x));
+    const lines: string[] = [];
+    if (res.updatedFields.length === 0) lines.push(`${name}: nothing changed`);
+    if (live.length > 0) lines.push(`${prefix} ${name}: ${live.join(", ")} (applied live)`);
+    if (res.restartRequiredFields.length > 0) {
+      const fieldsText = res.restartRequiredFields.join(", ");
+      if (res.processRestarted) {
+        lines.push(`${prefix} ${name}: ${fieldsText} (process restarted)`);
+      } else {
+        lines.push(
+          `${prefix} ${name}: ${fieldsText} (takes effect at the next start; use --restart or \`${this.context.programName} restart ${name}\`)`,
+        );
+      }
+    }
+    this.print(lines.join("\n"));
+    return 0;
+  }
+}

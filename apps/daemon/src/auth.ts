@@ -1,0 +1,125 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { constants as fsConstants } from "node:fs";
+import { open, readFile, unlink } from "node:fs/promises";
+import { isIP } from "node:net";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextKey,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
+
+/** How the caller reached us: the unix socket (trusted by its permissions) or TCP. */
+export type CallerTransport = "unix" | "tcp";
+
+/** Set per listener by `contextValues`; the default (in-memory transports) is untrusted. */
+export const transportKey = createContextKey<CallerTransport>("tcp", {
+  description: "caller transport",
+});
+/** Set by the auth interceptor: may the caller see secrets and mutate? */
+export const trustedKey = createContextKey<boolean>(false, { description: "caller trusted" });
+
+export function contextValuesFor(transport: CallerTransport): ContextValues {
+  return createContextValues().set(transportKey, transport);
+}
+
+/** The RPCs that change something; on TCP they need the daemon token. */
+export const mutatingMethods: ReadonlySet<string> = new Set([
+  "Create",
+  "Start",
+  "Stop",
+  "Restart",
+  "Delete",
+  "Update",
+  "ReloadConfig",
+]);
+
+export function newToken(): string {
+  return randomBytes(32).toString("hex");
+}
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}
+
+/** Constant-time check of an `authorization` header value against the token. */
+export function authorizationMatches(header: string | null, token: string): boolean {
+  if (header === null || token === "") return false;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const presented = m?.[1] ?? "";
+  // Compare digests so that the lengths are equal and the timing says nothing.
+  return timingSafeEqual(digest(presented), digest(token)) && presented.length === token.length;
+}
+
+export function unauthenticatedMessage(daemonUser: string): string {
+  return `permission denied: mutating calls need the daemon token; run pm-cli with sudo (or as ${daemonUser})`;
+}
+
+/**
+ * Decides who the caller is: unix socket callers are trusted, TCP callers when they present the
+ * token. Untrusted callers may only use read-only RPCs (which then redact env values).
+ */
+export function authInterceptor(token: () => string, daemonUser: string): Interceptor {
+  return (next) => async (req) => {
+    const trusted =
+      req.contextValues.get(transportKey) === "unix" ||
+      authorizationMatches(req.header.get("authorization"), token());
+    req.contextValues.set(trustedKey, trusted);
+    if (!trusted && mutatingMethods.has(req.method.name)) {
+      throw new ConnectError(unauthenticatedMessage(daemonUser), Code.Unauthenticated);
+    }
+    return await next(req);
+  };
+}
+
+/**
+ * Writes a fresh token file readable only by the daemon's user (0600). An existing file (from a
+ * crashed daemon) is replaced; O_EXCL|O_NOFOLLOW so that nothing is written through a symlink.
+ */
+export async function writeTokenFile(path: string, token: string): Promise<void> {
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "ENOENT") throw e;
+  });
+  const fh = await open(
+    path,
+    fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    await fh.writeFile(`${token}\n`);
+    await fh.chmod(0o600);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Removes the token file if it still holds our token. */
+export async function removeTokenFile(path: string, token: string): Promise<void> {
+  try {
+    const content = (await readFile(path, "utf8")).trim();
+    if (content === token) await unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+}
+
+/** `127.0.0.1:50051`, `[::1]:50051`, `localhost:1` → host and port. */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
+  if (m === null) throw new Error(`invalid bind address "${address}": expected host:port`);
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid bind address "${address}": port out of range`);
+  }
+  return { host: m[1] as string, port };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  if (isIP(host) === 6) return host === "::1" || host === "0:0:0:0:0:0:0:1";
+  return false;
+}

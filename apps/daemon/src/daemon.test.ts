@@ -1,0 +1,191 @@
+import * as assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { DaemonSettings } from "@procmgr/config";
+import { Supervisor } from "@procmgr/core";
+import { createProcessManagerConnection, type ProcessManagerConnection } from "@procmgr/rpc";
+import { Daemon } from "./daemon.js";
+import { createLogger } from "./logger.js";
+
+function settingsIn(dir: string): DaemonSettings {
+  return {
+    configPath: join(dir, "processes.yaml"),
+    stateDir: join(dir, "state"),
+    runtimeDir: join(dir, "run"),
+    socketPath: join(dir, "run", "dd-procmgrd.sock"),
+    tokenPath: join(dir, "run", "dd-procmgrd.token"),
+    bindAddress: "127.0.0.1:0",
+    allowRemote: false,
+    logLevel: "debug",
+    logFormat: "text",
+    metrics: { enabled: true, host: "127.0.0.1", port: 0 },
+    isRoot: false,
+  };
+}
+
+/** HTTP/1.1 POST (the Connect protocol with JSON, as curl would send it). */
+function postJson(
+  target: { socketPath: string } | { port: number },
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        ...("socketPath" in target
+          ? { socketPath: target.socketPath }
+          : { host: "127.0.0.1", port: target.port }),
+        path,
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    // Headers and body in separate writes: the protocol sniffing must not lose the body.
+    req.flushHeaders();
+    setImmediate(() => req.end(JSON.stringify(body)));
+  });
+}
+
+describe("Daemon on a real unix socket and TCP port 0", () => {
+  let dir: string;
+  let daemon: Daemon;
+  let logText = "";
+  let unix: ProcessManagerConnection;
+  let tcp: ProcessManagerConnection;
+  let tcpAdmin: ProcessManagerConnection;
+  let port: number;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "pm-daemon-"));
+    const settings = settingsIn(dir);
+    await writeFile(
+      settings.configPath,
+      "processes:\n  fromfile:\n    command: sleep 30\n    auto_start: true\n",
+    );
+    const stream = new PassThrough();
+    stream.on("data", (c: Buffer) => {
+      logText += c.toString();
+    });
+    daemon = new Daemon({
+      settings,
+      logger: createLogger({ level: "debug", format: "text", stream }),
+      supervisor: new Supervisor({ stateDir: settings.stateDir }),
+    });
+    await daemon.start();
+    const tcpAddr = daemon.bindAddresses.find((a) => !a.startsWith("unix:")) as string;
+    port = Number(tcpAddr.split(":")[1]);
+    unix = createProcessManagerConnection(`unix:${settings.socketPath}`);
+    tcp = createProcessManagerConnection(tcpAddr);
+    const token = (await readFile(settings.tokenPath, "utf8")).trim();
+    tcpAdmin = createProcessManagerConnection(tcpAddr, { token });
+  });
+
+  after(async () => {
+    unix.close();
+    tcp.close();
+    tcpAdmin.close();
+    await daemon.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("start-up log, socket 0660, token 0600, status", async () => {
+    assert.match(
+      logText,
+      /info Starting Process Manager version=\S+ addr=127\.0\.0\.1:0 socket=\S+ config=\S+/,
+    );
+    const s = daemon.settings;
+    assert.equal((await stat(s.socketPath)).mode & 0o777, 0o660);
+    assert.equal((await stat(s.tokenPath)).mode & 0o777, 0o600);
+    const st = await tcp.client.getStatus({});
+    assert.equal(st.ready, true);
+    assert.equal(st.total, 1);
+    assert.equal(st.configPath, s.configPath);
+    assert.equal(st.pid, process.pid);
+    assert.equal(st.bindAddresses.length, 2);
+  });
+
+  test("gRPC: unix trusted, TCP needs the token", async () => {
+    await unix.client.create({ spec: { name: "viaunix", command: "sleep 30" } });
+    try {
+      await tcp.client.create({ spec: { name: "viatcp", command: "sleep 30" } });
+      assert.fail("expected UNAUTHENTICATED");
+    } catch (e) {
+      const ce = ConnectError.from(e);
+      assert.equal(ce.code, Code.Unauthenticated);
+      assert.match(ce.rawMessage, /mutating calls need the daemon token; run pm-cli with sudo/);
+    }
+    await tcpAdmin.client.create({ spec: { name: "viatcp", command: "sleep 30" } });
+    const names = (await tcp.client.list({})).processes.map((p) => p.name).sort();
+    assert.deepEqual(names, ["fromfile", "viatcp", "viaunix"]);
+  });
+
+  test("Connect protocol over HTTP/1.1 on both listeners", async () => {
+    const path = "/procmgr.v1.ProcessManager/List";
+    const viaSocket = await postJson({ socketPath: daemon.settings.socketPath }, path, {});
+    assert.equal(viaSocket.status, 200, viaSocket.body);
+    assert.match(viaSocket.body, /"fromfile"/);
+    const denied = await postJson({ port }, "/procmgr.v1.ProcessManager/Stop", { id: "fromfile" });
+    assert.equal(denied.status, 401, denied.body);
+    assert.match(denied.body, /unauthenticated/);
+  });
+
+  test("reload: invalid file is refused with every issue and changes nothing", async () => {
+    await writeFile(
+      daemon.settings.configPath,
+      "processes:\n  fromfile:\n    command: sleep 30\n    restart: sometimes\n    bogus_key: 1\n",
+    );
+    try {
+      await unix.client.reloadConfig({});
+      assert.fail("expected FAILED_PRECONDITION");
+    } catch (e) {
+      const ce = ConnectError.from(e);
+      assert.equal(ce.code, Code.FailedPrecondition);
+      assert.match(ce.rawMessage, /restart/);
+      assert.match(ce.rawMessage, /bogus_key/);
+    }
+    assert.match(logText, /config reload refused/);
+    const p = (await unix.client.describe({ id: "fromfile" })).process;
+    assert.equal(p?.state, 3);
+  });
+
+  test("reload: dry run and apply", async () => {
+    await writeFile(daemon.settings.configPath, "processes:\n  added:\n    command: sleep 30\n");
+    const dry = await tcpAdmin.client.reloadConfig({ dryRun: true });
+    assert.deepEqual([dry.added, dry.removed, dry.dryRun], [["added"], ["fromfile"], true]);
+    assert.equal((await unix.client.list({})).processes.length, 3);
+    const real = await unix.client.reloadConfig({});
+    assert.deepEqual([real.added, real.removed], [["added"], ["fromfile"]]);
+    const names = (await unix.client.list({})).processes.map((p) => p.name).sort();
+    assert.deepEqual(names, ["added", "viatcp", "viaunix"]);
+  });
+
+  test("metrics show the processes", async () => {
+    const res = await fetch(`http://${daemon.metricsAddress}/metrics`);
+    const text = await res.text();
+    assert.match(text, /procmgr_process_state\{name="viaunix",state="created"\} 1/);
+    assert.match(text, /procmgr_daemon_uptime_seconds \d/);
+    assert.match(text, /procmgr_processes\{state="created"\} 3/);
+    assert.match(text, /process_resident_memory_bytes/);
+  });
+
+  test("API processes are persisted", async () => {
+    const saved = JSON.parse(
+      await readFile(join(daemon.settings.stateDir, "processes.json"), "utf8"),
+    ) as { processes: { name: string }[] };
+    assert.deepEqual(saved.processes.map((p) => p.name).sort(), ["viatcp", "viaunix"]);
+  });
+});

@@ -1,0 +1,424 @@
+import { EventEmitter } from "node:events";
+import { mkdir } from "node:fs/promises";
+import type { Server } from "node:http";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  ConfigError,
+  checkUsersAndGroups,
+  type DaemonSettings,
+  formatConfigError,
+  type LoadedConfig,
+  loadConfig,
+  processConfigToRaw,
+  resolveProcessConfig,
+} from "@procmgr/config";
+import type { ConfigDiff, ProcessInfo, SupervisorApi } from "@procmgr/core";
+import {
+  authInterceptor,
+  type CallerTransport,
+  contextValuesFor,
+  isLoopbackHost,
+  newToken,
+  removeTokenFile,
+  splitHostPort,
+  writeTokenFile,
+} from "./auth.js";
+import { DaemonError } from "./errors.js";
+import { type Listener, listenTcp, listenUnix, type RequestHandler } from "./listener.js";
+import type { Logger } from "./logger.js";
+import { createMetricsRegistry, startMetricsServer } from "./metrics.js";
+import { type PersistedProcess, ProcessStore } from "./persistence.js";
+import { type DaemonStatus, processManagerRoutes } from "./service.js";
+import { VERSION } from "./version.js";
+
+export interface DaemonOptions {
+  readonly settings: DaemonSettings;
+  readonly logger: Logger;
+  readonly supervisor: SupervisorApi;
+}
+
+function isDesiredRunning(p: ProcessInfo): boolean {
+  return p.state === "running" || p.state === "starting" || p.state === "backoff";
+}
+
+/**
+ * dd-procmgrd: the supervisor behind a gRPC/Connect API on a unix socket and TCP, with its
+ * token, persistence of API-created processes, reloads, metrics and lifecycle logging.
+ */
+export class Daemon {
+  readonly settings: DaemonSettings;
+  readonly supervisor: SupervisorApi;
+  readonly startedAt = new Date();
+  private readonly log: Logger;
+  private readonly store: ProcessStore;
+  private readonly events = new EventEmitter();
+  private readonly shutdownController = new AbortController();
+  private listeners: Listener[] = [];
+  private metricsServer: Server | undefined;
+  private token = "";
+  private tokenWritten = false;
+  private isReady = false;
+  private resolveReady!: () => void;
+  private readonly readyPromise: Promise<void>;
+  private persistEnabled = false;
+  private persistScheduled = false;
+  private persistChain: Promise<void> = Promise.resolve();
+  private lastPersisted = "";
+  /** Persisted entries that could not be restored (kept in the file, never silently dropped). */
+  private unrestorable: PersistedProcess[] = [];
+  private reloadChain: Promise<unknown> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+  private detachLifecycle: (() => void) | undefined;
+  metricsAddress: string | undefined;
+
+  constructor(options: DaemonOptions) {
+    this.settings = options.settings;
+    this.log = options.logger;
+    this.supervisor = options.supervisor;
+    this.store = new ProcessStore(join(this.settings.stateDir, "processes.json"));
+    this.readyPromise = new Promise((resolve) => {
+      this.resolveReady = resolve;
+    });
+  }
+
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  /** `unix:/path` and `host:port` of the listeners (real ports). */
+  get bindAddresses(): string[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  status(): DaemonStatus {
+    return {
+      ready: this.isReady,
+      version: VERSION,
+      startedAt: this.startedAt,
+      configPath: this.settings.configPath,
+      bindAddresses: this.bindAddresses,
+      pid: process.pid,
+      stateDir: this.settings.stateDir,
+    };
+  }
+
+  /**
+   * Start-up: validate the config file, listen (socket + TCP, token written first), stop the
+   * leftovers of a crashed daemon, restore API processes, apply the config file, serve metrics.
+   * Any failure leaves nothing running (the caller then calls `stop()`).
+   */
+  async start(): Promise<void> {
+    const s = this.settings;
+    const tcp = s.bindAddress === null ? undefined : splitHostPort(s.bindAddress);
+    if (tcp !== undefined && !isLoopbackHost(tcp.host) && !s.allowRemote) {
+      throw new DaemonError(
+        "remote-bind",
+        `refusing to bind ${s.bindAddress}: not a loopback address; anyone who reaches it can read process state. Pass --allow-remote (or PM_ALLOW_REMOTE=true) to do it anyway`,
+      );
+    }
+    this.log.info("Starting Process Manager", {
+      version: VERSION,
+      addr: s.bindAddress ?? "none",
+      socket: s.socketPath,
+      config: s.configPath,
+      pid: process.pid,
+    });
+    const config = await loadConfig(s.configPath);
+    this.logConfigLoaded(config);
+    await this.warnUsersAndGroups(config);
+
+    await mkdir(s.stateDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
+    await mkdir(s.runtimeDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
+
+    this.token = newToken();
+    const daemonUser = userInfo().username;
+    const makeHandler = (transport: CallerTransport): RequestHandler =>
+      connectNodeAdapter({
+        routes: processManagerRoutes({
+          supervisor: this.supervisor,
+          reload: (o) => this.reload(o),
+          status: () => this.status(),
+          ready: this.readyPromise,
+          onReloaded: (l) => {
+            this.events.on("reloaded", l);
+            return () => this.events.off("reloaded", l);
+          },
+        }),
+        interceptors: [authInterceptor(() => this.token, daemonUser)],
+        contextValues: () => contextValuesFor(transport),
+        shutdownSignal: this.shutdownController.signal,
+      }) as RequestHandler;
+
+    this.listeners.push(await listenUnix(s.socketPath, makeHandler("unix")));
+    if (tcp !== undefined) {
+      await writeTokenFile(s.tokenPath, this.token);
+      this.tokenWritten = true;
+      this.listeners.push(await listenTcp(tcp.host, tcp.port, makeHandler("tcp")));
+    }
+    this.log.info("listening", { addresses: this.bindAddresses.join(","), token: s.tokenPath });
+
+    this.attachLifecycleLogging();
+    const recovered = await this.supervisor.recover();
+    for (const r of recovered.stopped) {
+      this.log.warn("stopped a leftover of the previous daemon", { name: r.name, pid: r.pid });
+    }
+    await this.restorePersisted();
+    this.persistEnabled = true;
+    this.attachPersistence();
+    this.schedulePersist();
+    const diff = await this.supervisor.apply(config.processes);
+    this.logDiff(diff, false);
+
+    if (s.metrics.enabled) {
+      const registry = createMetricsRegistry(this.supervisor, this.startedAt);
+      const m = await startMetricsServer(registry, s.metrics.host, s.metrics.port);
+      this.metricsServer = m.server;
+      this.metricsAddress = m.address;
+      this.log.info("metrics enabled", { addr: `http://${m.address}/metrics` });
+    }
+    this.isReady = true;
+    this.resolveReady();
+    this.log.info("Process Manager ready", {
+      processes: this.supervisor.list().length,
+      addresses: this.bindAddresses.join(","),
+    });
+  }
+
+  private logConfigLoaded(config: LoadedConfig): void {
+    if (config.missing) {
+      this.log.info("config file not found; no config processes", { config: config.path });
+    } else {
+      this.log.info("config loaded", {
+        config: config.path,
+        files: config.files.length,
+        processes: config.processes.length,
+      });
+    }
+  }
+
+  private async warnUsersAndGroups(config: LoadedConfig): Promise<void> {
+    try {
+      for (const issue of await checkUsersAndGroups(config.processes)) {
+        this.log.warn(`config: ${issue.path}: ${issue.message}`);
+      }
+    } catch (e) {
+      this.log.debug("user/group check failed", { error: (e as Error).message });
+    }
+  }
+
+  private logDiff(diff: ConfigDiff, dryRun: boolean): void {
+    this.log.info(dryRun ? "config reload (dry run)" : "config applied", {
+      added: diff.added.join(",") || "-",
+      removed: diff.removed.join(",") || "-",
+      changed: diff.changed.join(",") || "-",
+      unchanged: diff.unchanged.length,
+    });
+  }
+
+  /**
+   * The one reload path (ReloadConfig RPC and SIGHUP): load and validate the whole file, then
+   * apply the diff. An invalid file changes nothing; its error is logged and thrown.
+   */
+  reload(options: { dryRun: boolean }): Promise<ConfigDiff> {
+    const run = this.reloadChain.then(async () => {
+      await this.readyPromise;
+      let config: LoadedConfig;
+      try {
+        config = await loadConfig(this.settings.configPath);
+      } catch (e) {
+        const ce = ConfigError.from(e);
+        this.log.error(`config reload refused, nothing changed:\n${formatConfigError(ce)}`, {
+          config: this.settings.configPath,
+        });
+        throw ce;
+      }
+      if (config.missing) {
+        this.log.warn("config file not found; every config process will be removed", {
+          config: config.path,
+        });
+      }
+      if (!options.dryRun) await this.warnUsersAndGroups(config);
+      const diff = await this.supervisor.apply(config.processes, { dryRun: options.dryRun });
+      this.logDiff(diff, options.dryRun);
+      if (!options.dryRun) this.events.emit("reloaded", diff);
+      return diff;
+    });
+    this.reloadChain = run.catch(() => {});
+    return run;
+  }
+
+  /** SIGHUP: reload (errors only logged) and reopen every log file. */
+  async hangup(): Promise<void> {
+    this.log.info("SIGHUP: reloading config and reopening logs");
+    await this.reload({ dryRun: false }).catch(() => {});
+    await this.supervisor.reopenLogs().catch((e: unknown) => {
+      this.log.error("reopening log files failed", { error: (e as Error).message });
+    });
+  }
+
+  private async restorePersisted(): Promise<void> {
+    let loaded: Awaited<ReturnType<ProcessStore["load"]>>;
+    try {
+      loaded = await this.store.load();
+    } catch (e) {
+      // Both files unreadable: do not overwrite them; run without API processes.
+      this.log.error("cannot read persisted processes; not restoring any", {
+        error: (e as Error).message,
+      });
+      this.unrestorable = [];
+      this.persistBroken = true;
+      return;
+    }
+    if (loaded.source === "backup") {
+      this.log.warn("processes.json is damaged; restored from processes.json.bak", {
+        error: loaded.mainError,
+      });
+    }
+    for (const p of loaded.processes) {
+      try {
+        const config = resolveProcessConfig(p.name, p.config, { path: `processes.json:${p.name}` });
+        if (config.autoStart && !p.running) {
+          // It was stopped on purpose: do not let auto_start start it again.
+          await this.supervisor.create(
+            { ...config, autoStart: false },
+            { source: "api", id: p.id },
+          );
+          await this.supervisor.update(p.id, config, { restart: false });
+        } else {
+          const info = await this.supervisor.create(config, { source: "api", id: p.id });
+          if (p.running && !isDesiredRunning(this.supervisor.get(info.id))) {
+            await this.supervisor.start(info.id);
+          }
+        }
+        this.log.info("restored process", { name: p.name, id: p.id, running: p.running });
+      } catch (e) {
+        this.unrestorable.push(p);
+        const msg = e instanceof ConfigError ? formatConfigError(e) : (e as Error).message;
+        this.log.error(`cannot restore persisted process ${p.name}: ${msg}`, { name: p.name });
+      }
+    }
+  }
+
+  private persistBroken = false;
+
+  private snapshot(): PersistedProcess[] {
+    const live = this.supervisor
+      .list()
+      .filter((p) => p.source === "api")
+      .map((p) => ({
+        id: p.id,
+        name: p.name,
+        config: processConfigToRaw(p.config),
+        running: isDesiredRunning(p),
+      }));
+    const names = new Set(live.map((p) => p.name));
+    return [...live, ...this.unrestorable.filter((p) => !names.has(p.name))];
+  }
+
+  private schedulePersist(): void {
+    if (!this.persistEnabled || this.persistBroken || this.persistScheduled) return;
+    this.persistScheduled = true;
+    this.persistChain = this.persistChain.then(async () => {
+      this.persistScheduled = false;
+      if (!this.persistEnabled) return;
+      const list = this.snapshot();
+      const text = JSON.stringify(list);
+      if (text === this.lastPersisted) return;
+      try {
+        await this.store.save(list);
+        this.lastPersisted = text;
+      } catch (e) {
+        this.log.error("saving API processes failed; will retry on the next change", {
+          error: (e as Error).message,
+        });
+      }
+    });
+  }
+
+  private attachPersistence(): void {
+    const onChange = ({ process }: { process: ProcessInfo }) => {
+      if (process.source === "api") this.schedulePersist();
+    };
+    const onDeleted = () => this.schedulePersist();
+    this.supervisor.on("created", onChange);
+    this.supervisor.on("updated", onChange);
+    this.supervisor.on("state", onChange);
+    this.supervisor.on("deleted", onDeleted);
+  }
+
+  private attachLifecycleLogging(): void {
+    const sup = this.supervisor;
+    const onState = ({ process: p, previous }: { process: ProcessInfo; previous: string }) => {
+      if (p.state === "running") this.log.info("process started", { name: p.name, pid: p.pid });
+      else if (p.state === "failed") {
+        this.log.warn("process failed", { name: p.name, reason: p.failureReason ?? "unknown" });
+      } else this.log.debug("process state", { name: p.name, from: previous, to: p.state });
+    };
+    const onExit = ({ process: p, exit }: Parameters<Parameters<typeof sup.on<"exit">>[1]>[0]) => {
+      const fields = {
+        name: p.name,
+        code: exit.code ?? undefined,
+        signal: exit.signal ?? undefined,
+        stopped_by_us: exit.stoppedByUs || undefined,
+        timed_out: exit.timedOut || undefined,
+        spawn_error: exit.spawnError,
+      };
+      if (exit.success || exit.stoppedByUs) this.log.info("process exited", fields);
+      else this.log.warn("process exited", fields);
+    };
+    const onRestart = ({ process: p, delayMs }: { process: ProcessInfo; delayMs: number }) => {
+      this.log.info("restart scheduled", { name: p.name, in: `${(delayMs / 1000).toFixed(1)}s` });
+    };
+    const onCreated = ({ process: p }: { process: ProcessInfo }) =>
+      this.log.info("process created", { name: p.name, id: p.id, source: p.source });
+    const onDeleted = ({ process: p }: { process: ProcessInfo }) =>
+      this.log.info("process deleted", { name: p.name, id: p.id });
+    sup.on("state", onState);
+    sup.on("exit", onExit);
+    sup.on("restart", onRestart);
+    sup.on("created", onCreated);
+    sup.on("deleted", onDeleted);
+    this.detachLifecycle = () => {
+      sup.off("state", onState);
+      sup.off("exit", onExit);
+      sup.off("restart", onRestart);
+      sup.off("created", onCreated);
+      sup.off("deleted", onDeleted);
+    };
+  }
+
+  /**
+   * Graceful stop: save API processes as they are (so a restart brings them back), close the
+   * API, stop every process, remove the socket and the token file. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    this.stopping = (async () => {
+      // Freeze persistence with the current desired states before processes are stopped.
+      this.schedulePersist();
+      await this.persistChain;
+      this.persistEnabled = false;
+      this.shutdownController.abort();
+      await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));
+      this.listeners = [];
+      try {
+        await this.supervisor.shutdown();
+      } catch (e) {
+        this.log.error("stopping processes failed", { error: (e as Error).message });
+      }
+      this.detachLifecycle?.();
+      if (this.metricsServer !== undefined) {
+        const m = this.metricsServer;
+        m.closeAllConnections();
+        await new Promise<void>((r) => m.close(() => r()));
+      }
+      if (this.tokenWritten) {
+        await removeTokenFile(this.settings.tokenPath, this.token).catch(() => {});
+      }
+      this.log.info("Process Manager stopped");
+    })();
+    return this.stopping;
+  }
+}

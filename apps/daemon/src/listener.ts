@@ -1,0 +1,180 @@
+import { chmod, lstat, unlink } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createHttpServer } from "node:http";
+import {
+  createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from "node:http2";
+import {
+  type AddressInfo,
+  createConnection,
+  createServer,
+  type Server,
+  type Socket,
+} from "node:net";
+import { DaemonError } from "./errors.js";
+
+export type RequestHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void;
+
+const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** A listening endpoint that speaks HTTP/2 prior knowledge (gRPC) and HTTP/1.1 on one socket. */
+export interface Listener {
+  /** `unix:/path` or `host:port` (the real port when 0 was asked). */
+  readonly address: string;
+  readonly port?: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Peeks the first bytes of each connection: the HTTP/2 connection preface goes to an http2
+ * server (gRPC, Connect and gRPC-Web over h2c), anything else to an HTTP/1.1 server (Connect and
+ * gRPC-Web with curl). The peeked bytes are pushed back before the hand-over.
+ */
+function createDualServer(handler: RequestHandler): {
+  server: Server;
+  destroyAll(): void;
+} {
+  const h1 = createHttpServer(handler as (req: IncomingMessage, res: ServerResponse) => void);
+  const h2 = createHttp2Server(
+    {},
+    handler as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+  );
+  const sessions = new Set<Http2Session>();
+  const sockets = new Set<Socket>();
+  h2.on("session", (s: Http2Session) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let seen = Buffer.alloc(0);
+    const onReadable = (): void => {
+      for (;;) {
+        const chunk = socket.read() as Buffer | null;
+        if (chunk === null) break;
+        seen = Buffer.concat([seen, chunk]);
+      }
+      const n = Math.min(seen.length, preface.length);
+      const isPrefix = seen.subarray(0, n).equals(preface.subarray(0, n));
+      if (isPrefix && seen.length < preface.length) return; // need more bytes
+      socket.off("readable", onReadable);
+      socket.setTimeout(0);
+      socket.unshift(seen);
+      if (isPrefix) h2.emit("connection", socket);
+      else h1.emit("connection", socket);
+    };
+    socket.setTimeout(30_000, () => socket.destroy());
+    socket.on("readable", onReadable);
+  });
+  return {
+    server,
+    destroyAll() {
+      for (const s of sessions) s.destroy();
+      h1.closeAllConnections();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+function listen(server: Server, arg: { path: string } | { host: string; port: number }) {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(arg, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** True when something accepts connections on the unix socket. */
+export function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ path });
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Listens on a unix socket (mode 0660). A stale socket file is removed only when nothing answers
+ * on it; a live daemon on it, or a path that is not a socket, is an error.
+ */
+export async function listenUnix(path: string, handler: RequestHandler): Promise<Listener> {
+  try {
+    const st = await lstat(path);
+    if (!st.isSocket()) {
+      throw new DaemonError("socket-path", `${path} exists and is not a socket; not removing it`);
+    }
+    if (await socketAnswers(path)) {
+      throw new DaemonError(
+        "socket-in-use",
+        `another dd-procmgrd is already listening on ${path}; stop it first (or use --socket)`,
+      );
+    }
+    await unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  const { server, destroyAll } = createDualServer(handler);
+  const oldMask = process.umask(0o117);
+  try {
+    await listen(server, { path });
+  } catch (e) {
+    throw new DaemonError("listen", `cannot listen on ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  await chmod(path, 0o660);
+  return {
+    address: `unix:${path}`,
+    async close() {
+      const closed = closeServer(server);
+      destroyAll();
+      await closed;
+      await unlink(path).catch(() => {});
+    },
+  };
+}
+
+/** Listens on host:port (port 0 = any free port). */
+export async function listenTcp(
+  host: string,
+  port: number,
+  handler: RequestHandler,
+): Promise<Listener> {
+  const { server, destroyAll } = createDualServer(handler);
+  try {
+    await listen(server, { host, port });
+  } catch (e) {
+    throw new DaemonError("listen", `cannot listen on ${host}:${port}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const real = (server.address() as AddressInfo).port;
+  return {
+    address: `${host.includes(":") ? `[${host}]` : host}:${real}`,
+    port: real,
+    async close() {
+      const closed = closeServer(server);
+      destroyAll();
+      await closed;
+    },
+  };
+}

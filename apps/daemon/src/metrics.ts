@@ -1,0 +1,146 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ProcessInfo, SupervisorApi } from "@procmgr/core";
+import { processStates } from "@procmgr/core";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+
+/**
+ * The Prometheus registry of the daemon. Every process metric is computed at scrape time from
+ * the supervisor (no timers, no polling between scrapes).
+ */
+export function createMetricsRegistry(supervisor: SupervisorApi, startedAt: Date): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const list = (): ProcessInfo[] => supervisor.list();
+
+  new Gauge({
+    name: "procmgr_process_state",
+    help: "Current state of each process (1 for the current state, 0 for the others).",
+    labelNames: ["name", "state"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of list()) {
+        for (const s of processStates) this.set({ name: p.name, state: s }, s === p.state ? 1 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: "procmgr_process_restarts_total",
+    help: "Automatic restarts of each process.",
+    labelNames: ["name"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of list()) this.inc({ name: p.name }, p.restartCount);
+    },
+  });
+  new Counter({
+    name: "procmgr_process_starts_total",
+    help: "Starts (manual and automatic) of each process.",
+    labelNames: ["name"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of list()) this.inc({ name: p.name }, p.runCount);
+    },
+  });
+  new Gauge({
+    name: "procmgr_process_uptime_seconds",
+    help: "Seconds since the current run started (0 when not running).",
+    labelNames: ["name"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of list()) this.set({ name: p.name }, (p.uptimeMs ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: "procmgr_process_pid",
+    help: "PID of each running process (0 when not running).",
+    labelNames: ["name"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of list()) this.set({ name: p.name }, p.pid ?? 0);
+    },
+  });
+  const usage = async () => {
+    const out: { name: string; cpu: number; rss: number }[] = [];
+    for (const p of list()) {
+      if (p.pid === undefined) continue;
+      const u = await supervisor.usage(p.id).catch(() => undefined);
+      if (u !== undefined) out.push({ name: p.name, cpu: u.cpuSeconds, rss: u.rssBytes });
+    }
+    return out;
+  };
+  new Counter({
+    name: "procmgr_process_cpu_seconds_total",
+    help: "User + system CPU seconds of the live processes of each process group.",
+    labelNames: ["name"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const u of await usage()) this.inc({ name: u.name }, u.cpu);
+    },
+  });
+  new Gauge({
+    name: "procmgr_process_memory_rss_bytes",
+    help: "Resident memory of each process group.",
+    labelNames: ["name"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const u of await usage()) this.set({ name: u.name }, u.rss);
+    },
+  });
+  new Gauge({
+    name: "procmgr_daemon_uptime_seconds",
+    help: "Seconds since dd-procmgrd started.",
+    registers: [registry],
+    collect() {
+      this.set((Date.now() - startedAt.getTime()) / 1000);
+    },
+  });
+  new Gauge({
+    name: "procmgr_processes",
+    help: "Number of processes by state.",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    collect() {
+      const counts = new Map<string, number>(processStates.map((s) => [s, 0]));
+      for (const p of list()) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+      this.reset();
+      for (const [s, n] of counts) this.set({ state: s }, n);
+    },
+  });
+  return registry;
+}
+
+/** Serves `GET /metrics` on host:port. */
+export async function startMetricsServer(
+  registry: Registry,
+  host: string,
+  port: number,
+): Promise<{ server: Server; address: string }> {
+  const server = createServer((req, res) => {
+    const url = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" || url !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics\n");
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { "content-type": registry.contentType }).end(body),
+      (e: unknown) => res.writeHead(500).end(`${String(e)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  return { server, address: `${host.includes(":") ? `[${host}]` : host}:${a.port}` };
+}

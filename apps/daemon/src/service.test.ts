@@ -1,0 +1,249 @@
+import * as assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import {
+  type Client,
+  Code,
+  ConnectError,
+  createClient,
+  createRouterTransport,
+  type Interceptor,
+} from "@connectrpc/connect";
+import { Supervisor } from "@procmgr/core";
+import {
+  EventType,
+  LogStream,
+  ProcessManager,
+  ProcessSpecSchema,
+  ProcessState,
+  RestartPolicy,
+} from "@procmgr/rpc";
+import { authInterceptor } from "./auth.js";
+import { processManagerRoutes } from "./service.js";
+
+const token = "t0ken";
+
+function clientFor(sup: Supervisor, withToken: boolean): Client<typeof ProcessManager> {
+  const bearer: Interceptor = (next) => async (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return await next(req);
+  };
+  const transport = createRouterTransport(
+    processManagerRoutes({
+      supervisor: sup,
+      reload: async () => ({ added: [], removed: [], changed: [], unchanged: [] }),
+      status: () => ({
+        ready: true,
+        version: "test",
+        startedAt: new Date(),
+        configPath: "/nonexistent.yaml",
+        bindAddresses: [],
+        pid: process.pid,
+        stateDir: "/tmp",
+      }),
+      ready: Promise.resolve(),
+      onReloaded: () => () => {},
+    }),
+    {
+      router: { interceptors: [authInterceptor(() => token, "root")] },
+      transport: { interceptors: withToken ? [bearer] : [] },
+    },
+  );
+  return createClient(ProcessManager, transport);
+}
+
+async function rejectsWith(
+  p: Promise<unknown>,
+  code: Code,
+  message?: RegExp,
+): Promise<ConnectError> {
+  try {
+    await p;
+  } catch (e) {
+    const ce = ConnectError.from(e);
+    assert.equal(Code[ce.code], Code[code], ce.message);
+    if (message !== undefined) assert.match(ce.rawMessage, message);
+    return ce;
+  }
+  assert.fail(`expected ${Code[code]}`);
+}
+
+describe("ProcessManager handlers (in-memory transport, real supervisor)", () => {
+  let dir: string;
+  let sup: Supervisor;
+  let admin: Client<typeof ProcessManager>;
+  let anon: Client<typeof ProcessManager>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "pm-svc-"));
+    sup = new Supervisor({ stateDir: dir });
+    admin = clientFor(sup, true);
+    anon = clientFor(sup, false);
+  });
+  after(async () => {
+    await sup.shutdown();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("create with auto_start runs it; list, describe by name and by id", async () => {
+    const res = await admin.create({
+      spec: { name: "sleeper", command: "sleep 30", autoStart: true, env: { SECRET: "s3" } },
+    });
+    const p = res.process;
+    assert.ok(p);
+    assert.equal(p.state, ProcessState.RUNNING);
+    assert.ok(p.pid > 0);
+    const list = await anon.list({});
+    assert.deepEqual(
+      list.processes.map((x) => x.name),
+      ["sleeper"],
+    );
+    const byName = await admin.describe({ id: "sleeper" });
+    assert.equal(byName.spec?.command, "sleep 30");
+    assert.equal(byName.spec?.env.SECRET, "s3");
+    assert.equal(byName.envRedacted, false);
+    const byId = await anon.describe({ id: p.id });
+    assert.equal(byId.process?.name, "sleeper");
+    assert.equal(byId.spec?.env.SECRET, "<redacted>");
+    assert.equal(byId.envRedacted, true);
+  });
+
+  test("error codes", async () => {
+    await rejectsWith(
+      admin.create({ spec: { name: "sleeper", command: "sleep 1" } }),
+      Code.AlreadyExists,
+    );
+    await rejectsWith(admin.create({ spec: { command: "sleep 1" } }), Code.InvalidArgument, /name/);
+    await rejectsWith(
+      admin.create({ spec: { name: "bad", command: "true", killSignal: "SIGNOPE" } }),
+      Code.InvalidArgument,
+      /kill_signal/,
+    );
+    await rejectsWith(admin.start({ id: "nope" }), Code.NotFound);
+    await rejectsWith(admin.describe({ id: "" }), Code.InvalidArgument, /id/);
+    await rejectsWith(admin.delete({ id: "sleeper" }), Code.FailedPrecondition);
+    await rejectsWith(
+      admin.update({ id: "sleeper", spec: {}, fields: ["bogus"] }),
+      Code.InvalidArgument,
+      /bogus/,
+    );
+    await rejectsWith(admin.update({ id: "sleeper", spec: {}, fields: [] }), Code.InvalidArgument);
+  });
+
+  test("mutating calls without the token are UNAUTHENTICATED; reads are open", async () => {
+    await rejectsWith(
+      anon.create({ spec: { name: "x", command: "true" } }),
+      Code.Unauthenticated,
+      /sudo/,
+    );
+    for (const call of [
+      () => anon.stop({ id: "sleeper" }),
+      () => anon.delete({ id: "sleeper", force: true }),
+      () => anon.reloadConfig({}),
+    ]) {
+      await rejectsWith(call(), Code.Unauthenticated);
+    }
+    const st = await anon.getStatus({});
+    assert.equal(st.total, 1);
+    assert.equal(st.running, 1);
+  });
+
+  test("update a hot field; resource usage; stop; delete", async () => {
+    const up = await admin.update({
+      id: "sleeper",
+      spec: create(ProcessSpecSchema, { restartSec: 7, restart: RestartPolicy.ON_FAILURE }),
+      fields: ["restart_sec", "restart"],
+    });
+    assert.deepEqual([...up.updatedFields].sort(), ["restart", "restart_sec"]);
+    assert.equal(up.processRestarted, false);
+    assert.equal((await admin.describe({ id: "sleeper" })).spec?.restartSec, 7);
+    const usage = await anon.getResourceUsage({ id: "sleeper" });
+    assert.ok(usage.processCount >= 1);
+    assert.ok(usage.memoryRssBytes > 0n);
+    const stopped = await admin.stop({ id: "sleeper" });
+    assert.equal(stopped.process?.state, ProcessState.STOPPED);
+    await rejectsWith(anon.getResourceUsage({ id: "sleeper" }), Code.FailedPrecondition);
+    const del = await admin.delete({ id: "sleeper" });
+    assert.equal(del.name, "sleeper");
+    assert.equal((await anon.list({})).processes.length, 0);
+  });
+
+  test("watch events sees create, start and exit", async () => {
+    const ac = new AbortController();
+    const seen: EventType[] = [];
+    let subscribed = false;
+    const watching = (async () => {
+      for await (const ev of anon.watchEvents({}, { signal: ac.signal })) {
+        if (ev.processName === "probe") subscribed = true;
+        if (ev.processName !== "echoer") continue;
+        seen.push(ev.type);
+        if (ev.type === EventType.EXITED) {
+          assert.equal(ev.exitCode, 0);
+          ac.abort();
+        }
+      }
+    })().catch((e: unknown) => {
+      if (ConnectError.from(e).code !== Code.Canceled) throw e;
+    });
+    // Until the stream is subscribed, make events it would see.
+    while (!subscribed) {
+      await admin.create({ spec: { name: "probe", command: "true" } });
+      await admin.delete({ id: "probe" });
+    }
+    await admin.create({ spec: { name: "echoer", command: "echo hi", autoStart: true } });
+    await watching;
+    assert.ok(seen.includes(EventType.CREATED));
+    assert.ok(seen.includes(EventType.STATE_CHANGED));
+    assert.ok(seen.includes(EventType.EXITED));
+    await admin.delete({ id: "echoer", force: true });
+  });
+
+  test("tail logs: last lines, then follow new output", async () => {
+    await admin.create({
+      spec: { name: "talker", command: "sh", args: ["-c", "echo one; echo two; echo three"] },
+    });
+    const done = new Promise<void>((resolve) => {
+      const l = ({ process }: { process: { name: string } }) => {
+        if (process.name !== "talker") return;
+        sup.off("exit", l);
+        resolve();
+      };
+      sup.on("exit", l);
+    });
+    await admin.start({ id: "talker" });
+    await done;
+    let text = "";
+    for await (const r of anon.tailLogs({ id: "talker", lines: 2, stream: LogStream.STDOUT })) {
+      text += Buffer.from(r.data).toString();
+    }
+    assert.equal(text, "two\nthree\n");
+
+    // Follow from the last line: once it arrives, the follow position is fixed.
+    const ac = new AbortController();
+    let followed = "";
+    let tailed!: () => void;
+    const tailDone = new Promise<void>((r) => {
+      tailed = r;
+    });
+    const following = (async () => {
+      for await (const r of anon.tailLogs(
+        { id: "talker", lines: 1, follow: true, stream: LogStream.STDOUT },
+        { signal: ac.signal },
+      )) {
+        followed += Buffer.from(r.data).toString();
+        tailed();
+        if (followed.split("three").length === 3) ac.abort();
+      }
+    })().catch((e: unknown) => {
+      if (ConnectError.from(e).code !== Code.Canceled) throw e;
+    });
+    await tailDone;
+    await admin.start({ id: "talker" });
+    await following;
+    assert.equal(followed, "three\none\ntwo\nthree\n");
+    await admin.delete({ id: "talker", force: true });
+  });
+});

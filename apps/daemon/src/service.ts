@@ -1,0 +1,450 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type HandlerContext,
+  type ServiceImpl,
+} from "@connectrpc/connect";
+import {
+  ConfigError,
+  type ProcessConfig,
+  processConfigToRaw,
+  type RawProcess,
+  resolveProcessConfig,
+} from "@procmgr/config";
+import type { ConfigDiff, ProcessInfo, SupervisorApi, SupervisorEvents } from "@procmgr/core";
+import {
+  EventType,
+  LogStream,
+  ProcessManager,
+  type TailLogsResponse,
+  TailLogsResponseSchema,
+  type WatchEventsResponse,
+  WatchEventsResponseSchema,
+} from "@procmgr/rpc";
+import { AsyncQueue } from "./async-queue.js";
+import { trustedKey } from "./auth.js";
+import {
+  isSpecField,
+  mergeSpecFields,
+  protoState,
+  type SpecField,
+  specToRaw,
+  streamName,
+  toExitInfo,
+  toProcessSpec,
+  toProcessStatus,
+} from "./convert.js";
+import { toConnectError } from "./errors.js";
+import { FileFollower, readLastLines } from "./log-tail.js";
+
+/** What the handlers need from the daemon around them. */
+export interface ServiceDeps {
+  readonly supervisor: SupervisorApi;
+  /** Loads the config file and applies it (serialized with SIGHUP reloads). */
+  reload(options: { dryRun: boolean }): Promise<ConfigDiff>;
+  status(): DaemonStatus;
+  /** Resolves when start-up (recover, restore, first apply) is done; calls wait for it. */
+  readonly ready: Promise<void>;
+  /** Notified after each successful (non dry-run) reload. */
+  onReloaded(listener: (diff: ConfigDiff) => void): () => void;
+}
+
+export interface DaemonStatus {
+  readonly ready: boolean;
+  readonly version: string;
+  readonly startedAt: Date;
+  readonly configPath: string;
+  readonly bindAddresses: readonly string[];
+  readonly pid: number;
+  readonly stateDir: string;
+}
+
+function requireId(id: string, field = "id"): string {
+  if (id.trim() === "") {
+    throw new ConnectError(`${field}: required (a process name or id)`, Code.InvalidArgument);
+  }
+  return id;
+}
+
+/** Resolve a spec coming from the API with the config file's schema. */
+function resolveSpec(name: string, raw: RawProcess): ProcessConfig {
+  try {
+    return resolveProcessConfig(name, raw, { path: `processes.${name}` });
+  } catch (e) {
+    throw toConnectError(ConfigError.from(e), Code.InvalidArgument);
+  }
+}
+
+function isActive(p: ProcessInfo): boolean {
+  return p.state === "running" || p.state === "starting" || p.state === "backoff";
+}
+
+/** Runs a handler body, mapping domain errors to ConnectError in one place. */
+async function guard<T>(deps: ServiceDeps, fn: () => Promise<T> | T): Promise<T> {
+  await deps.ready;
+  try {
+    return await fn();
+  } catch (e) {
+    throw toConnectError(e);
+  }
+}
+
+function signalPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
+export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<typeof ProcessManager> {
+  const sup = deps.supervisor;
+  const lastCpu = new Map<string, { cpu: number; at: number }>();
+
+  return {
+    async create(req) {
+      return guard(deps, async () => {
+        const spec = req.spec;
+        if (spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);
+        const name = spec.name.trim();
+        if (name === "") throw new ConnectError("spec.name: required", Code.InvalidArgument);
+        const config = resolveSpec(name, specToRaw(spec));
+        let info = await sup.create(config, { source: "api" });
+        if (config.autoStart && !isActive(info) && info.state !== "stopping") {
+          info = await sup.start(info.id);
+        }
+        return { process: toProcessStatus(sup.get(info.id)) };
+      });
+    },
+
+    async start(req) {
+      return guard(deps, async () => {
+        const info = await sup.start(requireId(req.id));
+        return { process: toProcessStatus(info) };
+      });
+    },
+
+    async stop(req) {
+      return guard(deps, async () => {
+        const info = await sup.stop(requireId(req.id));
+        return { process: toProcessStatus(info) };
+      });
+    },
+
+    async restart(req) {
+      return guard(deps, async () => {
+        const info = await sup.restart(requireId(req.id));
+        return { process: toProcessStatus(info) };
+      });
+    },
+
+    async delete(req) {
+      return guard(deps, async () => {
+        const info = sup.get(requireId(req.id));
+        await sup.delete(info.id, { force: req.force });
+        return { id: info.id, name: info.name };
+      });
+    },
+
+    async list() {
+      return guard(deps, () => ({ processes: sup.list().map(toProcessStatus) }));
+    },
+
+    async describe(req, ctx) {
+      return guard(deps, () => {
+        const info = sup.get(requireId(req.id));
+        const redactEnv = !ctx.values.get(trustedKey);
+        return {
+          process: toProcessStatus(info),
+          spec: toProcessSpec(info.config, { redactEnv }),
+          ...(info.lastExit !== undefined ? { lastExit: toExitInfo(info.lastExit) } : {}),
+          stdoutPath: info.stdoutPath ?? "",
+          stderrPath: info.stderrPath ?? "",
+          envRedacted: redactEnv && Object.keys(info.config.env).length > 0,
+        };
+      });
+    },
+
+    async update(req) {
+      return guard(deps, async () => {
+        const info = sup.get(requireId(req.id));
+        if (req.spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);
+        if (req.fields.length === 0) {
+          throw new ConnectError(
+            "fields: must name at least one spec field to change (e.g. restart_sec)",
+            Code.InvalidArgument,
+          );
+        }
+        const fields: SpecField[] = [];
+        for (const f of req.fields) {
+          if (f === "name") {
+            throw new ConnectError(
+              "fields: name cannot be changed (create a new process)",
+              Code.InvalidArgument,
+            );
+          }
+          if (!isSpecField(f)) {
+            throw new ConnectError(`fields: unknown field "${f}"`, Code.InvalidArgument);
+          }
+          fields.push(f);
+        }
+        const raw = mergeSpecFields(processConfigToRaw(info.config), req.spec, fields);
+        const config = resolveSpec(info.name, raw);
+        const result = await sup.update(info.id, config, {
+          dryRun: req.dryRun,
+          restart: req.restartProcess,
+        });
+        return {
+          updatedFields: [...result.updatedFields],
+          restartRequiredFields: [...result.restartRequiredFields],
+          processRestarted: result.restarted,
+          process: toProcessStatus(result.process),
+        };
+      });
+    },
+
+    async reloadConfig(req) {
+      return guard(deps, async () => {
+        let diff: ConfigDiff;
+        try {
+          diff = await deps.reload({ dryRun: req.dryRun });
+        } catch (e) {
+          // A broken file on disk is a precondition of the reload, not a bad argument.
+          throw toConnectError(e, Code.FailedPrecondition);
+        }
+        return {
+          added: [...diff.added],
+          removed: [...diff.removed],
+          changed: [...diff.changed],
+          unchanged: [...diff.unchanged],
+          configPath: deps.status().configPath,
+          dryRun: req.dryRun,
+        };
+      });
+    },
+
+    async getStatus() {
+      const st = deps.status();
+      const list = sup.list();
+      let running = 0;
+      let failed = 0;
+      for (const p of list) {
+        if (isActive(p) || p.state === "stopping") running++;
+        else if (p.state === "failed") failed++;
+      }
+      return {
+        ready: st.ready,
+        version: st.version,
+        uptimeSeconds: (Date.now() - st.startedAt.getTime()) / 1000,
+        total: list.length,
+        running,
+        stopped: list.length - running - failed,
+        failed,
+        configPath: st.configPath,
+        bindAddresses: [...st.bindAddresses],
+        pid: st.pid,
+        stateDir: st.stateDir,
+      };
+    },
+
+    async getResourceUsage(req) {
+      return guard(deps, async () => {
+        const info = sup.get(requireId(req.id));
+        const u = await sup.usage(info.id);
+        if (u === undefined) {
+          throw new ConnectError(
+            `process "${info.name}" is not running (state ${info.state})`,
+            Code.FailedPrecondition,
+          );
+        }
+        const now = Date.now();
+        const prev = lastCpu.get(info.id);
+        let percent = 0;
+        if (prev !== undefined && now > prev.at && u.cpuSeconds >= prev.cpu) {
+          percent = ((u.cpuSeconds - prev.cpu) / ((now - prev.at) / 1000)) * 100;
+        } else if (info.uptimeMs !== undefined && info.uptimeMs > 0) {
+          percent = (u.cpuSeconds / (info.uptimeMs / 1000)) * 100;
+        }
+        lastCpu.set(info.id, { cpu: u.cpuSeconds, at: now });
+        return {
+          id: info.id,
+          name: info.name,
+          pid: u.pid,
+          processCount: u.processCount,
+          cpuSeconds: u.cpuSeconds,
+          cpuPercent: percent,
+          memoryRssBytes: BigInt(u.rssBytes),
+          threads: u.threads,
+        };
+      });
+    },
+
+    async *watchEvents(req, ctx) {
+      await deps.ready;
+      yield* watchEvents(deps, req.ids, ctx);
+    },
+
+    async *tailLogs(req, ctx) {
+      await deps.ready;
+      yield* tailLogs(sup, req, ctx);
+    },
+  };
+}
+
+async function* watchEvents(
+  deps: ServiceDeps,
+  ids: readonly string[],
+  ctx: HandlerContext,
+): AsyncGenerator<WatchEventsResponse> {
+  const sup = deps.supervisor;
+  const filter = new Set(ids);
+  const wanted = (p: ProcessInfo) => filter.size === 0 || filter.has(p.id) || filter.has(p.name);
+  const queue = new AsyncQueue<WatchEventsResponse>();
+  const base = (type: EventType, p: ProcessInfo) =>
+    create(WatchEventsResponseSchema, {
+      time: timestampNow(),
+      type,
+      processId: p.id,
+      processName: p.name,
+      state: protoState(p.state),
+    });
+  const listeners: { [E in keyof SupervisorEvents]?: (...a: SupervisorEvents[E]) => void } = {
+    state: ({ process, previous }) => {
+      if (!wanted(process)) return;
+      const ev = base(EventType.STATE_CHANGED, process);
+      ev.previousState = protoState(previous);
+      if (process.failureReason !== undefined && process.state === "failed") {
+        ev.message = process.failureReason;
+      }
+      queue.push(ev);
+    },
+    exit: ({ process, exit }) => {
+      if (!wanted(process)) return;
+      const ev = base(EventType.EXITED, process);
+      if (exit.code !== null) ev.exitCode = exit.code;
+      ev.signal = exit.signal ?? "";
+      ev.message = exit.spawnError ?? (exit.timedOut ? "stop timed out; killed" : "");
+      queue.push(ev);
+    },
+    restart: ({ process, delayMs }) => {
+      if (!wanted(process)) return;
+      const ev = base(EventType.RESTART_SCHEDULED, process);
+      ev.message = `restart in ${(delayMs / 1000).toFixed(1)}s`;
+      queue.push(ev);
+    },
+    created: ({ process }) => {
+      if (wanted(process)) queue.push(base(EventType.CREATED, process));
+    },
+    updated: ({ process }) => {
+      if (wanted(process)) queue.push(base(EventType.UPDATED, process));
+    },
+    deleted: ({ process }) => {
+      if (wanted(process)) queue.push(base(EventType.DELETED, process));
+    },
+  };
+  for (const [e, l] of Object.entries(listeners)) {
+    sup.on(e as keyof SupervisorEvents, l as never);
+  }
+  const offReloaded = deps.onReloaded((diff) => {
+    if (filter.size > 0) return;
+    queue.push(
+      create(WatchEventsResponseSchema, {
+        time: timestampNow(),
+        type: EventType.CONFIG_RELOADED,
+        message: `added=${diff.added.length} removed=${diff.removed.length} changed=${diff.changed.length} unchanged=${diff.unchanged.length}`,
+      }),
+    );
+  });
+  const onAbort = () => queue.close();
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  if (ctx.signal.aborted) queue.close();
+  try {
+    yield* queue;
+  } finally {
+    ctx.signal.removeEventListener("abort", onAbort);
+    offReloaded();
+    for (const [e, l] of Object.entries(listeners)) {
+      sup.off(e as keyof SupervisorEvents, l as never);
+    }
+  }
+}
+
+async function* tailLogs(
+  sup: SupervisorApi,
+  req: { id: string; stream: LogStream; lines: number; follow: boolean },
+  ctx: HandlerContext,
+): AsyncGenerator<TailLogsResponse> {
+  let info: ProcessInfo;
+  try {
+    info = sup.get(requireId(req.id));
+  } catch (e) {
+    throw toConnectError(e);
+  }
+  const streams =
+    req.stream === LogStream.UNSPECIFIED ? [LogStream.STDOUT, LogStream.STDERR] : [req.stream];
+  const pathOf = (s: LogStream) => (streamName(s) === "stdout" ? info.stdoutPath : info.stderrPath);
+  const withPath = streams.filter((s) => pathOf(s) !== undefined);
+  if (withPath.length === 0) {
+    throw new ConnectError(
+      `process "${info.name}" has no log file (its output is inherited or discarded)`,
+      Code.FailedPrecondition,
+    );
+  }
+  const positions = new Map<LogStream, number>();
+  for (const s of withPath) {
+    const t = await readLastLines(pathOf(s) as string, req.lines);
+    positions.set(s, t.position);
+    let data = t.data;
+    if (!req.follow && t.partial.length > 0 && req.lines > 0) {
+      data = Buffer.concat([data, t.partial, Buffer.from("\n")]);
+    }
+    if (data.length > 0) yield create(TailLogsResponseSchema, { stream: s, data });
+  }
+  if (!req.follow) return;
+
+  const queue = new AsyncQueue<TailLogsResponse>();
+  const followers = new Map<LogStream, FileFollower>();
+  for (const s of withPath) {
+    const f = new FileFollower(
+      pathOf(s) as string,
+      positions.get(s) ?? 0,
+      (data) => queue.push(create(TailLogsResponseSchema, { stream: s, data })),
+      (e) => queue.close(new ConnectError(`reading ${pathOf(s)}: ${e.message}`, Code.Internal)),
+    );
+    followers.set(s, f);
+  }
+  const onOutput: (...a: SupervisorEvents["output"]) => void = ({ process, stream }) => {
+    if (process.id !== info.id) return;
+    followers.get(stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT)?.poke();
+  };
+  const onDeleted: (...a: SupervisorEvents["deleted"]) => void = ({ process }) => {
+    if (process.id === info.id) queue.close();
+  };
+  sup.on("output", onOutput);
+  sup.on("deleted", onDeleted);
+  // Output written while the process exits may land just before the exit event.
+  const onExit: (...a: SupervisorEvents["exit"]) => void = ({ process }) => {
+    if (process.id === info.id) for (const f of followers.values()) f.poke();
+  };
+  sup.on("exit", onExit);
+  for (const f of followers.values()) await f.start();
+  void signalPromise(ctx.signal).then(() => queue.close());
+  try {
+    yield* queue;
+  } finally {
+    sup.off("output", onOutput);
+    sup.off("deleted", onDeleted);
+    sup.off("exit", onExit);
+    for (const f of followers.values()) f.close();
+  }
+}
+
+/** Registers the service on a router. */
+export function processManagerRoutes(deps: ServiceDeps): (router: ConnectRouter) => void {
+  const impl = createProcessManagerService(deps);
+  return (router) => {
+    router.service(ProcessManager, impl);
+  };
+}

@@ -1,0 +1,466 @@
+#!/usr/bin/env node
+/**
+ * pnpm bench: ours (dd-procmgrd + pm-cli) side by side with PM2 and supervisord (issue 5).
+ * See bench/README.md. Every daemon and child it starts is stopped by PID before it exits,
+ * on Ctrl-C too, and a final scan proves nothing is left.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { oursAdapter } from "./adapters/ours.js";
+import { pm2Adapter, pm2Version } from "./adapters/pm2.js";
+import { supervisordAdapter } from "./adapters/supervisord.js";
+import { killTracked, markerKey, run, runId, stopSpawning, trackedAlive } from "./lib/exec.js";
+import { pidsWithEnv, readStat, sleep } from "./lib/proc.js";
+import { summarizeProfile } from "./lib/profile.js";
+import { Results } from "./lib/results.js";
+import { renderTable, renderTargets } from "./lib/stats.js";
+import {
+  lifecycleWorkload,
+  logsWorkload,
+  lowerBounds,
+  restartWorkload,
+  scaleWorkload,
+} from "./lib/workloads.js";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repo = dirname(benchDir);
+const toolsDir = join(benchDir, ".tools");
+const allTools = ["ours", "pm2", "supervisord"];
+
+const help = `Usage: pnpm bench [-- options]   (or: node bench/run.js [options])
+
+Runs the same workloads on ours (dd-procmgrd + pm-cli), PM2 ${pm2Version} (npm, into bench/.tools)
+and supervisord (Debian's supervisor package), one tool at a time, and prints one table:
+min / median / max of every figure for every tool, our ratio to the best of the others, and
+issue 5's targets marked met or missed.
+
+Options:
+  --quick              small counts for a fast run (also BENCH_QUICK=1)
+  --tools LIST         comma list of ours,pm2,supervisord (BENCH_TOOLS; default all)
+  --workloads LIST     comma list of 1-7 (BENCH_WORKLOADS; 1, 2 and 4 run together)
+  --json FILE          also write the raw results as JSON (default bench/.work/results.json)
+  --no-install         do not install PM2 / supervisord when missing
+  --ours-js            run ours from the repo's bin scripts even when dist-bin exists
+                       (BENCH_OURS_JS=1)
+  --profile            run our daemon under \`node --cpu-prof\` (implies --ours-js) and print
+                       the hottest functions of its profile at the end (BENCH_PROFILE=1)
+  -h, --help           this text
+
+Counts (environment; full / quick defaults):
+  BENCH_N=100/10 BENCH_CYCLES=5/2 BENCH_LIST_RUNS=20/5 BENCH_RESTART_TRIES=20/5
+  BENCH_LOG_LINES=2000000/200000 BENCH_LOG_RUNS=3/1 BENCH_SCALE_N=1000/50
+  BENCH_SCALE_LIST_RUNS=5/3 BENCH_IDLE_SECONDS=10/2
+
+Everything runs under bench/.work (PM2_HOME, supervisord socket/pidfile/logs, our state dir,
+socket and a free 127.0.0.1 port). Needs root for apt-get when supervisord is missing.
+`;
+
+/** The bench's own settings (not build inputs, so not turbo env). */
+const benchEnv = (name) => process.env[name];
+
+function parseArgs(argv) {
+  const o = {
+    quick: benchEnv("BENCH_QUICK") === "1",
+    install: true,
+    oursJs: benchEnv("BENCH_OURS_JS") === "1",
+    profile: benchEnv("BENCH_PROFILE") === "1",
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-h" || a === "--help") o.help = true;
+    else if (a === "--quick") o.quick = true;
+    else if (a === "--no-install") o.install = false;
+    else if (a === "--ours-js") o.oursJs = true;
+    else if (a === "--profile") o.profile = true;
+    else if (a === "--tools") o.tools = argv[++i];
+    else if (a === "--workloads") o.workloads = argv[++i];
+    else if (a === "--json") o.json = argv[++i];
+    else if (a === "--") continue;
+    else throw new Error(`unknown option ${a} (see --help)`);
+  }
+  return o;
+}
+
+function config(o) {
+  const q = o.quick;
+  const num = (name, full, quick) => {
+    const v = process.env[name];
+    return v !== undefined && v !== "" ? Number(v) : q ? quick : full;
+  };
+  const tools = (o.tools ?? benchEnv("BENCH_TOOLS") ?? allTools.join(",")).split(",");
+  for (const t of tools) if (!allTools.includes(t)) throw new Error(`unknown tool ${t}`);
+  const workloads = new Set(
+    (o.workloads ?? benchEnv("BENCH_WORKLOADS") ?? "1,2,3,4,5,6,7").split(",").map(Number),
+  );
+  return {
+    quick: q,
+    tools,
+    workloads,
+    work: join(benchDir, ".work", "run"),
+    n: num("BENCH_N", 100, 10),
+    cycles: num("BENCH_CYCLES", 5, 2),
+    listRuns: num("BENCH_LIST_RUNS", 20, 5),
+    restartTries: num("BENCH_RESTART_TRIES", 20, 5),
+    restartGapMs: 200,
+    logLines: num("BENCH_LOG_LINES", 2_000_000, 200_000),
+    logRuns: num("BENCH_LOG_RUNS", 3, 1),
+    scaleN: num("BENCH_SCALE_N", 1000, 50),
+    scaleListRuns: num("BENCH_SCALE_LIST_RUNS", 5, 3),
+    idleSeconds: num("BENCH_IDLE_SECONDS", 10, 2),
+    settleMs: q ? 500 : 2000,
+  };
+}
+
+const log = (s) => process.stderr.write(`${s}\n`);
+
+function sh(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8" }).trim();
+  } catch {
+    return "?";
+  }
+}
+
+export function machine() {
+  const mem = sh("free", ["-h"]).split("\n")[1]?.split(/\s+/)[1] ?? "?";
+  return {
+    date: new Date().toISOString().slice(0, 10),
+    nproc: sh("nproc", []),
+    cpu: cpus()[0]?.model ?? "?",
+    memory: `${mem} (free -h total; ${(totalmem() / 2 ** 30).toFixed(1)} GiB)`,
+    kernel: sh("uname", ["-r"]),
+    node: process.version,
+    load: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+  };
+}
+
+async function ensurePm2() {
+  const pkg = join(toolsDir, "node_modules", "pm2", "package.json");
+  if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).version === pm2Version) return;
+  log(`installing pm2@${pm2Version} into bench/.tools ...`);
+  mkdirSync(toolsDir, { recursive: true });
+  await run(
+    "npm",
+    [
+      "install",
+      "--prefix",
+      toolsDir,
+      "--no-audit",
+      "--no-fund",
+      "--save-exact",
+      `pm2@${pm2Version}`,
+    ],
+    { timeoutMs: 600_000 },
+  );
+}
+
+async function ensureSupervisord() {
+  if (sh("sh", ["-c", "command -v supervisord"]) !== "?") return;
+  if (process.getuid?.() !== 0) {
+    throw new Error("supervisord is missing: run `sudo apt-get install -y supervisor` first");
+  }
+  log("installing Debian's supervisor package (apt-get) ...");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  await run("apt-get", ["update"], { env, timeoutMs: 600_000 });
+  // The package's postinst may try to start the system service: without systemd (and with
+  // policy-rc.d) that fails harmlessly. The bench never uses the system service.
+  await run("apt-get", ["install", "-y", "supervisor"], { env, timeoutMs: 600_000 });
+}
+
+const workloadKeys = {
+  1: ["rss_idle", "rss_n", "rss_cycles", "start_n", "stop_n", "list_n"],
+  3: ["restart"],
+  5: ["log_block_time", "log_block_cpu", "log_line_time", "log_line_cpu"],
+  6: ["scale_start", "scale_list", "scale_rss", "scale_cpu"],
+};
+
+/** Issue 5's targets, judged on medians of this run. */
+function judge(R, cfg, toolsRun) {
+  const m = (k, t) => R.median(k, t);
+  const has = toolsRun.includes("ours");
+  const v = (ok, value) => ({
+    value,
+    verdict: !has || Number.isNaN(ok) ? "n/a" : ok ? "met" : "missed",
+  });
+  const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+  const out = [];
+  const push = (target, ok, value) => out.push({ target, ...v(ok, value) });
+  const nodeStart = m("bound_node_start", "bound");
+  const start = m("start_n", "ours");
+  push(
+    `start ${cfg.n} within 2x of plain Node`,
+    Number.isFinite(start * nodeStart) ? start <= 2 * nodeStart : Number.NaN,
+    `${f(start)} ms vs 2 x ${f(nodeStart)} ms = ${(start / nodeStart).toFixed(2)}x`,
+  );
+  const stop = m("stop_n", "ours");
+  push(
+    `stop ${cfg.n} under 150 ms`,
+    Number.isFinite(stop) ? stop < 150 : Number.NaN,
+    `${f(stop)} ms`,
+  );
+  const rs = m("restart", "ours");
+  push(
+    "restart after SIGKILL under 10 ms",
+    Number.isFinite(rs) ? rs < 10 : Number.NaN,
+    `${f(rs, 1)} ms`,
+  );
+  const list = m("list_n", "ours");
+  const pm2List = m("list_n", "pm2");
+  push(
+    "list round trip under half of PM2's",
+    Number.isFinite(list * pm2List) ? list < pm2List / 2 : Number.NaN,
+    `${f(list)} ms vs PM2 ${f(pm2List)} ms = ${(list / pm2List).toFixed(2)}x`,
+  );
+  const rssN = m("rss_n", "ours");
+  const pm2Idle = m("rss_idle", "pm2");
+  push(
+    `RSS with ${cfg.n} running at most PM2's idle RSS`,
+    Number.isFinite(rssN * pm2Idle) ? rssN <= pm2Idle : Number.NaN,
+    `${f(rssN, 1)} MiB vs PM2 idle ${f(pm2Idle, 1)} MiB`,
+  );
+  const cycles = R.extras["rss_after_each_cycle.ours"];
+  const firstCycle = Array.isArray(cycles) ? cycles[0] : Number.NaN;
+  const after = m("rss_cycles", "ours");
+  push(
+    "RSS flat across cycles (after the last cycle within 10% of after the first)",
+    Number.isFinite(after * firstCycle) ? after <= firstCycle * 1.1 : Number.NaN,
+    `${f(firstCycle, 1)} -> ${f(after, 1)} MiB (idle ${f(m("rss_idle", "ours"), 1)})`,
+  );
+  for (const mode of ["block", "line"]) {
+    const flag = R.fig(`log_${mode}_lossless`).flags.ours;
+    push(
+      `logs (${mode === "block" ? "large writes" : "one write per line"}) lossless`,
+      flag === undefined ? Number.NaN : flag.startsWith("yes"),
+      flag ?? "n/a",
+    );
+    const t = m(`log_${mode}_time`, "ours");
+    const b = m(`bound_log_${mode}`, "bound");
+    push(
+      `logs (${mode === "block" ? "large writes" : "one write per line"}) at most 1.2x the writer to a file`,
+      Number.isFinite(t * b) ? t <= 1.2 * b : Number.NaN,
+      `${f(t, 2)} s vs ${f(b, 2)} s = ${(t / b).toFixed(2)}x`,
+    );
+  }
+  const sl = m("scale_list", "ours");
+  push(
+    `${cfg.scaleN} processes listed in under 200 ms`,
+    Number.isFinite(sl) ? sl < 200 : Number.NaN,
+    `${f(sl)} ms`,
+  );
+  const cpu = m("scale_cpu", "ours");
+  push(
+    `idle CPU with ${cfg.scaleN} processes under 1%`,
+    Number.isFinite(cpu) ? cpu < 1 : Number.NaN,
+    `${f(cpu, 2)} %`,
+  );
+  return out;
+}
+
+const active = new Set();
+let cleaning = null;
+
+/** Stop every daemon still up, then every pid we tracked or that carries our marker. */
+function cleanup() {
+  if (cleaning !== null) return cleaning;
+  cleaning = (async () => {
+    stopSpawning();
+    for (const a of active) {
+      try {
+        await Promise.race([a.shutdown(), sleep(90_000)]);
+      } catch (e) {
+        log(`cleanup: ${a.id} shutdown: ${e.message}`);
+      }
+      active.delete(a);
+    }
+    return sweep();
+  })();
+  return cleaning;
+}
+
+/** Kill anything left of ours (tracked pid with the same start time, or our env marker). */
+async function sweep() {
+  const left = new Map();
+  for (const t of trackedAlive()) left.set(t.pid, t.what);
+  for (const pid of pidsWithEnv(markerKey, runId)) {
+    const s = readStat(pid);
+    if (s !== null && s.state !== "Z" && !left.has(pid)) left.set(pid, `${s.comm} (marker)`);
+  }
+  if (left.size === 0) return [];
+  for (const pid of left.keys()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+    killTracked(pid, "SIGKILL");
+  }
+  await sleep(200);
+  return [...left].map(([pid, what]) => `${pid} ${what}`);
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const cfg = config(o);
+  const m = machine();
+  log(
+    `bench ${cfg.quick ? "(quick) " : ""}${m.date}: ${m.nproc} cores ${m.cpu}, ${m.memory}, kernel ${m.kernel}, node ${m.node}`,
+  );
+  rmSync(cfg.work, { recursive: true, force: true });
+  mkdirSync(cfg.work, { recursive: true });
+  const R = new Results(cfg);
+  const profileDir = o.profile ? join(cfg.work, "profiles") : undefined;
+  const ctx = { work: cfg.work, toolsDir, repo, oursJs: o.oursJs, profileDir };
+
+  if (o.install) {
+    if (cfg.tools.includes("pm2")) await ensurePm2();
+    if (cfg.tools.includes("supervisord")) await ensureSupervisord();
+  }
+  const tools = [];
+  const make = {
+    ours: () => oursAdapter(ctx),
+    pm2: () => pm2Adapter(ctx),
+    supervisord: () => supervisordAdapter(ctx),
+  };
+
+  const t0 = Date.now();
+  if (cfg.workloads.has(7)) {
+    log("workload 7: lower bounds");
+    await lowerBounds(cfg, R, log);
+  }
+  for (const id of allTools.filter((t) => cfg.tools.includes(t)).reverse()) {
+    let a;
+    try {
+      a = make[id]();
+    } catch (e) {
+      log(`${id}: skipped: ${e.message}`);
+      R.note(`${id}: skipped: ${e.message}`);
+      continue;
+    }
+    tools.unshift({ id: a.id, label: a.label, how: a.how });
+    log(`${a.id}: starting daemon${a.how ? ` (${a.how})` : ""}`);
+    active.add(a);
+    try {
+      await a.start();
+      tools[0].label = a.label;
+      const steps = [
+        [[1, 2, 4], "workloads 1, 2, 4: RSS, start/stop, list", lifecycleWorkload, workloadKeys[1]],
+        [[3], "workload 3: restart after SIGKILL", restartWorkload, workloadKeys[3]],
+        [[5], "workload 5: logs", logsWorkload, workloadKeys[5]],
+        [[6], "workload 6: scale", scaleWorkload, workloadKeys[6]],
+      ];
+      for (const [ws, title, fn, keys] of steps) {
+        if (!ws.some((w) => cfg.workloads.has(w))) continue;
+        log(`${a.id}: ${title}`);
+        try {
+          await fn(a, cfg, R, log);
+        } catch (e) {
+          if (cleaning !== null) throw e;
+          log(`${a.id}: ${title} FAILED: ${e.message}`);
+          R.note(`${a.id}: ${title} failed: ${e.message}`);
+          R.failed(keys, a.id, e.message.slice(0, 60));
+          try {
+            await a.deleteAll();
+          } catch {}
+        }
+      }
+    } catch (e) {
+      if (cleaning !== null) throw e;
+      log(`${a.id}: FAILED: ${e.message}`);
+      R.note(`${a.id}: failed: ${e.message}`);
+    } finally {
+      if (cleaning === null) {
+        await a.shutdown();
+        active.delete(a);
+        const left = await sweep();
+        if (left.length > 0) {
+          log(`${a.id}: LEFT BEHIND after shutdown (killed now): ${left.join(", ")}`);
+          R.note(`${a.id}: left processes behind after shutdown: ${left.join(", ")}`);
+        }
+      }
+    }
+  }
+  // Order the columns ours, pm2, supervisord.
+  tools.sort((x, y) => allTools.indexOf(x.id) - allTools.indexOf(y.id));
+
+  const targets = judge(
+    R,
+    cfg,
+    tools.map((t) => t.id),
+  );
+  const table = renderTable(R.figures.values(), tools);
+  const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
+  const left = await cleanup();
+  const loadEnd = machine().load;
+  const ours = tools.find((t) => t.id === "ours");
+  const out = [
+    "",
+    `## procmgr bench ${m.date}${cfg.quick ? " (QUICK run: small counts, not comparable)" : ""}`,
+    "",
+    `Machine: ${m.nproc} cores (${m.cpu}), memory ${m.memory}, kernel ${m.kernel}, Node ${m.node}. Load average ${m.load} at the start, ${loadEnd} at the end. Run took ${elapsed} s.`,
+    `Ours: ${ours?.how ?? "not run"}. Figures are min / **median** / max; lower is better everywhere.`,
+    "",
+    table,
+    "",
+    renderTargets(targets),
+    "",
+    ...R.notes.map((n) => `- ${n}`),
+    left.length === 0
+      ? "Cleanup: every daemon and child stopped by PID; nothing left (tracked pids + environment marker scan)."
+      : `Cleanup: LEFT BEHIND (killed at exit): ${left.join(", ")}`,
+    "",
+  ].join("\n");
+  process.stdout.write(out);
+  const json = o.json ?? join(benchDir, ".work", "results.json");
+  writeFileSync(
+    json,
+    JSON.stringify(
+      {
+        machine: m,
+        config: { ...cfg, workloads: [...cfg.workloads] },
+        tools,
+        targets,
+        results: R,
+        left,
+      },
+      null,
+      1,
+    ),
+  );
+  log(`raw results: ${json}`);
+  if (profileDir !== undefined && existsSync(profileDir)) {
+    for (const f of readdirSync(profileDir).filter((x) => x.endsWith(".cpuprofile"))) {
+      process.stdout.write(`\nprofile ${join(profileDir, f)}:\n`);
+      process.stdout.write(summarizeProfile(join(profileDir, f), 25));
+    }
+  }
+  return left.length === 0 ? 0 : 1;
+}
+
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    log(`\n${sig}: stopping every daemon and child this run started ...`);
+    cleanup().then(
+      (left) => {
+        log(left.length === 0 ? "nothing left behind" : `killed leftovers: ${left.join(", ")}`);
+        process.exit(130);
+      },
+      () => process.exit(130),
+    );
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (e) => {
+    if (cleaning !== null) return; // interrupted: the signal handler finishes and exits
+    log(`bench failed: ${e.stack ?? e}`);
+    const left = await cleanup();
+    if (left.length > 0) log(`killed leftovers: ${left.join(", ")}`);
+    process.exit(1);
+  },
+);

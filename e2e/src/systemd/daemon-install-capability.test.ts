@@ -1,0 +1,3 @@
+import { systemVariantSuite } from "./system-variant.js";
+
+systemVariantSuite("capability");

@@ -1,0 +1,241 @@
+import { isIP } from "node:net";
+import { isAbsolute, join, resolve } from "node:path";
+import { ConfigError, type ConfigIssue } from "./errors.js";
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+export type LogFormat = "text" | "json";
+
+/** Everything the daemon needs to know before it reads processes.yaml. */
+export interface DaemonSettings {
+  configPath: string;
+  stateDir: string;
+  runtimeDir: string;
+  socketPath: string;
+  tokenPath: string;
+  /** host:port of the TCP listener; null = no TCP listener (PM_BIND_ADDRESS=none). */
+  bindAddress: string | null;
+  allowRemote: boolean;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  metrics: { enabled: boolean; host: string; port: number };
+  isRoot: boolean;
+}
+
+export interface DaemonSettingsInput {
+  flags?: Partial<{
+    config: string;
+    bind: string;
+    socket: string;
+    stateDir: string;
+    logLevel: string;
+    logFormat: string;
+    allowRemote: boolean;
+  }>;
+  env: NodeJS.ProcessEnv;
+  uid: number;
+  home: string;
+}
+
+export const defaultBindAddress = "127.0.0.1:50051";
+export const defaultMetricsPort = 9090;
+/** sun_path is 108 bytes on Linux, including the terminating NUL. */
+const maxSocketPathBytes = 107;
+
+/** A value and the name of the flag or variable it came from (for messages). */
+interface Sourced<T> {
+  value: T;
+  source: string;
+}
+
+function pick(
+  flag: string | undefined,
+  flagName: string,
+  env: NodeJS.ProcessEnv,
+  names: readonly string[],
+): Sourced<string> | undefined {
+  if (flag !== undefined && flag !== "") return { value: flag, source: flagName };
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== "") return { value, source: name };
+  }
+  return undefined;
+}
+
+/** Split "host:port" / "[v6]:port"; undefined when malformed. */
+export function splitHostPort(address: string): { host: string; port: number } | undefined {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:[\]]+):(\d+)$/.exec(address);
+  if (m === null) return undefined;
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
+  const host = m[1] as string;
+  if (host.includes(":") && isIP(host) !== 6) return undefined;
+  return { host, port };
+}
+
+/** Loopback: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === "localhost" || h === "ip6-localhost" || h === "::1") return true;
+  if (isIP(h) === 4) return h.startsWith("127.");
+  return h === "::ffff:127.0.0.1";
+}
+
+function parseBool(s: Sourced<string>, issues: ConfigIssue[]): boolean | undefined {
+  const v = s.value.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(v)) return true;
+  if (["false", "0", "no", "off"].includes(v)) return false;
+  issues.push(invalid(s, "true or false"));
+  return undefined;
+}
+
+function invalid(s: Sourced<string>, expected: string, message = "invalid value"): ConfigIssue {
+  return {
+    path: s.source,
+    message: `${message}: ${s.source}=${JSON.stringify(s.value)}`,
+    expected,
+    received: JSON.stringify(s.value),
+    code: "invalid",
+  };
+}
+
+const levels: readonly LogLevel[] = ["error", "warn", "info", "debug"];
+
+function logLevelOf(value: string): LogLevel | undefined {
+  const v = value.trim().toLowerCase();
+  if ((levels as readonly string[]).includes(v)) return v as LogLevel;
+  if (v === "warning") return "warn";
+  if (v === "trace") return "debug";
+  return undefined;
+}
+
+function absoluteXdg(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  // The XDG spec: relative paths are invalid and must be ignored.
+  return v !== undefined && v !== "" && isAbsolute(v) ? v : undefined;
+}
+
+/**
+ * Resolve the daemon's paths and options from flags, environment and identity (BRIEF rules):
+ * flags win over variables, variables over defaults. Throws ConfigError naming every bad
+ * variable or flag with its value.
+ */
+export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSettings {
+  const { env, uid, home } = input;
+  const flags = input.flags ?? {};
+  const isRoot = uid === 0;
+  const issues: ConfigIssue[] = [];
+
+  const configDefault = isRoot
+    ? "/etc/dd-procmgrd/processes.yaml"
+    : join(
+        absoluteXdg(env, "XDG_CONFIG_HOME") ?? join(home, ".config"),
+        "dd-procmgrd",
+        "processes.yaml",
+      );
+  const stateDefault = isRoot
+    ? "/var/lib/dd-procmgrd"
+    : join(absoluteXdg(env, "XDG_DATA_HOME") ?? join(home, ".local", "share"), "dd-procmgrd");
+  const runtimeDefault = isRoot
+    ? "/run/dd-procmgrd"
+    : (absoluteXdg(env, "XDG_RUNTIME_DIR") ?? `/tmp/dd-procmgrd-${uid}`);
+
+  const configPath = resolve(
+    pick(flags.config, "--config", env, ["PM_CONFIG_PATH"])?.value ?? configDefault,
+  );
+  const stateDir = resolve(
+    pick(flags.stateDir, "--state-dir", env, ["PM_STATE_DIR"])?.value ?? stateDefault,
+  );
+  const runtimeDir = resolve(pick(undefined, "", env, ["PM_RUNTIME_DIR"])?.value ?? runtimeDefault);
+
+  const socket = pick(flags.socket, "--socket", env, ["PM_SOCKET_PATH"]);
+  const socketPath = resolve(socket?.value ?? join(runtimeDir, "dd-procmgrd.sock"));
+  if (Buffer.byteLength(socketPath) > maxSocketPathBytes) {
+    issues.push(
+      invalid(
+        socket ?? {
+          value: runtimeDir,
+          source: env.PM_RUNTIME_DIR ? "PM_RUNTIME_DIR" : "runtime dir",
+        },
+        `a socket path of at most ${maxSocketPathBytes} bytes`,
+        "socket path too long",
+      ),
+    );
+  }
+  const tokenPath = resolve(
+    pick(undefined, "", env, ["PM_TOKEN_PATH"])?.value ?? join(runtimeDir, "dd-procmgrd.token"),
+  );
+
+  let allowRemote = flags.allowRemote ?? false;
+  if (flags.allowRemote === undefined) {
+    const s = pick(undefined, "", env, ["PM_ALLOW_REMOTE"]);
+    if (s !== undefined) allowRemote = parseBool(s, issues) ?? false;
+  }
+
+  let bindAddress: string | null = defaultBindAddress;
+  const bind = pick(flags.bind, "--bind", env, ["PM_BIND_ADDRESS"]);
+  if (bind !== undefined) {
+    const v = bind.value.trim();
+    if (["none", "off", "false", "disabled"].includes(v.toLowerCase())) bindAddress = null;
+    else {
+      const hp = splitHostPort(v);
+      if (hp === undefined) {
+        issues.push(invalid(bind, 'host:port ("127.0.0.1:50051", "[::1]:50051") or "none"'));
+      } else if (!isLoopbackHost(hp.host) && !allowRemote) {
+        issues.push(
+          invalid(
+            bind,
+            "a loopback address, or PM_ALLOW_REMOTE=true / --allow-remote",
+            `refusing to listen on non-loopback address ${v} without PM_ALLOW_REMOTE=true or --allow-remote`,
+          ),
+        );
+      }
+      bindAddress = v;
+    }
+  }
+
+  let logLevel: LogLevel = "info";
+  const level = pick(flags.logLevel, "--log-level", env, ["PM_LOG_LEVEL"]);
+  if (level !== undefined) {
+    const l = logLevelOf(level.value);
+    if (l === undefined) issues.push(invalid(level, "one of error, warn, info, debug"));
+    else logLevel = l;
+  } else if (env.RUST_LOG !== undefined) {
+    // RUST_LOG is honoured only as a plain level; filter directives (a=debug,b) are ignored.
+    logLevel = logLevelOf(env.RUST_LOG) ?? logLevel;
+  }
+
+  let logFormat: LogFormat = "text";
+  const format = pick(flags.logFormat, "--log-format", env, ["PM_LOG_FORMAT"]);
+  if (format !== undefined) {
+    const f = format.value.trim().toLowerCase();
+    if (f === "text" || f === "json") logFormat = f;
+    else issues.push(invalid(format, "text or json"));
+  }
+
+  let metricsEnabled = false;
+  const me = pick(undefined, "", env, ["METRICS_ENABLED"]);
+  if (me !== undefined) metricsEnabled = parseBool(me, issues) ?? false;
+  let metricsPort = defaultMetricsPort;
+  const mp = pick(undefined, "", env, ["METRICS_PORT"]);
+  if (mp !== undefined) {
+    const n = /^\d+$/.test(mp.value.trim()) ? Number(mp.value) : Number.NaN;
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      issues.push(invalid(mp, "a port from 0 to 65535"));
+    else metricsPort = n;
+  }
+
+  if (issues.length > 0) throw ConfigError.fromIssues(issues);
+  return {
+    configPath,
+    stateDir,
+    runtimeDir,
+    socketPath,
+    tokenPath,
+    bindAddress,
+    allowRemote,
+    logLevel,
+    logFormat,
+    metrics: { enabled: metricsEnabled, host: "127.0.0.1", port: metricsPort },
+    isRoot,
+  };
+}

@@ -1,0 +1,452 @@
+import { isAbsolute } from "node:path";
+import * as v from "valibot";
+import { normalizeCapability } from "./capabilities.js";
+import { didYouMean } from "./did-you-mean.js";
+import { durationExpected, parseDuration } from "./duration.js";
+import { ConfigError } from "./errors.js";
+import { parseSignal } from "./signals.js";
+import { shellOperators, splitCommandWords } from "./split-command.js";
+import type {
+  EnvironmentFile,
+  KillMode,
+  OutputTarget,
+  PathCondition,
+  ProcessType,
+  RestartPolicy,
+} from "./types.js";
+
+/** Thrown by leaf parsers; turned into a valibot issue (and then a ConfigIssue) by `leaf`. */
+class LeafError extends Error {
+  readonly expected: string | undefined;
+  constructor(message: string, expected?: string) {
+    super(message);
+    this.expected = expected;
+  }
+}
+
+/** How a received value is shown in messages: strings quoted, lists and maps named. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return String(value);
+}
+
+/**
+ * A leaf schema whose whole validation is `parse` (which throws LeafError / ConfigError): one
+ * place where messages, expected and received are decided, so every issue reads the same way.
+ */
+function leaf<TInput, TOutput>(expected: string, parse: (value: unknown) => TOutput) {
+  return v.pipe(
+    v.custom<TInput>(() => true),
+    v.rawTransform<TInput, TOutput>(({ dataset, addIssue, NEVER }) => {
+      try {
+        return parse(dataset.value);
+      } catch (e) {
+        if (e instanceof LeafError) {
+          addIssue({
+            message: e.message,
+            expected: e.expected ?? expected,
+            received: describeValue(dataset.value),
+          });
+        } else if (e instanceof ConfigError) {
+          const first = e.issues[0];
+          addIssue({
+            message: first?.message ?? e.message,
+            expected: first?.expected ?? expected,
+            received: first?.received ?? describeValue(dataset.value),
+          });
+        } else {
+          throw e;
+        }
+        return NEVER;
+      }
+    }),
+  );
+}
+
+function wrongType(value: unknown, expected: string): never {
+  throw new LeafError(value === null ? "a value is required" : "wrong type", expected);
+}
+
+function asString(value: unknown, expected: string): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return wrongType(value, expected);
+}
+
+function asStringList(value: unknown, expected: string, splitBlanks: boolean): string[] {
+  if (typeof value === "string") {
+    return splitBlanks ? value.split(/\s+/).filter((s) => s !== "") : [value];
+  }
+  if (!Array.isArray(value)) return wrongType(value, expected);
+  return value.map((item) => {
+    if (typeof item !== "string") throw new LeafError("every entry must be a string", expected);
+    return item;
+  });
+}
+
+/** Process names: non-empty, no whitespace, no `/`, no control characters. */
+export function nameProblem(name: string): string | undefined {
+  if (name === "") return "a process name must not be empty";
+  if (/\s/.test(name)) return "a process name must not contain whitespace";
+  if (name.includes("/")) return 'a process name must not contain "/"';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters
+  if (/[\u0000-\u001f\u007f]/.test(name))
+    return "a process name must not contain control characters";
+  if (name === "." || name === "..") return `"${name}" is not a valid process name`;
+  return undefined;
+}
+
+const nameExpected = "a name without whitespace or /";
+
+/** Split a command line; shell operators are rejected since commands never run in a shell. */
+export function commandArgv(command: string): string[] {
+  if (command.trim() === "") throw new LeafError("the command is empty", "a non-empty command");
+  const words = splitCommandWords(command);
+  for (const w of words) {
+    if (!w.quoted && shellOperators.has(w.value)) {
+      throw new LeafError(
+        `"${w.value}" is a shell operator, but commands run without a shell (use: bash -c '...')`,
+        "a program and its arguments",
+      );
+    }
+  }
+  return words.map((w) => w.value);
+}
+
+function absolutePath(value: unknown, what: string): string {
+  const s = asString(value, `an absolute ${what}`);
+  if (s === "") throw new LeafError(`the ${what} is empty`, `an absolute ${what}`);
+  if (!isAbsolute(s)) throw new LeafError(`the ${what} must be absolute`, `an absolute ${what}`);
+  return s;
+}
+
+function picklist<const T extends string>(options: readonly T[]) {
+  const expected = `one of ${options.join(", ")}`;
+  return leaf<string, T>(expected, (value) => {
+    if (typeof value !== "string") return wrongType(value, expected);
+    if ((options as readonly string[]).includes(value)) return value as T;
+    const hint = didYouMean(value, options);
+    throw new LeafError(
+      hint === undefined ? "unknown value" : `unknown value, did you mean "${hint}"?`,
+    );
+  });
+}
+
+const duration = leaf<string | number, number>(durationExpected, (value) => {
+  if (typeof value !== "string" && typeof value !== "number")
+    return wrongType(value, durationExpected);
+  return parseDuration(value);
+});
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const expected =
+    max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+  return leaf<number | string, number>(expected, (value) => {
+    const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isInteger(n)) return wrongType(value, expected);
+    if (n < min || n > max) throw new LeafError("out of range");
+    return n;
+  });
+}
+
+const stringish = (expected: string) =>
+  leaf<string | number | boolean, string>(expected, (value) => asString(value, expected));
+
+const argsList = leaf<(string | number | boolean)[], string[]>("a list of strings", (value) => {
+  if (!Array.isArray(value)) return wrongType(value, "a list of strings");
+  return value.map((item, i) => {
+    if (typeof item === "string") return item;
+    if (typeof item === "number" || typeof item === "boolean") return String(item);
+    throw new LeafError(`args[${i}] must be a string`, "a list of strings");
+  });
+});
+
+const commandSchema = leaf<string, string>("a non-empty command", (value) => {
+  if (typeof value !== "string") return wrongType(value, "a non-empty command");
+  commandArgv(value);
+  return value;
+});
+
+const userOrGroup = (what: string) =>
+  leaf<string | number, string>(`a ${what} name or numeric id`, (value) => {
+    const s = asString(value, `a ${what} name or numeric id`).trim();
+    if (s === "" || /\s/.test(s)) throw new LeafError(`invalid ${what} name`);
+    return s;
+  });
+
+const envName = /^[^=\0]+$/;
+const envSchema = leaf<Record<string, string | number | boolean>, Record<string, string>>(
+  "a mapping of NAME: value",
+  (value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      return wrongType(value, "a mapping of NAME: value");
+    }
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(value)) {
+      if (!envName.test(k)) throw new LeafError(`invalid environment variable name "${k}"`);
+      if (typeof val === "string" || typeof val === "number" || typeof val === "boolean") {
+        out[k] = String(val);
+      } else {
+        throw new LeafError(
+          `the value of ${k} must be a string (received ${describeValue(val)})`,
+          "a mapping of NAME: value",
+        );
+      }
+    }
+    return out;
+  },
+);
+
+const environmentFileSchema = leaf<string, EnvironmentFile>(
+  'an absolute path, "-" prefixed when optional',
+  (value) => {
+    const s = asString(value, 'an absolute path, "-" prefixed when optional');
+    const optional = s.startsWith("-");
+    return { path: absolutePath(optional ? s.slice(1) : s, "path"), optional };
+  },
+);
+
+const outputExpected = "an absolute file path, inherit or null";
+const outputSchema = leaf<string | null, OutputTarget>(outputExpected, (value) => {
+  if (value === null || value === "null") return { kind: "null" };
+  if (value === "inherit") return { kind: "inherit" };
+  if (typeof value !== "string") return wrongType(value, outputExpected);
+  if (!isAbsolute(value)) throw new LeafError("not an absolute path, inherit or null");
+  return { kind: "file", path: value };
+});
+
+const hookExpected = "a command line, or a list of command lines (or argv lists)";
+const hookSchema = leaf<string | (string | string[])[], string[][]>(hookExpected, (value) => {
+  const one = (item: unknown): string[] => {
+    if (typeof item === "string") return commandArgv(item);
+    if (Array.isArray(item) && item.length > 0) {
+      return item.map((w) => asString(w, hookExpected));
+    }
+    if (Array.isArray(item)) throw new LeafError("an empty argv list", hookExpected);
+    return wrongType(item, hookExpected);
+  };
+  if (typeof value === "string") return [one(value)];
+  if (!Array.isArray(value)) return wrongType(value, hookExpected);
+  return value.map(one);
+});
+
+const runtimeDirExpected = "relative directory names (under /run), a string or a list";
+const runtimeDirectorySchema = leaf<string | string[], string[]>(runtimeDirExpected, (value) => {
+  const names = asStringList(value, runtimeDirExpected, true);
+  for (const n of names) {
+    if (
+      n === "" ||
+      isAbsolute(n) ||
+      n.split("/").some((p) => p === ".." || p === "." || p === "")
+    ) {
+      throw new LeafError(`invalid runtime directory "${n}"`, runtimeDirExpected);
+    }
+  }
+  return names;
+});
+
+const conditionExpected = 'absolute paths, optionally prefixed by "|" (any of) and/or "!" (not)';
+const conditionSchema = leaf<string | string[], PathCondition[]>(conditionExpected, (value) => {
+  return asStringList(value, conditionExpected, false).map((raw) => {
+    let s = raw.trim();
+    let anyOf = false;
+    let negate = false;
+    if (s.startsWith("|")) {
+      anyOf = true;
+      s = s.slice(1);
+    }
+    if (s.startsWith("!")) {
+      negate = true;
+      s = s.slice(1);
+    }
+    if (!isAbsolute(s)) throw new LeafError(`invalid path condition "${raw}"`, conditionExpected);
+    return { path: s, negate, anyOf };
+  });
+});
+
+const capsExpected = "capability names (CAP_NET_BIND_SERVICE or net_bind_service)";
+const capabilitiesSchema = leaf<string | string[], string[]>(capsExpected, (value) => {
+  const out: string[] = [];
+  for (const name of asStringList(value, capsExpected, true)) {
+    const cap = normalizeCapability(name);
+    if (cap === undefined) throw new LeafError(`unknown capability "${name}"`, capsExpected);
+    if (!out.includes(cap)) out.push(cap);
+  }
+  return out;
+});
+
+const depsExpected = "process names, a string or a list";
+const dependencySchema = leaf<string | string[], string[]>(depsExpected, (value) => {
+  const out: string[] = [];
+  for (const name of asStringList(value, depsExpected, true)) {
+    const problem = nameProblem(name);
+    if (problem !== undefined) throw new LeafError(problem, nameExpected);
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+});
+
+const exitStatusExpected = "an exit code (0-255) or a list of them";
+const exitStatusSchema = leaf<number | number[], number[]>(exitStatusExpected, (value) => {
+  const list = Array.isArray(value) ? value : [value];
+  const out: number[] = [];
+  for (const n of list) {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 255) {
+      throw new LeafError(`invalid exit status ${describeValue(n)}`, exitStatusExpected);
+    }
+    if (!out.includes(n)) out.push(n);
+  }
+  return out;
+});
+
+const signalSchema = leaf<string | number, NodeJS.Signals>(
+  'a signal name ("SIGTERM", "TERM") or number (15)',
+  (value) => {
+    if (typeof value !== "string" && typeof value !== "number") {
+      return wrongType(value, 'a signal name ("SIGTERM", "TERM") or number (15)');
+    }
+    return parseSignal(value);
+  },
+);
+
+const booleanSchema = leaf<boolean, boolean>("true or false", (value) => {
+  if (typeof value !== "boolean") return wrongType(value, "true or false");
+  return value;
+});
+
+const descriptionSchema = leaf<string, string>("a string", (value) => asString(value, "a string"));
+
+const pathSchema = (what: string) =>
+  leaf<string, string>(`an absolute ${what}`, (value) => absolutePath(value, what));
+
+// ---------------------------------------------------------------------------------------------
+// Resource limits and health checks
+
+const cpuExpected = 'CPU cores: a number (1.5) or millicores ("500m")';
+const cpuSchema = leaf<number | string, number>(cpuExpected, (value) => {
+  let n: number;
+  if (typeof value === "number") n = value;
+  else if (typeof value === "string" && /^\d+m$/.test(value.trim())) {
+    n = Number(value.trim().slice(0, -1)) / 1000;
+  } else if (typeof value === "string" && /^\d+(\.\d+)?$/.test(value.trim())) n = Number(value);
+  else if (typeof value === "string") throw new LeafError("invalid CPU quantity", cpuExpected);
+  else return wrongType(value, cpuExpected);
+  if (!(n > 0) || !Number.isFinite(n)) throw new LeafError("must be more than 0", cpuExpected);
+  return n;
+});
+
+const memoryExpected = 'bytes (536870912) or a size with a K, M, G or T suffix ("512M")';
+const memoryFactors: Record<string, number> = {
+  "": 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+};
+const memorySchema = leaf<number | string, number>(memoryExpected, (value) => {
+  let n: number;
+  if (typeof value === "number") n = value;
+  else if (typeof value === "string") {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value.trim());
+    if (m === null) throw new LeafError("invalid size", memoryExpected);
+    n = Math.round(Number(m[1]) * (memoryFactors[(m[2] as string).toLowerCase()] as number));
+  } else return wrongType(value, memoryExpected);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new LeafError("must be a positive number of bytes", memoryExpected);
+  return n;
+});
+
+export const ResourceLimitsSchema = v.object({
+  cpu: v.optional(v.nullable(cpuSchema)),
+  memory: v.optional(v.nullable(memorySchema)),
+  pids: v.optional(v.nullable(integer(1))),
+});
+
+const portSchema = integer(1, 65535);
+
+export const HealthCheckSchema = v.object({
+  type: picklist(["http", "tcp", "exec"] as const),
+  interval: v.optional(v.nullable(duration)),
+  timeout: v.optional(v.nullable(duration)),
+  retries: v.optional(v.nullable(integer(1))),
+  start_period: v.optional(v.nullable(duration)),
+  restart_after: v.optional(v.nullable(integer(0))),
+  endpoint: v.optional(v.nullable(descriptionSchema)),
+  method: v.optional(
+    v.nullable(
+      leaf<string, string>("an HTTP method (GET, HEAD, POST...)", (value) => {
+        const s = asString(value, "an HTTP method (GET, HEAD, POST...)").toUpperCase();
+        if (!/^[A-Z]+$/.test(s)) throw new LeafError("invalid HTTP method");
+        return s;
+      }),
+    ),
+  ),
+  expected_status: v.optional(v.nullable(integer(100, 599))),
+  host: v.optional(v.nullable(stringish("a host name or address"))),
+  port: v.optional(v.nullable(portSchema)),
+  command: v.optional(v.nullable(commandSchema)),
+  args: v.optional(v.nullable(argsList)),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The process
+
+const restartPolicies: readonly RestartPolicy[] = ["never", "always", "on-failure", "on-success"];
+const killModes: readonly KillMode[] = ["control-group", "process-group", "process", "mixed"];
+const processTypes: readonly ProcessType[] = ["simple", "forking", "oneshot", "notify"];
+
+/** Every field of a process in processes.yaml (snake_case), each with its own leaf schema. */
+export const processEntries = {
+  command: commandSchema,
+  args: v.optional(v.nullable(argsList)),
+  description: v.optional(v.nullable(descriptionSchema)),
+  user: v.optional(v.nullable(userOrGroup("user"))),
+  group: v.optional(v.nullable(userOrGroup("group"))),
+  working_dir: v.optional(v.nullable(pathSchema("directory"))),
+  env: v.optional(v.nullable(envSchema)),
+  environment_file: v.optional(v.nullable(environmentFileSchema)),
+  auto_start: v.optional(v.nullable(booleanSchema)),
+  restart: v.optional(v.nullable(picklist(restartPolicies))),
+  restart_sec: v.optional(v.nullable(duration)),
+  restart_max_delay_sec: v.optional(v.nullable(duration)),
+  start_limit_burst: v.optional(v.nullable(integer(0))),
+  start_limit_interval_sec: v.optional(v.nullable(duration)),
+  timeout_start_sec: v.optional(v.nullable(duration)),
+  timeout_stop_sec: v.optional(v.nullable(duration)),
+  kill_signal: v.optional(v.nullable(signalSchema)),
+  kill_mode: v.optional(v.nullable(picklist(killModes))),
+  success_exit_status: v.optional(v.nullable(exitStatusSchema)),
+  stdout: v.optional(outputSchema),
+  stderr: v.optional(outputSchema),
+  pidfile: v.optional(v.nullable(pathSchema("path"))),
+  exec_start_pre: v.optional(v.nullable(hookSchema)),
+  exec_start_post: v.optional(v.nullable(hookSchema)),
+  exec_stop_post: v.optional(v.nullable(hookSchema)),
+  runtime_directory: v.optional(v.nullable(runtimeDirectorySchema)),
+  condition_path_exists: v.optional(v.nullable(conditionSchema)),
+  ambient_capabilities: v.optional(v.nullable(capabilitiesSchema)),
+  after: v.optional(v.nullable(dependencySchema)),
+  before: v.optional(v.nullable(dependencySchema)),
+  requires: v.optional(v.nullable(dependencySchema)),
+  wants: v.optional(v.nullable(dependencySchema)),
+  binds_to: v.optional(v.nullable(dependencySchema)),
+  conflicts: v.optional(v.nullable(dependencySchema)),
+  process_type: v.optional(v.nullable(picklist(processTypes))),
+  health_check: v.optional(v.nullable(HealthCheckSchema)),
+  resource_limits: v.optional(v.nullable(ResourceLimitsSchema)),
+};
+
+/** One process of processes.yaml, as written (snake_case); the output holds normalised values. */
+export const ProcessSchema = v.object(processEntries);
+export type ProcessInput = v.InferInput<typeof ProcessSchema>;
+export type ProcessOutput = v.InferOutput<typeof ProcessSchema>;
+export type HealthCheckOutput = v.InferOutput<typeof HealthCheckSchema>;
+export type ResourceLimitsOutput = v.InferOutput<typeof ResourceLimitsSchema>;
+
+/** The snake_case field names, per object kind (for unknown-key checks and did-you-mean). */
+export const processFields: readonly string[] = Object.keys(processEntries);
+export const healthCheckFields: readonly string[] = Object.keys(HealthCheckSchema.entries);
+export const resourceLimitFields: readonly string[] = Object.keys(ResourceLimitsSchema.entries);

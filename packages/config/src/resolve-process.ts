@@ -1,0 +1,459 @@
+import * as v from "valibot";
+import { didYouMean } from "./did-you-mean.js";
+import { ConfigError, type ConfigErrorCode, type ConfigIssue } from "./errors.js";
+import {
+  commandArgv,
+  describeValue,
+  type HealthCheckOutput,
+  HealthCheckSchema,
+  healthCheckFields,
+  nameProblem,
+  type ProcessOutput,
+  processEntries,
+  processFields,
+  type ResourceLimitsOutput,
+  ResourceLimitsSchema,
+  resourceLimitFields,
+} from "./process-schema.js";
+import { splitCommand } from "./split-command.js";
+import {
+  type HealthCheck,
+  type ProcessConfig,
+  processDefaults,
+  type ResourceLimits,
+} from "./types.js";
+import { locate, pathToString, type YamlNode, type YamlPath, type YamlPos } from "./yaml-source.js";
+
+/** Where a process definition comes from, to locate its issues. */
+export interface SourceContext {
+  readonly file?: string;
+  /** Position tree of the YAML document (absent for API input). */
+  readonly root?: YamlNode | undefined;
+  /** Path of the process mapping inside the YAML document ([] for a processes.d file). */
+  readonly nodePath: YamlPath;
+  /** Path shown in issues, e.g. ["processes", "webapp"]. */
+  readonly displayPrefix: YamlPath;
+}
+
+const origins = new WeakMap<ProcessConfig, SourceContext>();
+
+/** Where a resolved config was defined (when it came from a file). */
+export function configOrigin(config: ProcessConfig): SourceContext | undefined {
+  return origins.get(config);
+}
+
+/** Build a located issue for `sub` (a path below the process). */
+export function issueAt(
+  ctx: SourceContext,
+  sub: YamlPath,
+  message: string,
+  extra: {
+    expected?: string;
+    received?: string;
+    code?: ConfigErrorCode;
+    where?: "key" | "value";
+    pos?: YamlPos;
+  } = {},
+): ConfigIssue {
+  const pos = extra.pos ?? locate(ctx.root, [...ctx.nodePath, ...sub], extra.where ?? "value");
+  const issue: ConfigIssue = {
+    path: pathToString([...ctx.displayPrefix, ...sub]),
+    message,
+    code: extra.code ?? "invalid",
+  };
+  if (ctx.file !== undefined) issue.file = ctx.file;
+  if (pos !== undefined && ctx.root !== undefined) {
+    issue.line = pos.line;
+    issue.column = pos.column;
+  }
+  if (extra.expected !== undefined) issue.expected = extra.expected;
+  if (extra.received !== undefined) issue.received = extra.received;
+  return issue;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+type Entries = Record<string, v.GenericSchema>;
+
+/** Validate each field on its own (so every bad field is reported), and flag unknown keys. */
+function parseFields(
+  entries: Entries,
+  fields: readonly string[],
+  raw: Record<string, unknown>,
+  ctx: SourceContext,
+  sub: YamlPath,
+  issues: ConfigIssue[],
+  required: readonly string[],
+): { out: Record<string, unknown>; failed: Set<string> } {
+  const out: Record<string, unknown> = {};
+  const failed = new Set<string>();
+  for (const key of Object.keys(raw)) {
+    const schema = entries[key];
+    if (schema === undefined && fields.includes(key)) continue; // validated by the caller
+    if (schema === undefined) {
+      const hint = didYouMean(key, fields);
+      issues.push(
+        issueAt(
+          ctx,
+          [...sub, key],
+          `unknown field "${key}"${hint ? `, did you mean "${hint}"?` : ""}`,
+          {
+            where: "key",
+          },
+        ),
+      );
+      failed.add(key);
+      continue;
+    }
+    const value = raw[key];
+    if (value === undefined) continue;
+    const result = v.safeParse(schema, value, { abortEarly: false });
+    if (result.success) {
+      if (result.output !== null && result.output !== undefined) out[key] = result.output;
+      continue;
+    }
+    failed.add(key);
+    for (const issue of result.issues) {
+      const extraPath = (issue.path ?? []).map((p) => p.key as string | number);
+      const isType = issue.kind === "schema";
+      issues.push(
+        issueAt(ctx, [...sub, key, ...extraPath], isType ? "wrong type" : issue.message, {
+          ...(issue.expected !== null ? { expected: prettyExpected(issue.expected) } : {}),
+          received: isType ? prettyExpected(issue.received) : issue.received,
+        }),
+      );
+    }
+  }
+  for (const key of required) {
+    if (raw[key] === undefined || raw[key] === null) {
+      if (failed.has(key)) continue;
+      if (raw[key] === null) continue; // reported by the field's own schema
+      failed.add(key);
+      issues.push(issueAt(ctx, sub, `missing required field "${key}"`, { expected: key }));
+    }
+  }
+  return { out, failed };
+}
+
+function prettyExpected(s: string): string {
+  return s.replace(/\bObject\b/g, "a mapping").replace(/\bArray\b/g, "a list");
+}
+
+function healthCheck(
+  raw: unknown,
+  ctx: SourceContext,
+  issues: ConfigIssue[],
+): HealthCheck | undefined | null {
+  if (raw === null || raw === undefined) return undefined;
+  const sub = ["health_check"];
+  if (!isMapping(raw)) {
+    issues.push(
+      issueAt(ctx, sub, "wrong type", { expected: "a mapping", received: describeValue(raw) }),
+    );
+    return null;
+  }
+  const { out, failed } = parseFields(
+    HealthCheckSchema.entries as Entries,
+    healthCheckFields,
+    raw,
+    ctx,
+    sub,
+    issues,
+    ["type"],
+  );
+  if (failed.size > 0) return null;
+  const hc = out as HealthCheckOutput;
+  const before = issues.length;
+  const only = (fields: readonly (keyof HealthCheckOutput)[], types: string) => {
+    for (const f of fields) {
+      if (hc[f] !== undefined && hc[f] !== null) {
+        issues.push(
+          issueAt(ctx, [...sub, f], `"${f}" is only used by ${types} health checks`, {
+            expected: `no "${f}" for a ${hc.type} check`,
+          }),
+        );
+      }
+    }
+  };
+  const need = (f: keyof HealthCheckOutput, why: string) => {
+    if (hc[f] === undefined || hc[f] === null) {
+      issues.push(issueAt(ctx, sub, `missing "${f}" (${why})`, { expected: f }));
+    }
+  };
+  let argv: string[] | undefined;
+  if (hc.type === "http") {
+    need("endpoint", "required by http checks");
+    only(["command", "args"], "exec");
+    const endpoint = hc.endpoint ?? undefined;
+    if (endpoint !== undefined) {
+      if (/^https?:\/\//.test(endpoint)) {
+        try {
+          new URL(endpoint);
+        } catch {
+          issues.push(
+            issueAt(ctx, [...sub, "endpoint"], "invalid URL", {
+              received: JSON.stringify(endpoint),
+            }),
+          );
+        }
+      } else if (endpoint.startsWith("/")) {
+        need("port", `the endpoint "${endpoint}" is a path: the port is needed`);
+      } else {
+        issues.push(
+          issueAt(ctx, [...sub, "endpoint"], "invalid endpoint", {
+            expected: 'a URL ("http://127.0.0.1:8000/health") or a path ("/health") with port',
+            received: JSON.stringify(endpoint),
+          }),
+        );
+      }
+    }
+  } else if (hc.type === "tcp") {
+    need("port", "required by tcp checks");
+    only(["endpoint", "method", "expected_status"], "http");
+    only(["command", "args"], "exec");
+  } else {
+    need("command", "required by exec checks");
+    only(["endpoint", "method", "expected_status"], "http");
+    only(["host", "port"], "http and tcp");
+    if (hc.command) argv = [...commandArgv(hc.command), ...(hc.args ?? [])];
+  }
+  if (issues.length > before) return null;
+  const result: {
+    -readonly [K in keyof HealthCheck]: HealthCheck[K];
+  } = {
+    type: hc.type,
+    intervalSec: hc.interval ?? 30,
+    timeoutSec: hc.timeout ?? 5,
+    retries: hc.retries ?? 3,
+    startPeriodSec: hc.start_period ?? 0,
+    restartAfter: hc.restart_after ?? 0,
+    method: hc.method ?? "GET",
+    expectedStatus: hc.expected_status ?? 200,
+    args: hc.args ?? [],
+  };
+  if (hc.endpoint != null) result.endpoint = hc.endpoint;
+  if (hc.host != null) result.host = hc.host;
+  if (hc.port != null) result.port = hc.port;
+  if (hc.command != null) result.command = hc.command;
+  if (argv !== undefined) result.argv = argv;
+  return result;
+}
+
+function resourceLimits(
+  raw: unknown,
+  ctx: SourceContext,
+  issues: ConfigIssue[],
+): ResourceLimits | undefined | null {
+  if (raw === null || raw === undefined) return undefined;
+  const sub = ["resource_limits"];
+  if (!isMapping(raw)) {
+    issues.push(
+      issueAt(ctx, sub, "wrong type", { expected: "a mapping", received: describeValue(raw) }),
+    );
+    return null;
+  }
+  const { out, failed } = parseFields(
+    ResourceLimitsSchema.entries as Entries,
+    resourceLimitFields,
+    raw,
+    ctx,
+    sub,
+    issues,
+    [],
+  );
+  if (failed.size > 0) return null;
+  const rl = out as ResourceLimitsOutput;
+  const result: { -readonly [K in keyof ResourceLimits]: ResourceLimits[K] } = {};
+  if (rl.cpu != null) result.cpu = rl.cpu;
+  if (rl.memory != null) result.memoryBytes = rl.memory;
+  if (rl.pids != null) result.pids = rl.pids;
+  return Object.keys(result).length === 0 ? undefined : result;
+}
+
+/** The dependency fields: ProcessConfig key and YAML field. */
+export const dependencyFields = [
+  ["after", "after"],
+  ["before", "before"],
+  ["requires", "requires"],
+  ["wants", "wants"],
+  ["bindsTo", "binds_to"],
+  ["conflicts", "conflicts"],
+] as const;
+
+/** The names a process refers to (collected even when the process itself is invalid). */
+export interface DependencyRefs {
+  readonly name: string;
+  readonly ctx: SourceContext;
+  readonly deps: readonly (readonly [field: string, names: readonly string[]])[];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Validate one process definition (YAML-shaped, snake_case). Pushes every issue found to
+ * `issues`; returns the resolved config when there was none.
+ */
+export function validateProcess(
+  name: string,
+  raw: unknown,
+  ctx: SourceContext,
+  issues: ConfigIssue[],
+  refs?: DependencyRefs[],
+): ProcessConfig | undefined {
+  const before = issues.length;
+  const problem = nameProblem(name);
+  if (problem !== undefined) {
+    issues.push(
+      issueAt(ctx, [], problem, {
+        where: "key",
+        expected: "a name without whitespace or /",
+        received: JSON.stringify(name),
+      }),
+    );
+  }
+  if (!isMapping(raw)) {
+    issues.push(
+      issueAt(
+        ctx,
+        [],
+        raw === null || raw === undefined ? "empty process definition" : "wrong type",
+        {
+          expected: "a mapping with at least a command",
+          received: describeValue(raw),
+        },
+      ),
+    );
+    return undefined;
+  }
+  // health_check and resource_limits are validated field by field below (unknown keys too).
+  const { health_check: _hc, resource_limits: _rl, ...flatEntries } = processEntries;
+  const { out } = parseFields(flatEntries as Entries, processFields, raw, ctx, [], issues, [
+    "command",
+  ]);
+  const p = out as Partial<ProcessOutput>;
+  refs?.push({
+    name,
+    ctx,
+    deps: dependencyFields.map(([, field]) => [field, p[field] ?? []] as const),
+  });
+  const hc = healthCheck(raw.health_check, ctx, issues);
+  const rl = resourceLimits(raw.resource_limits, ctx, issues);
+
+  const restartSec = p.restart_sec ?? processDefaults.restartSec;
+  const restartMaxDelaySec = p.restart_max_delay_sec ?? processDefaults.restartMaxDelaySec;
+  if (restartMaxDelaySec < restartSec) {
+    if (p.restart_max_delay_sec !== undefined) {
+      issues.push(
+        issueAt(ctx, ["restart_max_delay_sec"], "must not be less than restart_sec", {
+          expected: `>= ${restartSec}`,
+          received: String(restartMaxDelaySec),
+        }),
+      );
+    } else if (raw.restart_max_delay_sec == null) {
+      issues.push(
+        issueAt(
+          ctx,
+          ["restart_sec"],
+          `exceeds restart_max_delay_sec (default ${restartMaxDelaySec}); set restart_max_delay_sec too`,
+          { expected: `<= ${restartMaxDelaySec}`, received: String(restartSec) },
+        ),
+      );
+    }
+  }
+  for (const field of ["after", "before", "requires", "wants", "binds_to", "conflicts"] as const) {
+    const list = p[field];
+    if (list?.includes(name)) {
+      issues.push(
+        issueAt(ctx, [field, list.indexOf(name)], `"${name}" cannot depend on itself`, {
+          expected: "another process name",
+          received: JSON.stringify(name),
+        }),
+      );
+    }
+  }
+  for (const field of ["requires", "wants", "binds_to", "after"] as const) {
+    for (const dep of p[field] ?? []) {
+      if (p.conflicts?.includes(dep)) {
+        issues.push(
+          issueAt(ctx, ["conflicts"], `"${dep}" is both in ${field} and in conflicts`, {
+            received: JSON.stringify(dep),
+          }),
+        );
+      }
+    }
+  }
+  if (issues.length > before || p.command === undefined || hc === null || rl === null) {
+    return undefined;
+  }
+
+  const args = p.args ?? [];
+  const config: Mutable<ProcessConfig> = {
+    name,
+    command: p.command,
+    args,
+    argv: [...splitCommand(p.command), ...args],
+    env: p.env ?? {},
+    autoStart: p.auto_start ?? processDefaults.autoStart,
+    restart: p.restart ?? processDefaults.restart,
+    restartSec,
+    restartMaxDelaySec,
+    startLimitBurst: p.start_limit_burst ?? processDefaults.startLimitBurst,
+    startLimitIntervalSec: p.start_limit_interval_sec ?? processDefaults.startLimitIntervalSec,
+    timeoutStartSec: p.timeout_start_sec ?? processDefaults.timeoutStartSec,
+    timeoutStopSec: p.timeout_stop_sec ?? processDefaults.timeoutStopSec,
+    killSignal: p.kill_signal ?? processDefaults.killSignal,
+    killMode: p.kill_mode ?? processDefaults.killMode,
+    successExitStatus: p.success_exit_status ?? [...processDefaults.successExitStatus],
+    stdout: p.stdout ?? { kind: "default" },
+    stderr: p.stderr ?? { kind: "default" },
+    execStartPre: p.exec_start_pre ?? [],
+    execStartPost: p.exec_start_post ?? [],
+    execStopPost: p.exec_stop_post ?? [],
+    runtimeDirectory: p.runtime_directory ?? [],
+    conditionPathExists: p.condition_path_exists ?? [],
+    ambientCapabilities: p.ambient_capabilities ?? [],
+    after: p.after ?? [],
+    before: p.before ?? [],
+    requires: p.requires ?? [],
+    wants: p.wants ?? [],
+    bindsTo: p.binds_to ?? [],
+    conflicts: p.conflicts ?? [],
+    processType: p.process_type ?? processDefaults.processType,
+  };
+  // stdout/stderr: an explicit YAML null means "discard"; absence means the default file.
+  if (raw.stdout === null) config.stdout = { kind: "null" };
+  if (raw.stderr === null) config.stderr = { kind: "null" };
+  if (p.description != null) config.description = p.description;
+  if (p.user != null) config.user = p.user;
+  if (p.group != null) config.group = p.group;
+  if (p.working_dir != null) config.workingDir = p.working_dir;
+  if (p.environment_file != null) config.environmentFile = p.environment_file;
+  if (p.pidfile != null) config.pidfile = p.pidfile;
+  if (hc !== undefined) config.healthCheck = hc;
+  if (rl !== undefined) config.resourceLimits = rl;
+  origins.set(config, ctx);
+  return config;
+}
+
+/**
+ * Resolve one process from its YAML-shaped form (snake_case keys, as in processes.yaml): the
+ * API and the CLI use this too. Throws ConfigError with every issue found.
+ */
+export function resolveProcessConfig(
+  name: string,
+  raw: unknown,
+  origin?: { file?: string; path?: string },
+): ProcessConfig {
+  const ctx: SourceContext = {
+    ...(origin?.file === undefined ? {} : { file: origin.file }),
+    nodePath: [],
+    displayPrefix:
+      origin?.path === undefined ? ["processes", name] : origin.path === "" ? [] : [origin.path],
+  };
+  const issues: ConfigIssue[] = [];
+  const config = validateProcess(name, raw, ctx, issues);
+  if (config === undefined || issues.length > 0) throw ConfigError.fromIssues(issues);
+  return config;
+}

@@ -1,0 +1,104 @@
+/**
+ * Test support (not exported from the package): config builder, event waiters, fixtures.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ProcessConfig, processDefaults } from "@procmgr/config";
+import type { Supervisor } from "./supervisor.js";
+import type { ProcessInfo } from "./types.js";
+
+/** A resolved ProcessConfig with the defaults of processDefaults, for tests. */
+export function testConfig(
+  name: string,
+  argv: readonly string[],
+  overrides: Partial<ProcessConfig> = {},
+): ProcessConfig {
+  return {
+    ...processDefaults,
+    name,
+    command: argv[0] ?? "",
+    args: argv.slice(1),
+    argv,
+    env: {},
+    stdout: { kind: "default" },
+    stderr: { kind: "default" },
+    execStartPre: [],
+    execStartPost: [],
+    execStopPost: [],
+    runtimeDirectory: [],
+    conditionPathExists: [],
+    ambientCapabilities: [],
+    after: [],
+    before: [],
+    requires: [],
+    wants: [],
+    bindsTo: [],
+    conflicts: [],
+    ...overrides,
+  };
+}
+
+export function fixture(name: string): string {
+  return fileURLToPath(new URL(`../test/fixtures/${name}`, import.meta.url));
+}
+
+export function tempDir(prefix = "procmgr-core-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Resolves with the process info once `test` holds (checked now and on every state event). */
+export function waitFor(
+  sup: Supervisor,
+  name: string,
+  test: (p: ProcessInfo) => boolean,
+): Promise<ProcessInfo> {
+  return new Promise((resolve) => {
+    const now = sup.get(name);
+    if (test(now)) return resolve(now);
+    const listener = ({ process: p }: { process: ProcessInfo }): void => {
+      if (p.name === name && test(p)) {
+        sup.off("state", listener);
+        resolve(p);
+      }
+    };
+    sup.on("state", listener);
+  });
+}
+
+export function waitState(
+  sup: Supervisor,
+  name: string,
+  ...states: string[]
+): Promise<ProcessInfo> {
+  return waitFor(sup, name, (p) => states.includes(p.state));
+}
+
+/** Resolves with the first match of `re` in the accumulated output of `name`. */
+export function waitOutput(sup: Supervisor, name: string, re: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve) => {
+    let text = "";
+    const listener = ({ process: p, chunk }: { process: ProcessInfo; chunk: Buffer }): void => {
+      if (p.name !== name) return;
+      text += chunk.toString();
+      const m = re.exec(text);
+      if (m) {
+        sup.off("output", listener);
+        resolve(m);
+      }
+    };
+    sup.on("output", listener);
+  });
+}
+
+/** Collects the state sequence of one process. */
+export function recordStates(sup: Supervisor, name: string): string[] {
+  const out: string[] = [];
+  sup.on("state", ({ process: p }) => {
+    if (p.name === name) out.push(p.state);
+  });
+  return out;
+}
+
+export { isGone } from "./proc-fs.js";

@@ -1,0 +1,211 @@
+/**
+ * Who a child runs as: NSS-aware lookups through `getent`, and the `setpriv` wrapper that
+ * switches uid/gid/supplementary groups and capabilities before exec'ing the command.
+ */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
+
+export interface Identity {
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups, as login would set them (primary included). */
+  readonly groups: readonly number[];
+  readonly home: string;
+  readonly shell: string;
+}
+
+export class IdentityLookupError extends Error {
+  override readonly name = "IdentityLookupError";
+}
+
+function getent(db: string, key: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    execFile("getent", [db, key], { encoding: "utf8" }, (error, stdout) => {
+      if (!error) return resolve(stdout);
+      // getent exits 2 when the key is not found.
+      if ((error as { code?: unknown }).code === 2) return resolve(undefined);
+      reject(error);
+    });
+  });
+}
+
+const numeric = /^\d+$/;
+
+interface PasswdEntry {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  readonly shell: string;
+}
+
+export async function lookupUser(nameOrId: string): Promise<PasswdEntry | undefined> {
+  const out = await getent("passwd", nameOrId);
+  const line = out?.split("\n")[0];
+  if (!line) {
+    if (numeric.test(nameOrId)) {
+      const uid = Number(nameOrId);
+      return { name: nameOrId, uid, gid: uid, home: "/", shell: "/bin/sh" };
+    }
+    return undefined;
+  }
+  const f = line.split(":");
+  return {
+    name: f[0] ?? nameOrId,
+    uid: Number(f[2]),
+    gid: Number(f[3]),
+    home: f[5] || "/",
+    shell: f[6] || "/bin/sh",
+  };
+}
+
+export async function lookupGroup(nameOrId: string): Promise<number | undefined> {
+  const out = await getent("group", nameOrId);
+  const line = out?.split("\n")[0];
+  if (!line) return numeric.test(nameOrId) ? Number(nameOrId) : undefined;
+  return Number(line.split(":")[2]);
+}
+
+/** Supplementary group ids of a user (initgroups), not counting the primary group. */
+export async function supplementaryGroups(user: string): Promise<number[]> {
+  const out = await getent("initgroups", user);
+  if (!out) return [];
+  return out
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .filter((s) => numeric.test(s))
+    .map(Number);
+}
+
+/** Resolve `user`/`group` of a process config into a full identity. */
+export async function resolveIdentity(
+  user: string | undefined,
+  group: string | undefined,
+  self: Identity,
+): Promise<Identity> {
+  let base: Identity = self;
+  if (user !== undefined) {
+    const entry = await lookupUser(user);
+    if (!entry) throw new IdentityLookupError(`unknown user "${user}"`);
+    const extra =
+      numeric.test(user) && entry.name === user ? [] : await supplementaryGroups(entry.name);
+    base = {
+      user: entry.name,
+      uid: entry.uid,
+      gid: entry.gid,
+      groups: [],
+      home: entry.home,
+      shell: entry.shell,
+    };
+    base = { ...base, groups: uniq([entry.gid, ...extra]) };
+  }
+  if (group !== undefined) {
+    const gid = await lookupGroup(group);
+    if (gid === undefined) throw new IdentityLookupError(`unknown group "${group}"`);
+    base = {
+      ...base,
+      gid,
+      groups: user !== undefined ? uniq([gid, ...base.groups]) : [gid],
+    };
+  }
+  return base;
+}
+
+function uniq(ids: readonly number[]): number[] {
+  return [...new Set(ids)];
+}
+
+/** The daemon's own identity (getpwuid via NSS) and its effective capabilities. */
+export interface DaemonIdentity {
+  readonly identity: Identity;
+  readonly capEff: bigint;
+}
+
+export function daemonIdentity(): DaemonIdentity {
+  const info = userInfo();
+  const uid = process.getuid?.() ?? info.uid;
+  const gid = process.getgid?.() ?? info.gid;
+  const groups = process.getgroups?.() ?? [gid];
+  let capEff = 0n;
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+    if (m?.[1]) capEff = BigInt(`0x${m[1]}`);
+  } catch {
+    capEff = 0n;
+  }
+  return {
+    identity: {
+      user: info.username,
+      uid,
+      gid,
+      groups,
+      home: info.homedir,
+      shell: info.shell ?? "/bin/sh",
+    },
+    capEff,
+  };
+}
+
+const CAP_SETGID = 6n;
+const CAP_SETUID = 7n;
+
+export function hasCap(capEff: bigint, bit: bigint): boolean {
+  return (capEff & (1n << bit)) !== 0n;
+}
+
+/** setpriv capability names: lower case, no `cap_` prefix. */
+function capName(cap: string): string {
+  return cap.toLowerCase().replace(/^cap_/, "");
+}
+
+/**
+ * The argv to exec: the command itself, or `setpriv ... -- command` when the identity or the
+ * capabilities must change. Throws IdentityLookupError when the daemon cannot switch.
+ */
+export function wrapArgv(
+  argv: readonly string[],
+  target: Identity,
+  daemon: DaemonIdentity,
+  options: { switchUser: boolean; ambientCapabilities: readonly string[] },
+): string[] {
+  const self = daemon.identity;
+  const isRoot = self.uid === 0;
+  const changesIds =
+    options.switchUser &&
+    (target.uid !== self.uid ||
+      target.gid !== self.gid ||
+      target.groups.join(",") !== [...self.groups].join(","));
+  const hasCaps = daemon.capEff !== 0n;
+  // Root keeps root's capabilities (it is root); a non-root daemon holding capabilities must
+  // not pass them on, unless the process asks for ambient capabilities.
+  const dropCaps = changesIds || (!isRoot && hasCaps);
+  const ambient = options.ambientCapabilities.map(capName);
+  if (!changesIds && !dropCaps && ambient.length === 0) return [...argv];
+  if (
+    changesIds &&
+    !isRoot &&
+    !(hasCap(daemon.capEff, CAP_SETUID) && hasCap(daemon.capEff, CAP_SETGID))
+  ) {
+    throw new IdentityLookupError(
+      `cannot run as user "${target.user}" (uid ${target.uid}): the daemon (uid ${self.uid}) lacks CAP_SETUID/CAP_SETGID`,
+    );
+  }
+  const out = ["setpriv"];
+  if (changesIds) {
+    out.push(`--reuid=${target.uid}`, `--regid=${target.gid}`);
+    out.push(target.groups.length > 0 ? `--groups=${target.groups.join(",")}` : "--clear-groups");
+  }
+  if (dropCaps || ambient.length > 0) {
+    const raise = ambient.map((c) => `+${c}`).join(",");
+    out.push(
+      `--inh-caps=-all${raise ? `,${raise}` : ""}`,
+      `--ambient-caps=-all${raise ? `,${raise}` : ""}`,
+    );
+  }
+  out.push("--", ...argv);
+  return out;
+}

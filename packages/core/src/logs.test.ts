@@ -1,0 +1,106 @@
+import * as assert from "node:assert/strict";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fixture, tempDir, testConfig, waitFor, waitOutput, waitState } from "./harness.js";
+import { Supervisor } from "./supervisor.js";
+
+const root = tempDir("procmgr-logs-");
+const sup = new Supervisor({ stateDir: join(root, "state") });
+after(() => sup.shutdown());
+
+describe("logs", () => {
+  it("default files are <stateDir>/logs/<name>.stdout.log and .stderr.log, mode 0640, appended", async () => {
+    const logs = join(root, "state", "logs");
+    const info = await sup.create(testConfig("both", ["sh", "-c", "echo out; echo err >&2"]));
+    assert.equal(info.stdoutPath, join(logs, "both.stdout.log"));
+    assert.equal(info.stderrPath, join(logs, "both.stderr.log"));
+    for (let i = 1; i <= 2; i++) {
+      const done = waitFor(sup, "both", (p) => p.state === "exited" && p.runCount === i);
+      await sup.start("both");
+      await done;
+    }
+    assert.equal(readFileSync(join(logs, "both.stdout.log"), "utf8"), "out\nout\n");
+    assert.equal(readFileSync(join(logs, "both.stderr.log"), "utf8"), "err\nerr\n");
+    assert.equal(statSync(join(logs, "both.stdout.log")).mode & 0o777, 0o640);
+  });
+
+  it("configured paths (parents created, existing content kept), inherit and null", async () => {
+    const dir = tempDir("procmgr-logs-cfg-");
+    const out = join(dir, "deep", "er", "app.log");
+    await sup.create(
+      testConfig("cfg", ["sh", "-c", "echo to-file; echo to-null >&2"], {
+        stdout: { kind: "file", path: out },
+        stderr: { kind: "null" },
+      }),
+    );
+    const first = waitState(sup, "cfg", "exited");
+    await sup.start("cfg");
+    const info = await first;
+    assert.equal(info.stdoutPath, out);
+    assert.equal(info.stderrPath, undefined);
+    writeFileSync(out, "kept\n", { flag: "a" });
+    const second = waitFor(sup, "cfg", (p) => p.state === "exited" && p.runCount === 2);
+    await sup.start("cfg");
+    await second;
+    assert.equal(readFileSync(out, "utf8"), "to-file\nkept\nto-file\n");
+    assert.equal(existsSync(join(root, "state", "logs", "cfg.stderr.log")), false);
+
+    await sup.create(
+      testConfig("inh", ["true"], { stdout: { kind: "inherit" }, stderr: { kind: "inherit" } }),
+    );
+    const inh = waitState(sup, "inh", "exited");
+    await sup.start("inh");
+    assert.equal((await inh).stdoutPath, undefined);
+    assert.equal(existsSync(join(root, "state", "logs", "inh.stdout.log")), false);
+  });
+
+  it("200,000 lines arrive complete and in order, and as output events", async () => {
+    const count = 200_000;
+    await sup.create(testConfig("flood", [process.execPath, fixture("lines.mjs"), String(count)]));
+    let eventBytes = 0;
+    sup.on("output", ({ process: p, stream, chunk }) => {
+      if (p.name === "flood" && stream === "stdout") eventBytes += chunk.length;
+    });
+    const done = waitState(sup, "flood", "exited", "failed");
+    await sup.start("flood");
+    const info = await done;
+    assert.equal(info.state, "exited");
+    const text = readFileSync(info.stdoutPath ?? "", "utf8");
+    const lines = text.split("\n");
+    assert.equal(lines.pop(), "");
+    assert.equal(lines.length, count);
+    for (let i = 0; i < count; i++) {
+      if (lines[i] !== `line ${i}`) assert.fail(`line ${i} is ${JSON.stringify(lines[i])}`);
+    }
+    assert.equal(eventBytes, Buffer.byteLength(text));
+  });
+
+  it("reopenLogs: after a rename (logrotate), output goes to a new file without a restart", async () => {
+    const info = await sup.create(testConfig("ticker", ["sh", fixture("ticker.sh")]));
+    const path = info.stdoutPath ?? "";
+    const first = waitOutput(sup, "ticker", /tick 2\n/);
+    const started = await sup.start("ticker");
+    await first;
+    renameSync(path, `${path}.1`);
+    await sup.reopenLogs();
+    const m = await waitOutput(sup, "ticker", /tick (\d+)\n/);
+    const next = Number(m[1]);
+    // The new file holds the lines written after the reopen (wait for one more to be sure).
+    await waitOutput(sup, "ticker", new RegExp(`tick ${next + 1}\\n`));
+    assert.ok(existsSync(path));
+    const rotated = readFileSync(`${path}.1`, "utf8");
+    const fresh = readFileSync(path, "utf8");
+    assert.match(rotated, /^tick 0\ntick 1\ntick 2\n/);
+    assert.match(fresh, /^tick \d+\n/);
+    // Nothing lost, nothing duplicated across the two files.
+    const all = (rotated + fresh).trim().split("\n");
+    assert.deepEqual(
+      all,
+      all.map((_, i) => `tick ${i}`),
+    );
+    assert.equal(statSync(path).mode & 0o777, 0o640);
+    assert.equal(sup.get("ticker").pid, started.pid);
+    await sup.stop("ticker");
+  });
+});

@@ -1,0 +1,305 @@
+import { readFile } from "node:fs/promises";
+import * as net from "node:net";
+import {
+  type Client,
+  Code,
+  ConnectError,
+  createClient,
+  type Interceptor,
+} from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { ProcessManager } from "./gen/procmgr/v1/process_manager_pb.js";
+
+/** Where a dd-procmgrd listens: its unix socket or a TCP host and port. */
+export type DaemonAddress =
+  | { kind: "unix"; path: string }
+  | { kind: "tcp"; host: string; port: number };
+
+export type RpcClientErrorCode = "invalid-address" | "invalid-option";
+
+/** The error of the client factory: a bad address or option, named with what was received. */
+export class RpcClientError extends Error {
+  override readonly name = "RpcClientError";
+  readonly code: RpcClientErrorCode;
+
+  constructor(code: RpcClientErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  static from(e: unknown): RpcClientError {
+    if (e instanceof RpcClientError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    return new RpcClientError("invalid-option", message, { cause: e });
+  }
+}
+
+/** The default TCP address of the daemon. */
+export const defaultTcpAddress: DaemonAddress = { kind: "tcp", host: "127.0.0.1", port: 50051 };
+/** The system daemon's runtime directory (root). */
+export const systemRuntimeDir = "/run/dd-procmgrd";
+export const socketFileName = "dd-procmgrd.sock";
+export const tokenFileName = "dd-procmgrd.token";
+
+/**
+ * Parses "unix:/path", "unix:///path", "/abs/path.sock", "host:port", "[::1]:port" and
+ * "http://host:port". Throws RpcClientError("invalid-address") naming the value received.
+ */
+export function parseAddress(s: string): DaemonAddress {
+  const input = s.trim();
+  const invalid = (why: string) =>
+    new RpcClientError(
+      "invalid-address",
+      `invalid daemon address ${JSON.stringify(s)}: ${why} (expected unix:/path/to.sock, /path/to.sock or host:port)`,
+    );
+  if (input === "") throw invalid("empty");
+  if (input.startsWith("unix:")) {
+    let path = input.slice("unix:".length);
+    if (path.startsWith("//")) path = path.slice(2);
+    if (!path.startsWith("/")) throw invalid("the socket path must be absolute");
+    return { kind: "unix", path };
+  }
+  if (input.startsWith("/")) return { kind: "unix", path: input };
+  let rest = input;
+  const scheme = /^(https?):\/\//.exec(rest);
+  if (scheme) rest = rest.slice(scheme[0].length).replace(/\/+$/, "");
+  let host: string;
+  let portText: string;
+  if (rest.startsWith("[")) {
+    const end = rest.indexOf("]");
+    if (end < 0 || rest[end + 1] !== ":") throw invalid("expected [ipv6]:port");
+    host = rest.slice(1, end);
+    portText = rest.slice(end + 2);
+  } else {
+    const colon = rest.lastIndexOf(":");
+    if (colon < 0) throw invalid("missing port");
+    host = rest.slice(0, colon);
+    portText = rest.slice(colon + 1);
+    if (host.includes(":")) throw invalid("an IPv6 host must be written in brackets");
+  }
+  if (host === "") throw invalid("missing host");
+  if (!/^\d+$/.test(portText)) throw invalid(`port ${JSON.stringify(portText)} is not a number`);
+  const port = Number(portText);
+  if (port < 1 || port > 65535) throw invalid(`port ${port} is out of range 1-65535`);
+  return { kind: "tcp", host, port };
+}
+
+/** Renders an address the way parseAddress reads it back. */
+export function formatAddress(address: DaemonAddress): string {
+  if (address.kind === "unix") return `unix:${address.path}`;
+  return address.host.includes(":")
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
+}
+
+export interface ProcessManagerClientOptions {
+  /** Sent as `authorization: Bearer <token>` on every call. */
+  token?: string | undefined;
+  /** Default deadline of unary calls (streams are not limited). */
+  timeoutMs?: number | undefined;
+}
+
+export type ProcessManagerClient = Client<typeof ProcessManager>;
+
+export interface ProcessManagerConnection {
+  readonly client: ProcessManagerClient;
+  readonly address: DaemonAddress;
+  /** Closes the HTTP/2 session; calls in flight are aborted. */
+  close(): void;
+}
+
+/**
+ * connect-node reports a missing unix socket (ENOENT) as INTERNAL; a daemon that cannot be
+ * reached is UNAVAILABLE, and a socket we may not open is PERMISSION_DENIED.
+ */
+const connectFailures: Interceptor = (next) => async (req) => {
+  try {
+    return await next(req);
+  } catch (e) {
+    const ce = ConnectError.from(e);
+    if (ce.code !== Code.Internal) throw e;
+    const codes = errorChainCodes(ce);
+    if (codes.some((c) => c === "ENOENT" || c === "ENOTSOCK" || c === "ECONNREFUSED")) {
+      throw new ConnectError(ce.rawMessage, Code.Unavailable, undefined, undefined, ce.cause);
+    }
+    if (codes.some((c) => c === "EACCES" || c === "EPERM")) {
+      throw new ConnectError(ce.rawMessage, Code.PermissionDenied, undefined, undefined, ce.cause);
+    }
+    throw e;
+  }
+};
+
+function errorChainCodes(e: unknown): string[] {
+  const codes: string[] = [];
+  const seen = new Set<unknown>();
+  let cur: unknown = e;
+  while (cur instanceof Error && !seen.has(cur)) {
+    seen.add(cur);
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === "string") codes.push(code);
+    cur = cur.cause;
+  }
+  return codes;
+}
+
+function bearer(token: string): Interceptor {
+  const value = `Bearer ${token}`;
+  return (next) => async (req) => {
+    req.header.set("authorization", value);
+    return await next(req);
+  };
+}
+
+/**
+ * A gRPC (HTTP/2 cleartext) client of the daemon together with a way to close its session.
+ * A unix socket address connects through `createConnection`.
+ */
+export function createProcessManagerConnection(
+  address: DaemonAddress | string,
+  options: ProcessManagerClientOptions = {},
+): ProcessManagerConnection {
+  const resolved = typeof address === "string" ? parseAddress(address) : address;
+  if (
+    options.timeoutMs !== undefined &&
+    (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0)
+  ) {
+    throw new RpcClientError(
+      "invalid-option",
+      `invalid timeoutMs ${String(options.timeoutMs)}: expected a positive number of milliseconds`,
+    );
+  }
+  const baseUrl =
+    resolved.kind === "unix" ? "http://localhost" : `http://${formatAddress(resolved)}`;
+  const nodeOptions =
+    resolved.kind === "unix"
+      ? { createConnection: () => net.createConnection({ path: resolved.path }) }
+      : {};
+  const sessionManager = new Http2SessionManager(baseUrl, {}, nodeOptions);
+  const interceptors: Interceptor[] = [connectFailures];
+  if (options.token !== undefined && options.token !== "") {
+    interceptors.push(bearer(options.token));
+  }
+  const transport = createGrpcTransport({
+    baseUrl,
+    sessionManager,
+    interceptors,
+    ...(options.timeoutMs !== undefined ? { defaultTimeoutMs: options.timeoutMs } : {}),
+  });
+  return {
+    client: createClient(ProcessManager, transport),
+    address: resolved,
+    close: () => sessionManager.abort(),
+  };
+}
+
+/**
+ * A gRPC (HTTP/2 cleartext) client of the daemon: unix socket or host:port. Idle sessions do
+ * not keep the process alive; use createProcessManagerConnection to close one explicitly.
+ */
+export function createProcessManagerClient(
+  address: DaemonAddress | string,
+  options: ProcessManagerClientOptions = {},
+): ProcessManagerClient {
+  return createProcessManagerConnection(address, options).client;
+}
+
+export interface DiscoveredDaemon {
+  address: DaemonAddress;
+  token?: string;
+  /** Every place looked at, in order ("unix:/run/dd-procmgrd/dd-procmgrd.sock", ...). */
+  searched: string[];
+  /** The token file read, if any. */
+  tokenPath?: string;
+}
+
+/** Runtime directories where the daemon of this user (then the system daemon) keeps its files. */
+export function runtimeDirCandidates(env: NodeJS.ProcessEnv, uid: number): string[] {
+  const dirs: string[] = [];
+  const add = (d: string | undefined) => {
+    if (d !== undefined && d !== "" && !dirs.includes(d)) dirs.push(d);
+  };
+  add(env.PM_RUNTIME_DIR);
+  if (uid !== 0) {
+    add(env.XDG_RUNTIME_DIR || `/tmp/dd-procmgrd-${uid}`);
+  }
+  add(systemRuntimeDir);
+  return dirs;
+}
+
+function canConnect(path: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.createConnection({ path });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on("error", () => {});
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+async function readToken(path: string): Promise<string | undefined> {
+  try {
+    const text = (await readFile(path, "utf8")).trim();
+    return text === "" ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds the daemon the CLI should talk to:
+ * `PM_ADDRESS` when set; otherwise the first connectable socket among `PM_SOCKET_PATH`, the
+ * user's runtime dir (`$XDG_RUNTIME_DIR`, non-root) and `/run/dd-procmgrd`; otherwise
+ * `127.0.0.1:50051`. For TCP the token is read from `PM_TOKEN_PATH`, else the first readable
+ * `dd-procmgrd.token` of those runtime dirs.
+ */
+export async function discoverDaemon(
+  env: NodeJS.ProcessEnv,
+  uid: number,
+): Promise<DiscoveredDaemon> {
+  const dirs = runtimeDirCandidates(env, uid);
+  const searched: string[] = [];
+  let address: DaemonAddress | undefined;
+  if (env.PM_ADDRESS !== undefined && env.PM_ADDRESS.trim() !== "") {
+    address = parseAddress(env.PM_ADDRESS);
+    searched.push(formatAddress(address));
+  } else {
+    const sockets: string[] = [];
+    if (env.PM_SOCKET_PATH) sockets.push(env.PM_SOCKET_PATH);
+    for (const dir of dirs) {
+      const p = `${dir}/${socketFileName}`;
+      if (!sockets.includes(p)) sockets.push(p);
+    }
+    for (const path of sockets) {
+      searched.push(`unix:${path}`);
+      if (await canConnect(path, 1000)) {
+        address = { kind: "unix", path };
+        break;
+      }
+    }
+    if (address === undefined) {
+      address = defaultTcpAddress;
+      searched.push(formatAddress(address));
+    }
+  }
+  const result: DiscoveredDaemon = { address, searched };
+  if (address.kind === "tcp") {
+    const tokenPaths = env.PM_TOKEN_PATH
+      ? [env.PM_TOKEN_PATH]
+      : dirs.map((d) => `${d}/${tokenFileName}`);
+    for (const p of tokenPaths) {
+      const token = await readToken(p);
+      if (token !== undefined) {
+        result.token = token;
+        result.tokenPath = p;
+        break;
+      }
+    }
+  }
+  return result;
+}
