@@ -171,7 +171,16 @@ async function ensureSupervisord() {
 }
 
 const workloadKeys = {
-  1: ["rss_idle", "rss_n", "rss_cycles", "start_n", "stop_n", "list_n"],
+  1: [
+    "rss_idle",
+    "rss_idle_anon",
+    "rss_n",
+    "rss_n_anon",
+    "rss_cycles",
+    "start_n",
+    "stop_n",
+    "list_n",
+  ],
   3: ["restart"],
   5: ["log_block_time", "log_block_cpu", "log_line_time", "log_line_cpu"],
   6: ["scale_start", "scale_list", "scale_rss", "scale_cpu"],
@@ -330,7 +339,15 @@ async function main() {
   const t0 = Date.now();
   if (cfg.workloads.has(7)) {
     log("workload 7: lower bounds");
-    await lowerBounds(cfg, R, log);
+    try {
+      await lowerBounds(cfg, R, log);
+    } catch (e) {
+      if (cleaning !== null) throw e;
+      log(`workload 7 FAILED: ${e.message}`);
+      R.note(`workload 7 (lower bounds) failed: ${e.message}`);
+    }
+    const left = await sweep();
+    if (left.length > 0) R.note(`lower bounds left processes behind (killed): ${left.join(", ")}`);
   }
   for (const id of allTools.filter((t) => cfg.tools.includes(t)).reverse()) {
     let a;

@@ -23,9 +23,10 @@ function start() {
   });
 }
 
-for (let i = 0; i < n; i++) start();
+// The handler comes first: the bench may send SIGTERM as soon as the last child has exec'd.
 process.on("SIGTERM", () => {
   stopping = true;
   if (kids.size === 0) process.exit(0);
   for (const k of kids) k.kill("SIGTERM");
 });
+for (let i = 0; i < n; i++) start();

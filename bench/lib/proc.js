@@ -53,6 +53,18 @@ export function rssBytes(pid) {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
+/** RssAnon (heap, stacks: what the process allocated) in bytes, or NaN when it is gone. */
+export function rssAnonBytes(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, "latin1");
+  } catch {
+    return Number.NaN;
+  }
+  const m = /^RssAnon:\s+(\d+) kB$/m.exec(text);
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
 /** True while /proc/<pid> exists (a zombie still exists: it is not reaped yet). */
 export function exists(pid) {
   return readStat(pid) !== null;

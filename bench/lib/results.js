@@ -4,7 +4,9 @@ import { fmtNumber, summarize } from "./stats.js";
 /** key, label, unit, and the lower-bound figure shown beside it. */
 export const catalog = [
   ["rss_idle", "1 daemon RSS, idle", "MiB"],
+  ["rss_idle_anon", "1 daemon RssAnon (own heap/stacks, no code pages), idle", "MiB"],
   ["rss_n", "1 daemon RSS, {n} running", "MiB"],
+  ["rss_n_anon", "1 daemon RssAnon, {n} running", "MiB"],
   ["rss_cycles", "1 daemon RSS after {cycles} create/start/stop/delete cycles of {n}", "MiB"],
   ["start_n", "2 start {n} until all pids exist", "ms", "bound_node_start"],
   ["stop_n", "2 stop {n} until all are reaped", "ms", "bound_node_stop"],

@@ -81,6 +81,7 @@ function alongside(waiting, cli) {
 export async function lifecycleWorkload(a, cfg, R, log) {
   await sleep(cfg.settleMs);
   R.push("rss_idle", a.id, mib(rssBytes(a.pid)));
+  R.push("rss_idle_anon", a.id, mib(rssAnonBytes(a.pid)));
   const afterCycle = [];
   for (let c = 0; c < cfg.cycles; c++) {
     const specs = sleepSpecs(cfg.n, "p", "always");
@@ -104,6 +105,7 @@ export async function lifecycleWorkload(a, cfg, R, log) {
     }
     await sleep(cfg.settleMs / 2);
     R.push("rss_n", a.id, mib(rssBytes(a.pid)));
+    R.push("rss_n_anon", a.id, mib(rssAnonBytes(a.pid)));
     const t1 = now();
     const stop = a.stopAll();
     await alongside(waitGone(pids, 300_000), stop);

@@ -6,7 +6,9 @@ main(process.argv.slice(2), process.env, process.argv[1]).then(
     process.exitCode = code;
   },
   (error) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Command, type CommandClass, UsageError } from "clipanion";
 import { programNameFrom, runCli } from "./cli.js";
 import type { CliContext } from "./context.js";
 import { ExitCode } from "./errors.js";
@@ -19,7 +20,11 @@ interface Run {
 
 async function run(
   argv: string[],
-  options: { env?: Record<string, string>; programName?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    programName?: string;
+    commands?: CommandClass<CliContext>[];
+  } = {},
 ): Promise<Run> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -42,7 +47,7 @@ async function run(
     uid: 1000,
     signal: new AbortController().signal,
   };
-  const code = await runCli(argv, context);
+  const code = await runCli(argv, context, options.commands);
   return { code, stdout: out, stderr: err };
 }
 
@@ -149,10 +154,42 @@ describe("runCli", () => {
   });
 });
 
+describe("commands that throw (not BaseCommand)", () => {
+  class ThrowingCommand extends Command<CliContext> {
+    static override paths = [["boom"]];
+    async execute(): Promise<number> {
+      const kind = this.context.env.KIND;
+      if (kind === "usage") throw new UsageError("bad target");
+      if (kind === "denied") throw new ConnectError("need root", Code.PermissionDenied);
+      throw new Error("kaboom");
+    }
+  }
+
+  it("reports on stderr with the mapped exit code, never on stdout", async () => {
+    for (const [kind, code, text] of [
+      ["usage", 2, /bad target/],
+      ["denied", 4, /permission denied: need root/],
+      ["bug", 1, /kaboom/],
+    ] as const) {
+      const r = await run(["boom"], { env: { KIND: kind }, commands: [ThrowingCommand] });
+      assert.equal(r.code, code, kind);
+      assert.equal(r.stdout, "", kind);
+      assert.match(r.stderr, text);
+    }
+  });
+});
+
 describe("toCliError", () => {
   it("maps RPC codes to exit codes and messages", () => {
-    const target = { address: "127.0.0.1:50051", searched: ["unix:/x.sock", "127.0.0.1:50051"], explicit: false };
-    const perm = toCliError(new ConnectError("mutating calls on TCP need the token", Code.Unauthenticated), target);
+    const target = {
+      address: "127.0.0.1:50051",
+      searched: ["unix:/x.sock", "127.0.0.1:50051"],
+      explicit: false,
+    };
+    const perm = toCliError(
+      new ConnectError("mutating calls on TCP need the token", Code.Unauthenticated),
+      target,
+    );
     assert.equal(perm.exitCode, ExitCode.permission);
     assert.match(perm.message, /^permission denied: .*sudo/);
     assert.equal(toCliError(new ConnectError("no", Code.PermissionDenied)).exitCode, 4);

@@ -8,7 +8,10 @@ import { cliVersion } from "./version.js";
 export const programNames = ["pm-cli", "dd-procmgr-cli", "psh"] as const;
 
 /** The program name from PM_CLI_NAME, else the basename of argv0 without a .js suffix. */
-export function programNameFrom(argv0: string | undefined, env: Record<string, string | undefined>): string {
+export function programNameFrom(
+  argv0: string | undefined,
+  env: Record<string, string | undefined>,
+): string {
   const forced = env.PM_CLI_NAME?.trim();
   if (forced) return forced;
   const base = (argv0 ?? "").split(/[\\/]/).pop() ?? "";
@@ -63,7 +66,11 @@ class ProcmgrCli extends Cli<CliContext> {
   }
 }
 
-export function createCli(programName: string, colored = false): Cli<CliContext> {
+export function createCli(
+  programName: string,
+  colored = false,
+  commandClasses: readonly CommandClass<CliContext>[] = commands,
+): Cli<CliContext> {
   const cli = new ProcmgrCli({
     enableColors: colored,
     binaryLabel: "procmgr: the process manager CLI",
@@ -71,7 +78,7 @@ export function createCli(programName: string, colored = false): Cli<CliContext>
     binaryVersion: cliVersion,
     enableCapture: false,
   });
-  for (const command of commands) cli.register(command);
+  for (const command of commandClasses) cli.register(command);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   return cli;
@@ -81,9 +88,13 @@ export function createCli(programName: string, colored = false): Cli<CliContext>
  * Runs one command line. Unlike clipanion's `run`, errors go to stderr with our exit codes:
  * a parse error is a usage error (2); verbs report their own errors (see BaseCommand).
  */
-export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  context: CliContext,
+  commandClasses: readonly CommandClass<CliContext>[] = commands,
+): Promise<number> {
   const colored = context.colorDepth > 1;
-  const cli = createCli(context.programName, colored);
+  const cli = createCli(context.programName, colored, commandClasses);
   let command: Awaited<ReturnType<typeof cli.process>>;
   try {
     command = cli.process([...argv], context);
@@ -96,12 +107,30 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     context.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
     return ExitCode.usage;
   }
+  // clipanion's run() prints uncaught errors on stdout and its catch() path exits 0: report
+  // them ourselves, on stderr, with the mapped exit code (BaseCommand verbs already do).
+  let failure: number | undefined;
+  command.catch = async (error: unknown) => {
+    failure = await reportError(error, context);
+  };
   try {
-    return await cli.run(command, context);
+    const code = await cli.run(command, context);
+    return failure ?? code;
   } catch (e) {
-    context.stderr.write(`${context.programName}: ${CliError.from(e).message}\n`);
-    return ExitCode.failed;
+    return await reportError(e, context);
   }
+}
+
+async function reportError(error: unknown, context: CliContext): Promise<number> {
+  let err: CliError;
+  try {
+    const { toCliError } = await import("./rpc-errors.js");
+    err = toCliError(error, undefined, context.programName);
+  } catch {
+    err = CliError.from(error);
+  }
+  context.stderr.write(`${context.programName}: ${err.message}\n`);
+  return err.exitCode;
 }
 
 function isClipanionError(e: unknown): e is Error {

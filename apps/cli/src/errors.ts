@@ -53,8 +53,5 @@ export class CliError extends Error {
 }
 
 function isUsageError(e: unknown): e is Error {
-  return (
-    e instanceof Error &&
-    (e as { clipanion?: { type?: string } }).clipanion?.type === "usage"
-  );
+  return e instanceof Error && (e as { clipanion?: { type?: string } }).clipanion?.type === "usage";
 }

@@ -50,7 +50,8 @@ export async function main(
     signal,
   };
   try {
-    return await runCli(argv, context);
+    // `pnpm --filter cli start -- list` hands us a leading "--": it never means anything here.
+    return await runCli(argv[0] === "--" ? argv.slice(1) : argv, context);
   } finally {
     if (controller !== undefined) {
       process.off("SIGINT", onSignal);

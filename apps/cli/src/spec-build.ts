@@ -35,7 +35,9 @@ export function parseEnvPairs(values: readonly string[], flag = "--env"): Record
     const eq = pair.indexOf("=");
     const key = eq < 0 ? pair : pair.slice(0, eq);
     if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new UsageError(`${flag} expects KEY=VALUE with a valid variable name; received ${JSON.stringify(pair)}`);
+      throw new UsageError(
+        `${flag} expects KEY=VALUE with a valid variable name; received ${JSON.stringify(pair)}`,
+      );
     }
     env[key] = pair.slice(eq + 1);
   }
@@ -81,8 +83,7 @@ export function buildSpec(
         break;
       }
       case "enum": {
-        const v =
-          flag.field === "restart" ? restartPolicyFrom(value) : killModeFrom(value);
+        const v = flag.field === "restart" ? restartPolicyFrom(value) : killModeFrom(value);
         if (v === undefined) {
           throw new UsageError(
             `${name} expects one of ${(flag.values ?? []).join(", ")}; received ${JSON.stringify(value)}`,

@@ -159,7 +159,11 @@ describe("buildSpec", () => {
 
 describe("update --restart", () => {
   it("is a policy when followed by one, else restart the process", () => {
-    assert.deepEqual(disambiguateRestart(["a", "--restart", "always"]), ["a", "--restart", "always"]);
+    assert.deepEqual(disambiguateRestart(["a", "--restart", "always"]), [
+      "a",
+      "--restart",
+      "always",
+    ]);
     assert.deepEqual(disambiguateRestart(["a", "--env", "X=1", "--restart"]), [
       "a",
       "--env",

@@ -233,7 +233,10 @@ function lookup(name: string, options: ProxyParseOptions): Known | undefined {
  * `--no-auto-start`) are taken anywhere; `-h`/`--help` and short flags only before the
  * command; `--` passes everything after it verbatim as positionals.
  */
-export function parseProxyArgs(argv: readonly string[], options: ProxyParseOptions): ParsedProxyArgs {
+export function parseProxyArgs(
+  argv: readonly string[],
+  options: ProxyParseOptions,
+): ParsedProxyArgs {
   const spec = new Map<SpecFlag, string[]>();
   const extra = new Map<string, string>();
   const positionals: string[] = [];
@@ -289,8 +292,7 @@ export function parseProxyArgs(argv: readonly string[], options: ProxyParseOptio
         }`,
       );
     }
-    const takesValue =
-      known.kind === "spec" ? known.flag.kind !== "bool" : known.flag.arity === 1;
+    const takesValue = known.kind === "spec" ? known.flag.kind !== "bool" : known.flag.arity === 1;
     let value: string;
     if (takesValue) {
       if (negated) throw new UsageError(`option ${name} does not take a value`);

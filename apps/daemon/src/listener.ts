@@ -55,6 +55,10 @@ function createDualServer(handler: RequestHandler): {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
+    // A connection that sends nothing is dropped after 30 s.
+    const onIdle = (): void => {
+      socket.destroy();
+    };
     let seen = Buffer.alloc(0);
     const onReadable = (): void => {
       for (;;) {
@@ -66,12 +70,13 @@ function createDualServer(handler: RequestHandler): {
       const isPrefix = seen.subarray(0, n).equals(preface.subarray(0, n));
       if (isPrefix && seen.length < preface.length) return; // need more bytes
       socket.off("readable", onReadable);
+      socket.off("timeout", onIdle);
       socket.setTimeout(0);
       socket.unshift(seen);
       if (isPrefix) h2.emit("connection", socket);
       else h1.emit("connection", socket);
     };
-    socket.setTimeout(30_000, () => socket.destroy());
+    socket.setTimeout(30_000, onIdle);
     socket.on("readable", onReadable);
   });
   return {

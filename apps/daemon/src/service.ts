@@ -78,10 +78,6 @@ function resolveSpec(name: string, raw: RawProcess): ProcessConfig {
   }
 }
 
-function isActive(p: ProcessInfo): boolean {
-  return p.state === "running" || p.state === "starting" || p.state === "backoff";
-}
-
 /** Runs a handler body, mapping domain errors to ConnectError in one place. */
 async function guard<T>(deps: ServiceDeps, fn: () => Promise<T> | T): Promise<T> {
   await deps.ready;
@@ -111,11 +107,9 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
         const name = spec.name.trim();
         if (name === "") throw new ConnectError("spec.name: required", Code.InvalidArgument);
         const config = resolveSpec(name, specToRaw(spec));
-        let info = await sup.create(config, { source: "api" });
-        if (config.autoStart && !isActive(info) && info.state !== "stopping") {
-          info = await sup.start(info.id);
-        }
-        return { process: toProcessStatus(sup.get(info.id)) };
+        // The supervisor starts it when auto_start is set.
+        const info = await sup.create(config, { source: "api" });
+        return { process: toProcessStatus(info) };
       });
     },
 
@@ -231,8 +225,8 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
       let running = 0;
       let failed = 0;
       for (const p of list) {
-        if (isActive(p) || p.state === "stopping") running++;
-        else if (p.state === "failed") failed++;
+        if (p.state === "running" || p.state === "starting" || p.state === "stopping") running++;
+        else if (p.state === "failed" || p.state === "backoff") failed++;
       }
       return {
         ready: st.ready,

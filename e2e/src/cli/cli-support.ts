@@ -1,16 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createProcessManagerConnection, ProcessState } from "@procmgr/rpc";
+import { removeDaemonDirs, repoRoot, startDaemon } from "../harness/daemon.js";
 
-/** The repository root (this file runs from e2e/dist/cli/). */
-export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 export const cliBin = join(repoRoot, "apps/cli/bin/pm-cli.js");
-export const daemonBin = join(repoRoot, "apps/daemon/bin/dd-procmgrd.js");
 
 /** Why the CLI e2e tests cannot run here, if they cannot. */
 export function cliE2eSkipReason(): string | false {
@@ -66,104 +61,30 @@ export interface TestDaemon {
 }
 
 /**
- * Starts a real dd-procmgrd on a temp config, state dir, socket and free TCP port, and waits
- * until it answers ready on its socket.
+ * Starts a real dd-procmgrd (through the e2e daemon harness) on a temp config, state dir,
+ * socket and TCP port, ready to answer.
  */
 export async function startTestDaemon(config = "processes: {}\n"): Promise<TestDaemon> {
-  const dir = await mkdtemp(join(tmpdir(), "pm-cli-e2e-"));
-  await chmod(dir, 0o755);
-  const configPath = join(dir, "processes.yaml");
-  const runtimeDir = join(dir, "run");
-  const stateDir = join(dir, "state");
-  await mkdir(runtimeDir, { mode: 0o755 });
-  await writeFile(configPath, config);
-  const socketPath = join(runtimeDir, "d.sock");
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      daemonBin,
-      "--config",
-      configPath,
-      "--state-dir",
-      stateDir,
-      "--socket",
-      socketPath,
-      "--bind",
-      `127.0.0.1:${port}`,
-    ],
-    {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: process.env.HOME ?? "/root",
-        PM_RUNTIME_DIR: runtimeDir,
-        PM_LOG_LEVEL: "debug",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let out = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      exited = true;
-      resolve();
-    }),
-  );
-  const stop = async () => {
-    if (!exited && child.pid !== undefined) {
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      await exit;
-      clearTimeout(killer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(
-      "the daemon to be ready",
-      async () => {
-        if (exited) throw new Error(`dd-procmgrd exited early:\n${out}`);
-        if (!existsSync(socketPath)) return undefined;
-        const conn = createProcessManagerConnection({ kind: "unix", path: socketPath });
-        try {
-          const status = await conn.client.getStatus({}, { timeoutMs: 2000 });
-          return status.ready ? true : undefined;
-        } finally {
-          conn.close();
-        }
-      },
-      30_000,
-    );
-  } catch (e) {
-    await stop();
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- daemon output ---\n${out}`, {
-      cause: e,
-    });
-  }
+  const d = await startDaemon({ config, openDirs: true });
   return {
-    dir,
-    configPath,
-    socketPath,
-    port,
-    tcpAddress: `127.0.0.1:${port}`,
-    tokenPath: join(runtimeDir, "dd-procmgrd.token"),
-    pid: child.pid ?? 0,
-    output: () => out,
+    dir: d.dir,
+    configPath: d.configPath,
+    socketPath: d.socketPath,
+    port: d.port,
+    tcpAddress: d.tcpAddress,
+    tokenPath: d.tokenPath,
+    pid: d.pid,
+    output: () => d.output(),
     cliEnv: (extra = {}) => ({
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/root",
-      PM_ADDRESS: `unix:${socketPath}`,
+      PM_ADDRESS: `unix:${d.socketPath}`,
       ...extra,
     }),
-    stop,
+    stop: async () => {
+      await d.stop();
+      await removeDaemonDirs(d);
+    },
   };
 }
 
@@ -254,7 +175,11 @@ export function spawnCli(args: readonly string[], options: CliRunOptions): Runni
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`timed out waiting for ${JSON.stringify(text)}; stdout: ${out}; stderr: ${err}`));
+          reject(
+            new Error(
+              `timed out waiting for ${JSON.stringify(text)}; stdout: ${out}; stderr: ${err}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -266,7 +191,9 @@ export function spawnCli(args: readonly string[], options: CliRunOptions): Runni
         void closed.then(() => {
           if (!out.includes(text)) {
             cleanup();
-            reject(new Error(`pm-cli exited before printing ${JSON.stringify(text)}; stderr: ${err}`));
+            reject(
+              new Error(`pm-cli exited before printing ${JSON.stringify(text)}; stderr: ${err}`),
+            );
           }
         });
       }),

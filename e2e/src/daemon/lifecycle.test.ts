@@ -115,6 +115,15 @@ describe("dd-procmgrd: process lifecycle over the unix socket", () => {
     await c.client.delete({ id: "metered", force: true });
   });
 
+  test("a second daemon on the same socket refuses to start and leaves the first alone", async () => {
+    await assert.rejects(
+      startDaemon({ dirs: d }),
+      /another dd-procmgrd is already listening on \S+dd-procmgrd\.sock/,
+    );
+    assert.equal((await c.client.getStatus({})).ready, true);
+    assert.equal((await d.token()).length, 64);
+  });
+
   test("GetStatus", async () => {
     const st = await c.client.getStatus({});
     assert.equal(st.ready, true);
@@ -144,6 +153,14 @@ describe("dd-procmgrd --check-config", () => {
       assert.match(ko.stderr, /bad\.yaml:5:\d+: processes\.web\.colour/);
       const viaEnv = await runDaemonCommand(["--check-config"], { PM_CONFIG_PATH: bad });
       assert.equal(viaEnv.code, 1);
+      const remote = await runDaemonCommand([], {
+        PM_BIND_ADDRESS: "0.0.0.0:0",
+        PM_CONFIG_PATH: good,
+        PM_STATE_DIR: dirs.stateDir,
+        PM_RUNTIME_DIR: dirs.runtimeDir,
+      });
+      assert.notEqual(remote.code, 0);
+      assert.match(remote.stderr, /allow-remote|PM_ALLOW_REMOTE/);
       const missing = await runDaemonCommand(["--check-config", join(dirs.dir, "none.yaml")]);
       assert.equal(missing.code, 1);
     } finally {

@@ -125,16 +125,14 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
     text += c.toString();
     for (const w of waiters) w();
   });
+  let done = false;
   const exited = new Promise<ExitStatus>((res) => {
     child.once("exit", (code, signal) => {
       running.delete(child);
-      for (const w of waiters) w();
+      done = true;
+      for (const w of [...waiters]) w();
       res({ code, signal });
     });
-  });
-  let done = false;
-  void exited.then(() => {
-    done = true;
   });
 
   const waitForOutput = (pattern: RegExp, from = 0): Promise<string> =>
@@ -154,7 +152,14 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
       check();
     });
 
-  const ready = await waitForOutput(/Process Manager ready/);
+  let ready: string;
+  try {
+    ready = await waitForOutput(/Process Manager ready/);
+  } catch (e) {
+    // Dirs made here for a daemon that never came up would be left behind.
+    if (options.dirs === undefined) await removeDaemonDirs(dirs);
+    throw e;
+  }
   const tcp = / addresses=\S*?(127\.0\.0\.1:\d+)/.exec(ready)?.[1];
   const tcpAddress = tcp ?? "";
   const metrics = /metrics enabled addr=http:\/\/([^/]+)\/metrics/.exec(text)?.[1];

@@ -9,7 +9,18 @@
  * Sandboxes left behind by a dead test process are swept at the next `startSandbox`.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  statfsSync,
+  writeFileSync,
+} from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -260,7 +271,8 @@ class SystemdSandbox implements Sandbox {
 
   #check(): void {
     if (this.#stopped) throw new Error(`sandbox ${this.name} is stopped`);
-    if (!alive(this.pid)) throw new Error(`sandbox ${this.name}: its systemd (pid ${this.pid}) died`);
+    if (!alive(this.pid))
+      throw new Error(`sandbox ${this.name}: its systemd (pid ${this.pid}) died`);
   }
 
   async #exec(argv: readonly string[], input: Buffer | string | undefined, options: ExecOptions) {
@@ -414,8 +426,12 @@ export async function startSandbox(name: string): Promise<Sandbox> {
   let state = "unknown";
   while (Date.now() < end) {
     if (!alive(pid)) return fail("systemd died during boot");
-    const r = await sandbox.exec(["systemctl", "is-system-running"], { timeoutMs: 5000 });
-    state = r.stdout.trim();
+    try {
+      const r = await sandbox.exec(["systemctl", "is-system-running"], { timeoutMs: 5000 });
+      state = r.stdout.trim();
+    } catch (e) {
+      return fail(`boot check failed: ${(e as Error).message}`);
+    }
     if (state === "running" || state === "degraded") return sandbox;
     await new Promise((res) => setTimeout(res, 200));
   }

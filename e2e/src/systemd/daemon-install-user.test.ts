@@ -17,11 +17,16 @@ import {
 } from "./install-fixture.js";
 
 const support = sandboxSupport();
-const skip = !support.ok ? `systemd sandbox unavailable: ${support.reason}` : (missingPieces() ?? false);
+const skip = !support.ok
+  ? `systemd sandbox unavailable: ${support.reason}`
+  : (missingPieces() ?? false);
 const USER = "alice";
 const HOME = `/home/${USER}`;
 
-describe("daemon install --variant user (real systemd, systemctl --user)", { skip, timeout: 120_000 }, () => {
+describe("daemon install --variant user (real systemd, systemctl --user)", {
+  skip,
+  timeout: 120_000,
+}, () => {
   let sb: Sandbox;
   let exeArgs: string[] = [];
   let uid = "";
@@ -62,9 +67,23 @@ describe("daemon install --variant user (real systemd, systemctl --user)", { ski
     ]);
     assert.equal(files.code, 0, show(files));
     for (const line of files.stdout.trim().split("\n")) assert.match(line, new RegExp(` ${USER}$`));
-    const pid = (await asUser(["systemctl", "--user", "show", "-p", "MainPID", "--value", "dd-procmgrd"])).stdout.trim();
+    const pid = (
+      await asUser(["systemctl", "--user", "show", "-p", "MainPID", "--value", "dd-procmgrd"])
+    ).stdout.trim();
     assert.equal((await sb.exec(["ps", "-o", "user:32=", "-p", pid])).stdout.trim(), USER);
     await until("pm-cli list to answer", list, (x) => x.code === 0);
+  });
+
+  it("a system variant as a non-root user needs root (sudo), said clearly", async () => {
+    const r = await asUser([...repoCli, "daemon", "install", "--variant", "standard", "--dry-run"]);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^\+ sudo install -m 0755 /m);
+    const sudo = await sb.exec(["sh", "-c", "command -v sudo"]);
+    if (sudo.code !== 0) {
+      const real = await asUser([...repoCli, "daemon", "install", "--variant", "standard"]);
+      assert.equal(real.code, 4, show(real));
+      assert.match(real.stderr, /needs root/);
+    }
   });
 
   it("re-running install changes nothing", async () => {
@@ -80,7 +99,10 @@ describe("daemon install --variant user (real systemd, systemctl --user)", { ski
   });
 
   it("systemctl --user reload applies a changed processes.yaml", async () => {
-    await sb.writeFile(`${HOME}/.config/dd-procmgrd/processes.yaml`, sleeperConfig("sleeper", 4343));
+    await sb.writeFile(
+      `${HOME}/.config/dd-procmgrd/processes.yaml`,
+      sleeperConfig("sleeper", 4343),
+    );
     const r = await asUser(["systemctl", "--user", "reload", "dd-procmgrd"]);
     assert.equal(r.code, 0, show(r));
     await until("sleeper to run", list, (x) => /sleeper\b.*running/.test(x.stdout));
@@ -91,15 +113,26 @@ describe("daemon install --variant user (real systemd, systemctl --user)", { ski
     assert.ok(child !== undefined, "the managed process runs before the stop");
     const r = await asUser(["systemctl", "--user", "stop", "dd-procmgrd"], 150_000);
     assert.equal(r.code, 0, show(r));
-    assert.notEqual((await sb.exec(["test", "-e", `/proc/${child}`])).code, 0, `managed process ${child} survived`);
+    assert.notEqual(
+      (await sb.exec(["test", "-e", `/proc/${child}`])).code,
+      0,
+      `managed process ${child} survived`,
+    );
   });
 
   it("daemon uninstall as the user removes unit and executables", async () => {
     const r = await asUser([...repoCli, "daemon", "uninstall", "--variant", "user"]);
     assert.equal(r.code, 0, show(r));
-    for (const p of [`${HOME}/.config/systemd/user/dd-procmgrd.service`, `${HOME}/.local/bin/dd-procmgrd`, `${HOME}/.local/bin/pm-cli`]) {
+    for (const p of [
+      `${HOME}/.config/systemd/user/dd-procmgrd.service`,
+      `${HOME}/.local/bin/dd-procmgrd`,
+      `${HOME}/.local/bin/pm-cli`,
+    ]) {
       assert.notEqual((await sb.exec(["test", "-e", p])).code, 0, `${p} still exists`);
     }
-    assert.equal((await sb.exec(["test", "-f", `${HOME}/.config/dd-procmgrd/processes.yaml`])).code, 0);
+    assert.equal(
+      (await sb.exec(["test", "-f", `${HOME}/.config/dd-procmgrd/processes.yaml`])).code,
+      0,
+    );
   });
 });

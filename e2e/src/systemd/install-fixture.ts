@@ -54,7 +54,11 @@ export async function executableArgs(sb: Sandbox): Promise<string[]> {
     `#!/bin/sh\nexec ${process.execPath} ${daemonBin} "$@"\n`,
     0o755,
   );
-  await sb.writeFile(`${dir}/dd-procmgr-cli`, `#!/bin/sh\nexec ${process.execPath} ${cliBin} "$@"\n`, 0o755);
+  await sb.writeFile(
+    `${dir}/dd-procmgr-cli`,
+    `#!/bin/sh\nexec ${process.execPath} ${cliBin} "$@"\n`,
+    0o755,
+  );
   return ["--daemon-binary", `${dir}/dd-procmgrd`, "--cli-binary", `${dir}/dd-procmgr-cli`];
 }
 

@@ -46,13 +46,22 @@ export function systemVariantSuite(variant: SystemVariant): void {
       assert.match(r.stdout, /changed/);
       const active = await sb.exec(["systemctl", "is-active", "dd-procmgrd"]);
       assert.equal(active.stdout.trim(), "active", show(active));
-      assert.equal((await sb.exec(["systemctl", "is-enabled", "dd-procmgrd"])).stdout.trim(), "enabled");
+      assert.equal(
+        (await sb.exec(["systemctl", "is-enabled", "dd-procmgrd"])).stdout.trim(),
+        "enabled",
+      );
       await until("pm-cli list to answer", list, (x) => x.code === 0);
       for (const exe of ["dd-procmgrd", "dd-procmgr-cli", "pm-cli"]) {
         const t = await sb.exec(["test", "-x", `/usr/bin/${exe}`]);
         assert.equal(t.code, 0, `/usr/bin/${exe} missing`);
       }
-      const perms = await sb.exec(["stat", "-c", "%n %a %U %G", "/etc/dd-procmgrd", "/var/lib/dd-procmgrd"]);
+      const perms = await sb.exec([
+        "stat",
+        "-c",
+        "%n %a %U %G",
+        "/etc/dd-procmgrd",
+        "/var/lib/dd-procmgrd",
+      ]);
       assert.equal(
         perms.stdout,
         variant === "capability"
@@ -77,7 +86,9 @@ export function systemVariantSuite(variant: SystemVariant): void {
 
     if (variant === "capability") {
       it("runs as dd-procmgrd and can start processes as nobody (seed check)", async () => {
-        const pid = (await sb.exec(["systemctl", "show", "-p", "MainPID", "--value", "dd-procmgrd"])).stdout.trim();
+        const pid = (
+          await sb.exec(["systemctl", "show", "-p", "MainPID", "--value", "dd-procmgrd"])
+        ).stdout.trim();
         const user = await sb.exec(["ps", "-o", "user:32=", "-p", pid]);
         assert.equal(user.stdout.trim(), "dd-procmgrd", show(user));
         const c = await sb.exec([
@@ -98,13 +109,23 @@ export function systemVariantSuite(variant: SystemVariant): void {
           "/tmp/test-cap.log to contain the user",
           () => sb.exec(["cat", "/tmp/test-cap.log"]),
           (x) => x.stdout.trim() !== "",
-        );
+        ).catch(async (e: Error) => {
+          // say why: the process's exit and its stderr log
+          const d = await sb.exec(["pm-cli", "describe", "test-cap"]);
+          const err = await sb.exec(["cat", "/var/lib/dd-procmgrd/logs/test-cap.stderr.log"]);
+          const caps = await sb.exec(["getcap", "/usr/bin/dd-procmgrd"]);
+          throw new Error(`${e.message}\n${d.stdout}\nstderr log: ${err.stdout}\n${caps.stdout}`);
+        });
         assert.equal(log.stdout.trim(), "nobody");
       });
     }
 
     it("systemctl reload applies a changed processes.yaml", async () => {
-      await sb.writeFile("/etc/dd-procmgrd/processes.yaml", sleeperConfig("sleeper", 4242), configMode);
+      await sb.writeFile(
+        "/etc/dd-procmgrd/processes.yaml",
+        sleeperConfig("sleeper", 4242),
+        configMode,
+      );
       const r = await sb.exec(["systemctl", "reload", "dd-procmgrd"]);
       assert.equal(r.code, 0, show(r));
       await until("sleeper to run", list, (x) => /sleeper\b.*running/.test(x.stdout));
@@ -116,10 +137,16 @@ export function systemVariantSuite(variant: SystemVariant): void {
       assert.ok(child !== undefined, "the managed process runs before the stop");
       const r = await sb.exec(["systemctl", "stop", "dd-procmgrd"], { timeoutMs: 150_000 });
       assert.equal(r.code, 0, show(r));
-      assert.equal((await sb.exec(["systemctl", "is-active", "dd-procmgrd"])).stdout.trim(), "inactive");
+      assert.equal(
+        (await sb.exec(["systemctl", "is-active", "dd-procmgrd"])).stdout.trim(),
+        "inactive",
+      );
       const gone = await sb.exec(["test", "-e", `/proc/${child}`]);
       assert.notEqual(gone.code, 0, `managed process ${child} survived the stop`);
-      const procs = await sb.exec(["cat", "/sys/fs/cgroup/system.slice/dd-procmgrd.service/cgroup.procs"]);
+      const procs = await sb.exec([
+        "cat",
+        "/sys/fs/cgroup/system.slice/dd-procmgrd.service/cgroup.procs",
+      ]);
       assert.equal(procs.stdout.trim(), "", "the service cgroup is empty");
     });
 
@@ -128,7 +155,11 @@ export function systemVariantSuite(variant: SystemVariant): void {
         timeoutMs: 60_000,
       });
       assert.equal(r.code, 0, show(r));
-      for (const p of ["/etc/systemd/system/dd-procmgrd.service", "/usr/bin/dd-procmgrd", "/usr/bin/pm-cli"]) {
+      for (const p of [
+        "/etc/systemd/system/dd-procmgrd.service",
+        "/usr/bin/dd-procmgrd",
+        "/usr/bin/pm-cli",
+      ]) {
         assert.notEqual((await sb.exec(["test", "-e", p])).code, 0, `${p} still exists`);
       }
       const cat = await sb.exec(["systemctl", "cat", "dd-procmgrd"]);

@@ -71,7 +71,7 @@ export function checkCycles(defs: readonly Defined[], issues: ConfigIssue[]): vo
   };
   const report = (cycle: string[]) => {
     // Rotate so the smallest name comes first: the same cycle found twice is reported once.
-    const min = cycle.reduce((a, b) => (b < a ? b : a));
+    const min = [...cycle].sort()[0] as string;
     const start = cycle.indexOf(min);
     const rotated = [...cycle.slice(start), ...cycle.slice(0, start)];
     const key = rotated.join("\0");

@@ -271,3 +271,18 @@ test("unreadable config is an io error", async () => {
   const e = await rejection(loadConfig(join(d, "processes.yaml")));
   assert.equal(e.code, "io");
 });
+
+test("a syntax error in one file does not hide the issues of the others", async () => {
+  const d = await dir({
+    "processes.yaml": "processes:\n  web:\n    command: [x\n",
+    "processes.d/broken.yaml": "command: 'x\n",
+    "processes.d/ok.yaml": "command: x\nafter: [web, broken]\nrestart: nope\n",
+  });
+  const e = await rejection(loadConfig(join(d, "processes.yaml")));
+  assert.equal(e.code, "parse", "a syntax error makes the whole error a parse error");
+  const lines = formatConfigError(e).split("\n");
+  assert.equal(lines.length, 3, lines.join("\n"));
+  assert.match(lines[0] ?? "", /processes\.yaml:4:1: YAML syntax error/);
+  assert.match(lines[1] ?? "", /broken\.yaml:\d+:\d+: YAML syntax error/);
+  assert.match(lines[2] ?? "", /ok\.yaml:3:10: processes\.ok\.restart: unknown value/);
+});

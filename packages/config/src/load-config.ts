@@ -29,10 +29,12 @@ interface Collection {
   readonly issues: ConfigIssue[];
   /** Every process name defined (valid or not), with where it was first defined. */
   readonly names: Map<string, { file: string; line?: number }>;
+  /** Files with a YAML syntax error: the names they define are unknown. */
+  readonly unparsed: string[];
 }
 
 function newCollection(): Collection {
-  return { defs: [], refs: [], issues: [], names: new Map() };
+  return { defs: [], refs: [], issues: [], names: new Map(), unparsed: [] };
 }
 
 function where(file: string, line: number | undefined): string {
@@ -92,6 +94,7 @@ function parseInto(
     return parseYaml(text, file);
   } catch (e) {
     c.issues.push(...ConfigError.from(e).issues);
+    c.unparsed.push(file);
     return undefined;
   }
 }
@@ -153,11 +156,12 @@ function collectMainFile(c: Collection, text: string, file: string): void {
 /** One file of processes.d/: its name (without .yaml/.yml) is the process name. */
 function collectProcessFile(c: Collection, text: string, file: string, name: string): void {
   const doc = parseInto(c, text, file);
-  if (doc === undefined) return;
-  const { value, root } = doc;
-  duplicateKeyIssues(c, file, root, () => false);
+  const root = doc?.root;
   const ctx = { file, root, nodePath: [], displayPrefix: ["processes", name] };
-  if (!claimName(c, name, ctx, root)) return;
+  // The name comes from the file name: it is defined even when the content cannot be parsed.
+  if (!claimName(c, name, ctx, root) || doc === undefined) return;
+  const { value } = doc;
+  duplicateKeyIssues(c, file, root, () => false);
   if (
     value !== null &&
     typeof value === "object" &&
@@ -180,7 +184,8 @@ function collectProcessFile(c: Collection, text: string, file: string, name: str
 }
 
 function finish(c: Collection): ProcessConfig[] {
-  checkDependencyNames(c.refs, new Set(c.names.keys()), c.issues);
+  // After a syntax error some names are unknown: "unknown process" would only be noise.
+  if (c.unparsed.length === 0) checkDependencyNames(c.refs, new Set(c.names.keys()), c.issues);
   checkCycles(c.defs, c.issues);
   if (c.issues.length > 0) {
     // In file order (as read), then by position; issues without a file come last.

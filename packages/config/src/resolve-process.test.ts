@@ -298,9 +298,12 @@ test("restart_max_delay_sec must not be below restart_sec", () => {
     one({ command: "x", restart_sec: 10, restart_max_delay_sec: 5 }).path,
     "processes.p.restart_max_delay_sec",
   );
-  const i = one({ command: "x", restart_sec: 120 });
-  assert.equal(i.path, "processes.p.restart_sec");
-  assert.match(i.message, /set restart_max_delay_sec too/);
+  // Unset, the cap follows a restart_sec above the default cap.
+  assert.equal(
+    resolveProcessConfig("r", { command: "x", restart_sec: 120 }).restartMaxDelaySec,
+    120,
+  );
+  assert.equal(resolveProcessConfig("r", { command: "x", restart_sec: 5 }).restartMaxDelaySec, 60);
   assert.equal(
     resolveProcessConfig("r", { command: "x", restart_sec: 120, restart_max_delay_sec: 600 })
       .restartMaxDelaySec,

@@ -342,25 +342,17 @@ export function validateProcess(
   const rl = resourceLimits(raw.resource_limits, ctx, issues);
 
   const restartSec = p.restart_sec ?? processDefaults.restartSec;
-  const restartMaxDelaySec = p.restart_max_delay_sec ?? processDefaults.restartMaxDelaySec;
+  // Unset, the cap is the default or restart_sec itself, whichever is larger: `restart_sec: 120`
+  // alone means "wait 120 s", not an error.
+  const restartMaxDelaySec =
+    p.restart_max_delay_sec ?? Math.max(processDefaults.restartMaxDelaySec, restartSec);
   if (restartMaxDelaySec < restartSec) {
-    if (p.restart_max_delay_sec !== undefined) {
-      issues.push(
-        issueAt(ctx, ["restart_max_delay_sec"], "must not be less than restart_sec", {
-          expected: `>= ${restartSec}`,
-          received: String(restartMaxDelaySec),
-        }),
-      );
-    } else if (raw.restart_max_delay_sec == null) {
-      issues.push(
-        issueAt(
-          ctx,
-          ["restart_sec"],
-          `exceeds restart_max_delay_sec (default ${restartMaxDelaySec}); set restart_max_delay_sec too`,
-          { expected: `<= ${restartMaxDelaySec}`, received: String(restartSec) },
-        ),
-      );
-    }
+    issues.push(
+      issueAt(ctx, ["restart_max_delay_sec"], "must not be less than restart_sec", {
+        expected: `>= ${restartSec}`,
+        received: String(restartMaxDelaySec),
+      }),
+    );
   }
   for (const field of ["after", "before", "requires", "wants", "binds_to", "conflicts"] as const) {
     const list = p[field];

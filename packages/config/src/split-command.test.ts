@@ -18,13 +18,13 @@ test("splits on blanks, honours single and double quotes and backslashes", () =>
 });
 
 test("no expansion and no globbing", () => {
-  const braces = "$" + "{X}";
-  assert.deepEqual(splitCommand("echo $HOME *.txt ~ ${X}"), [
+  const braces = ["$", "{X}"].join("");
+  assert.deepEqual(splitCommand(`echo $HOME *.txt ~ ${braces}`), [
     "echo",
     "$HOME",
     "*.txt",
     "~",
-    "${X}",
+    braces,
   ]);
 });
 

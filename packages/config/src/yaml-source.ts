@@ -101,7 +101,11 @@ export function parseYaml(text: string, file: string | undefined): YamlDocument 
     const pos = toPos(starts, start);
     const result: unknown = state.result;
     let node: YamlNode = { pos };
-    if (state.kind === "mapping" && result !== null && typeof result === "object") {
+    const only = frame.children.length === 1 ? frame.children[0] : undefined;
+    if (only !== undefined && only.result === result) {
+      // A node probed as a possible block-mapping key that turned out to be the value itself.
+      node = only.node;
+    } else if (state.kind === "mapping" && result !== null && typeof result === "object") {
       const entries = new Map<string, YamlEntry>();
       const duplicates: { key: string; pos: YamlPos; firstPos: YamlPos }[] = [];
       const kids = frame.children;
@@ -126,9 +130,6 @@ export function parseYaml(text: string, file: string | undefined): YamlDocument 
       if (frame.children.length === result.length) {
         node = { pos, items: frame.children.map((c) => c.node) };
       }
-    } else if (frame.children.length === 1 && state.kind !== null) {
-      // A scalar probed as a possible mapping key: the inner node is the same value.
-      node = { pos };
     }
     const built: Built = { start, end: state.position, node, result };
     const parent = stack[stack.length - 1];

@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { basePath, buildEnvironment, parseEnvironmentFile } from "./environment.js";
+import { tempDir } from "./harness.js";
 
 const who = {
   user: "app",
@@ -42,7 +42,7 @@ describe("parseEnvironmentFile", () => {
 
 describe("buildEnvironment", () => {
   it("starts from a clean base, then the env file, then env", () => {
-    const dir = mkdtempSync(join(tmpdir(), "pm-env-"));
+    const dir = tempDir("procmgr-env-");
     const file = join(dir, "app.env");
     writeFileSync(file, "FROM_FILE=1\nOVERRIDE=file\nPATH=/opt/bin\n");
     const env = buildEnvironment(who, { path: file, optional: false }, { OVERRIDE: "env" }, {});

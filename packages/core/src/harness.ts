@@ -1,7 +1,7 @@
 /**
  * Test support (not exported from the package): config builder, event waiters, fixtures.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,8 +44,16 @@ export function fixture(name: string): string {
   return fileURLToPath(new URL(`../test/fixtures/${name}`, import.meta.url));
 }
 
+const tempDirs: string[] = [];
+process.once("exit", () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory under the system temp dir, removed when the test process exits. */
 export function tempDir(prefix = "procmgr-core-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Resolves with the process info once `test` holds (checked now and on every state event). */

@@ -122,6 +122,8 @@ function uniq(ids: readonly number[]): number[] {
 export interface DaemonIdentity {
   readonly identity: Identity;
   readonly capEff: bigint;
+  /** Ambient capabilities: what a child that execs `setpriv` keeps. */
+  readonly capAmb: bigint;
 }
 
 export function daemonIdentity(): DaemonIdentity {
@@ -130,12 +132,16 @@ export function daemonIdentity(): DaemonIdentity {
   const gid = process.getgid?.() ?? info.gid;
   const groups = process.getgroups?.() ?? [gid];
   let capEff = 0n;
+  let capAmb = 0n;
   try {
     const status = readFileSync("/proc/self/status", "utf8");
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
-    if (m?.[1]) capEff = BigInt(`0x${m[1]}`);
+    const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+    if (eff?.[1]) capEff = BigInt(`0x${eff[1]}`);
+    const amb = /^CapAmb:\s*([0-9a-f]+)$/m.exec(status);
+    if (amb?.[1]) capAmb = BigInt(`0x${amb[1]}`);
   } catch {
     capEff = 0n;
+    capAmb = 0n;
   }
   return {
     identity: {
@@ -147,6 +153,7 @@ export function daemonIdentity(): DaemonIdentity {
       shell: info.shell ?? "/bin/sh",
     },
     capEff,
+    capAmb,
   };
 }
 
@@ -162,16 +169,28 @@ function capName(cap: string): string {
   return cap.toLowerCase().replace(/^cap_/, "");
 }
 
+/** What to spawn: the argv, and the uid/gid for Node's own spawn options when set. */
+export interface LaunchPlan {
+  readonly argv: string[];
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
 /**
- * The argv to exec: the command itself, or `setpriv ... -- command` when the identity or the
- * capabilities must change. Throws IdentityLookupError when the daemon cannot switch.
+ * How to exec a command as `target`: the command itself, or `setpriv ... -- command` when the
+ * identity or the capabilities must change. A non-root daemon whose CAP_SETUID/CAP_SETGID come
+ * from file capabilities (`setcap` on the binary) has no ambient capabilities, so an exec'd
+ * `setpriv` would hold none: then the switch happens in the forked child through Node's uid/gid
+ * spawn options (libuv: setgroups(0), setgid, setuid, exec), which cannot set supplementary
+ * groups and drops every capability at exec. Throws IdentityLookupError when the daemon cannot
+ * switch at all.
  */
-export function wrapArgv(
+export function planLaunch(
   argv: readonly string[],
   target: Identity,
   daemon: DaemonIdentity,
   options: { switchUser: boolean; ambientCapabilities: readonly string[] },
-): string[] {
+): LaunchPlan {
   const self = daemon.identity;
   const isRoot = self.uid === 0;
   const changesIds =
@@ -184,7 +203,7 @@ export function wrapArgv(
   // not pass them on, unless the process asks for ambient capabilities.
   const dropCaps = changesIds || (!isRoot && hasCaps);
   const ambient = options.ambientCapabilities.map(capName);
-  if (!changesIds && !dropCaps && ambient.length === 0) return [...argv];
+  if (!changesIds && !dropCaps && ambient.length === 0) return { argv: [...argv] };
   if (
     changesIds &&
     !isRoot &&
@@ -193,6 +212,10 @@ export function wrapArgv(
     throw new IdentityLookupError(
       `cannot run as user "${target.user}" (uid ${target.uid}): the daemon (uid ${self.uid}) lacks CAP_SETUID/CAP_SETGID`,
     );
+  }
+  const setidInherited = hasCap(daemon.capAmb, CAP_SETUID) && hasCap(daemon.capAmb, CAP_SETGID);
+  if (changesIds && !isRoot && !setidInherited) {
+    return { argv: [...argv], uid: target.uid, gid: target.gid };
   }
   const out = ["setpriv"];
   if (changesIds) {
@@ -207,5 +230,5 @@ export function wrapArgv(
     );
   }
   out.push("--", ...argv);
-  return out;
+  return { argv: out };
 }

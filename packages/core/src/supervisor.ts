@@ -32,8 +32,9 @@ import {
   daemonIdentity,
   type Identity,
   IdentityLookupError,
+  type LaunchPlan,
+  planLaunch,
   resolveIdentity,
-  wrapArgv,
 } from "./identity.js";
 import { LogSink } from "./log-sink.js";
 import {
@@ -719,7 +720,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       for (const s of held.splice(0)) s.release();
     };
     let env: Record<string, string>;
-    let argv: string[];
+    let plan: LaunchPlan;
     try {
       const extra: Record<string, string> = {};
       if (config.runtimeDirectory.length > 0) {
@@ -738,7 +739,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           held.push(s);
         }
       }
-      argv = wrapArgv(config.argv, identity, this.daemon, {
+      plan = planLaunch(config.argv, identity, this.daemon, {
         switchUser,
         ambientCapabilities: config.ambientCapabilities,
       });
@@ -789,10 +790,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
     let child: ChildProcess;
     try {
-      child = spawn(argv[0] ?? "", argv.slice(1), {
+      child = spawn(plan.argv[0] ?? "", plan.argv.slice(1), {
         cwd: config.workingDir,
         env,
         detached: true,
+        ...(plan.uid !== undefined ? { uid: plan.uid } : {}),
+        ...(plan.gid !== undefined ? { gid: plan.gid } : {}),
         stdio: ["ignore", this.stdioFor(config.stdout), this.stdioFor(config.stderr)],
       });
     } catch (e) {
@@ -979,17 +982,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     deadline: number,
   ): Promise<{ ok: boolean; description: string }> {
     return new Promise((done) => {
-      let argv: string[];
       let child: ChildProcess;
       try {
-        argv = wrapArgv(hook, identity, this.daemon, {
+        const plan = planLaunch(hook, identity, this.daemon, {
           switchUser,
           ambientCapabilities: m.config.ambientCapabilities,
         });
-        child = spawn(argv[0] ?? "", argv.slice(1), {
+        child = spawn(plan.argv[0] ?? "", plan.argv.slice(1), {
           cwd: m.config.workingDir,
           env,
           detached: true,
+          ...(plan.uid !== undefined ? { uid: plan.uid } : {}),
+          ...(plan.gid !== undefined ? { gid: plan.gid } : {}),
           stdio: ["ignore", this.stdioFor(m.config.stdout), this.stdioFor(m.config.stderr)],
         });
       } catch (e) {

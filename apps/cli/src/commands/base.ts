@@ -13,7 +13,8 @@ export type OutputFormat = "text" | "json";
  */
 export abstract class BaseCommand extends Command<CliContext> {
   address = Option.String("--address", {
-    description: "Daemon address: unix:/path/to.sock or host:port (default: $PM_ADDRESS, then discovery)",
+    description:
+      "Daemon address: unix:/path/to.sock or host:port (default: $PM_ADDRESS, then discovery)",
   });
 
   output = Option.String("-o,--output", "text", {

@@ -21,8 +21,14 @@ export class CreateCommand extends ProxyVerbCommand {
         "Run as another user with its output in a file",
         "$0 create test-cap bash -c 'whoami' --user nobody --stdout /tmp/test-cap.log --auto-start",
       ],
-      ["Pass options verbatim to the command", "$0 create dbg --restart always -- node --inspect app.js"],
-      ["With environment variables", "$0 create web --env PORT=8080 --env NODE_ENV=production node server.js"],
+      [
+        "Pass options verbatim to the command",
+        "$0 create dbg --restart always -- node --inspect app.js",
+      ],
+      [
+        "With environment variables",
+        "$0 create web --env PORT=8080 --env NODE_ENV=production node server.js",
+      ],
     ],
   });
 

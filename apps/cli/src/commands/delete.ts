@@ -1,4 +1,5 @@
 import { Option } from "clipanion";
+import { CliError } from "../errors.js";
 import { BaseCommand } from "./base.js";
 
 export class DeleteCommand extends BaseCommand {
@@ -23,7 +24,16 @@ export class DeleteCommand extends BaseCommand {
     const client = await this.client();
     const out: Record<string, unknown>[] = [];
     for (const id of this.names) {
-      const res = await client.delete({ id, force: this.force });
+      const res = await client.delete({ id, force: this.force }).catch(async (e: unknown) => {
+        const { Code, ConnectError } = await import("@connectrpc/connect");
+        const ce = ConnectError.from(e);
+        if (ce.code === Code.FailedPrecondition && !this.force) {
+          throw new CliError("failed", `${ce.rawMessage} (add --force to stop and delete it)`, {
+            cause: e,
+          });
+        }
+        throw e;
+      });
       if (this.json) out.push({ id: res.id, name: res.name, deleted: true });
       else this.print(`deleted ${res.name || id}`);
     }

@@ -38,8 +38,7 @@ export class DescribeCommand extends BaseCommand {
     const time = (ts: Parameters<typeof f.timestampIso>[0]) => f.timestampIso(ts) ?? undefined;
     const list = (v: readonly string[] | undefined) =>
       v !== undefined && v.length > 0 ? v.join(", ") : undefined;
-    const num = (v: number | undefined, unit = "") =>
-      v === undefined ? undefined : `${v}${unit}`;
+    const num = (v: number | undefined, unit = "") => (v === undefined ? undefined : `${v}${unit}`);
     const state = p ? f.stateName(p.state) : "unknown";
     const env = s ? Object.entries(s.env).map(([k, v]) => `${k}=${v}`) : [];
     const sections: Section[] = [
@@ -50,7 +49,10 @@ export class DescribeCommand extends BaseCommand {
           ["ID", p?.id],
           ["Description", s?.description],
           ["Source", p ? f.sourceName(p.source) : undefined],
-          ["Command", s ? f.commandLine(s.command, s.args) : p ? f.commandLine(p.command, p.args) : undefined],
+          [
+            "Command",
+            s ? f.commandLine(s.command, s.args) : p ? f.commandLine(p.command, p.args) : undefined,
+          ],
         ],
       ],
       [
@@ -76,7 +78,12 @@ export class DescribeCommand extends BaseCommand {
           ["Restart", s ? f.restartPolicyName(s.restart) : undefined],
           ["Restart delay", num(s?.restartSec, "s")],
           ["Restart max delay", num(s?.restartMaxDelaySec, "s")],
-          ["Start limit", s?.startLimitBurst !== undefined ? `${s.startLimitBurst} in ${s.startLimitIntervalSec ?? "?"}s` : undefined],
+          [
+            "Start limit",
+            s?.startLimitBurst !== undefined
+              ? `${s.startLimitBurst} in ${s.startLimitIntervalSec ?? "?"}s`
+              : undefined,
+          ],
           ["Start timeout", num(s?.timeoutStartSec, "s")],
           ["Stop timeout", num(s?.timeoutStopSec, "s")],
           ["Kill signal", s?.killSignal],
@@ -142,7 +149,10 @@ export class DescribeCommand extends BaseCommand {
         [
           ["CPU", s?.resourceLimits?.cpu],
           ["Memory", s?.resourceLimits?.memory ? memory(s.resourceLimits.memory) : undefined],
-          ["PIDs", s?.resourceLimits?.pids !== undefined ? String(s.resourceLimits.pids) : undefined],
+          [
+            "PIDs",
+            s?.resourceLimits?.pids !== undefined ? String(s.resourceLimits.pids) : undefined,
+          ],
         ],
       ],
     ];

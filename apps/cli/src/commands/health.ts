@@ -39,7 +39,11 @@ export class HealthCommand extends BaseCommand {
         const s = await client.getStatus({}, { timeoutMs: this.wait ? remaining : 5000 });
         if (s.ready) {
           if (this.json) {
-            this.printJson({ ready: true, version: s.version, address: this.target?.address ?? null });
+            this.printJson({
+              ready: true,
+              version: s.version,
+              address: this.target?.address ?? null,
+            });
           } else {
             this.print(`ready (dd-procmgrd ${s.version} at ${this.target?.address ?? "?"})`);
           }

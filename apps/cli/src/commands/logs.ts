@@ -55,7 +55,8 @@ export class LogsCommand extends BaseCommand {
         if (this.json) {
           const name = chunk.stream === LogStream.STDERR ? "stderr" : "stdout";
           for (const line of text.split("\n")) {
-            if (line !== "") this.context.stdout.write(`${JSON.stringify({ stream: name, line })}\n`);
+            if (line !== "")
+              this.context.stdout.write(`${JSON.stringify({ stream: name, line })}\n`);
           }
         } else {
           this.context.stdout.write(text);

@@ -26,7 +26,9 @@ export abstract class ProxyVerbCommand extends BaseCommand {
     const output = parsed.extra.get("output");
     if (output !== undefined) {
       if (output !== "text" && output !== "json") {
-        throw new UsageError(`-o/--output expects text or json; received ${JSON.stringify(output)}`);
+        throw new UsageError(
+          `-o/--output expects text or json; received ${JSON.stringify(output)}`,
+        );
       }
       this.output = output;
     }

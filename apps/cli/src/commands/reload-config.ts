@@ -44,7 +44,12 @@ export class ReloadConfigCommand extends BaseCommand {
         ? `Dry run: reloading ${res.configPath || "the config"} would change:`
         : `Reloaded ${res.configPath || "the config"}:`,
     ];
-    const row = (label: string, mark: string, names: readonly string[], paint: (s: string) => string) => {
+    const row = (
+      label: string,
+      mark: string,
+      names: readonly string[],
+      paint: (s: string) => string,
+    ) => {
       const shown = names.length > 0 ? names.map((n) => paint(`${mark}${n}`)).join(" ") : "-";
       lines.push(`  ${`${label}:`.padEnd(11)}${shown}`);
     };

@@ -23,7 +23,10 @@ export class RestartCommand extends BaseCommand {
       const { process: p } = await client.restart({ id });
       if (p === undefined) continue;
       if (this.json) out.push(f.processToJson(p));
-      else this.print(`restarted ${p.name}${p.pid > 0 ? ` (pid ${p.pid})` : ""}: ${f.stateName(p.state)}`);
+      else
+        this.print(
+          `restarted ${p.name}${p.pid > 0 ? ` (pid ${p.pid})` : ""}: ${f.stateName(p.state)}`,
+        );
     }
     if (this.json) this.printJson(out.length === 1 ? out[0] : out);
     return 0;

@@ -23,7 +23,10 @@ export class StartCommand extends BaseCommand {
       const { process: p } = await client.start({ id });
       if (p === undefined) continue;
       if (this.json) out.push(f.processToJson(p));
-      else this.print(`started ${p.name}${p.pid > 0 ? ` (pid ${p.pid})` : ""}: ${f.stateName(p.state)}`);
+      else
+        this.print(
+          `started ${p.name}${p.pid > 0 ? ` (pid ${p.pid})` : ""}: ${f.stateName(p.state)}`,
+        );
     }
     if (this.json) this.printJson(out.length === 1 ? out[0] : out);
     return 0;

@@ -72,7 +72,9 @@ export class UpdateCommand extends ProxyVerbCommand {
     if (envFlag !== undefined && parsed.spec.has(envFlag)) {
       const current = await client.describe({ id: name });
       if (current.envRedacted) {
-        throw new UsageError("cannot merge --env: the daemon redacted the current environment (run with sudo)");
+        throw new UsageError(
+          "cannot merge --env: the daemon redacted the current environment (run with sudo)",
+        );
       }
       baseEnv = { ...(current.spec?.env ?? {}) };
     }
@@ -98,12 +100,14 @@ export class UpdateCommand extends ProxyVerbCommand {
       return 0;
     }
     const prefix = dryRun ? "would update" : "updated";
-    const live = res.updatedFields.filter((x) => !res.restartRequiredFields.includes(x));
+    const restartFields = [...res.restartRequiredFields];
+    const live = res.updatedFields.filter((x) => !restartFields.includes(x));
     const lines: string[] = [];
-    if (res.updatedFields.length === 0) lines.push(`${name}: nothing changed`);
-    if (live.length > 0) lines.push(`${prefix} ${name}: ${live.join(", ")} (applied live)`);
-    if (res.restartRequiredFields.length > 0) {
-      const fieldsText = res.restartRequiredFields.join(", ");
+    if (live.length === 0 && restartFields.length === 0) lines.push(`${name}: nothing changed`);
+    if (live.length > 0)
+      lines.push(`${prefix} ${name}: ${live.join(", ")} (${dryRun ? "live" : "applied live"})`);
+    if (restartFields.length > 0) {
+      const fieldsText = restartFields.join(", ");
       if (res.processRestarted) {
         lines.push(`${prefix} ${name}: ${fieldsText} (process restarted)`);
       } else {

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { ProcessState, ProcessStatusSchema, RestartPolicy } from "@procmgr/rpc";
-import { colors, colorState, shouldColor, visibleLength } from "./color.js";
+import { colorState, colors, shouldColor, visibleLength } from "./color.js";
 import { formatBytes, formatDuration, parseDurationSeconds } from "./duration.js";
 import { commandLine, processToJson, restartPolicyFrom, stateName } from "./process.js";
 import { renderProcessTable } from "./process-table.js";
@@ -127,7 +127,10 @@ describe("processes", () => {
     const out = renderProcessTable([running, exited], colors(false));
     const [header, web, job] = out.trimEnd().split("\n");
     assert.match(header ?? "", /^NAME\s+ID\s+PID\s+STATE\s+RESTARTS\s+UPTIME\s+COMMAND\s+EXIT$/);
-    assert.match(web ?? "", /^web\s+01234567\s+4242\s+running\s+2\s+1m15s\s+\/usr\/bin\/python3 app.py 'two words'\s+-$/);
+    assert.match(
+      web ?? "",
+      /^web\s+01234567\s+4242\s+running\s+2\s+1m15s\s+\/usr\/bin\/python3 app.py 'two words'\s+-$/,
+    );
     assert.match(job ?? "", /^job\s+fedcba98\s+-\s+exited\s+0\s+-\s+true\s+0$/);
     const narrow = renderProcessTable([running], colors(false), 70);
     for (const line of narrow.trimEnd().split("\n")) assert.ok(line.length <= 70, line);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CliError } from "../../errors.js";
-import { applySteps } from "./apply.js";
+import { applySteps, sameCaps } from "./apply.js";
 import type { Step } from "./plan.js";
 
 describe("applySteps (file steps, real files)", () => {
@@ -23,17 +23,42 @@ describe("applySteps (file steps, real files)", () => {
     await writeFile(join(dir, "src-bin"), "#!/bin/sh\necho hi\n");
     steps = [
       { kind: "dir", path: join(dir, "bin"), mode: 0o750 },
-      { kind: "install", source: join(dir, "src-bin"), path: join(dir, "bin", "tool"), mode: 0o755, service: true },
+      {
+        kind: "install",
+        source: join(dir, "src-bin"),
+        path: join(dir, "bin", "tool"),
+        mode: 0o755,
+        service: true,
+      },
       { kind: "symlink", path: join(dir, "bin", "alias"), target: "tool" },
-      { kind: "file", path: join(dir, "unit"), content: "[Unit]\n", mode: 0o644, ifMissing: false, service: true, unit: true },
-      { kind: "file", path: join(dir, "config"), content: "default\n", mode: 0o600, ifMissing: true, service: false, unit: false },
+      {
+        kind: "file",
+        path: join(dir, "unit"),
+        content: "[Unit]\n",
+        mode: 0o644,
+        ifMissing: false,
+        service: true,
+        unit: true,
+      },
+      {
+        kind: "file",
+        path: join(dir, "config"),
+        content: "default\n",
+        mode: 0o600,
+        ifMissing: true,
+        service: false,
+        unit: false,
+      },
     ];
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
   it("--dry-run prints every step and changes nothing", async () => {
     const results = await applySteps(steps, opts(true));
-    assert.deepEqual(results.map((r) => r.outcome), Array(steps.length).fill("planned"));
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      Array(steps.length).fill("planned"),
+    );
     assert.match(lines.join("\n"), /\+ install -m 0755 .*src-bin .*bin\/tool/);
     assert.match(lines.join("\n"), /\| \[Unit\]/);
     await assert.rejects(stat(join(dir, "bin")));
@@ -41,7 +66,10 @@ describe("applySteps (file steps, real files)", () => {
 
   it("first run changes everything, with the right modes", async () => {
     const results = await applySteps(steps, opts());
-    assert.deepEqual(results.map((r) => r.outcome), Array(steps.length).fill("changed"));
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      Array(steps.length).fill("changed"),
+    );
     assert.equal((await stat(join(dir, "bin"))).mode & 0o7777, 0o750);
     assert.equal((await stat(join(dir, "bin", "tool"))).mode & 0o7777, 0o755);
     assert.equal(await readlink(join(dir, "bin", "alias")), "tool");
@@ -51,7 +79,10 @@ describe("applySteps (file steps, real files)", () => {
 
   it("a second run changes nothing", async () => {
     const results = await applySteps(steps, opts());
-    assert.deepEqual(results.map((r) => r.outcome), Array(steps.length).fill("unchanged"));
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      Array(steps.length).fill("unchanged"),
+    );
   });
 
   it("fixes what drifted, keeps an edited config", async () => {
@@ -74,8 +105,14 @@ describe("applySteps (file steps, real files)", () => {
       { kind: "remove", path: join(dir, "bin", "alias"), recursive: false },
       { kind: "remove", path: join(dir, "bin"), recursive: true },
     ];
-    assert.deepEqual((await applySteps(rmSteps, opts())).map((r) => r.outcome), ["changed", "changed"]);
-    assert.deepEqual((await applySteps(rmSteps, opts())).map((r) => r.outcome), ["unchanged", "unchanged"]);
+    assert.deepEqual(
+      (await applySteps(rmSteps, opts())).map((r) => r.outcome),
+      ["changed", "changed"],
+    );
+    assert.deepEqual(
+      (await applySteps(rmSteps, opts())).map((r) => r.outcome),
+      ["unchanged", "unchanged"],
+    );
   });
 
   it("a failing step names its command and stderr", async () => {
@@ -86,5 +123,23 @@ describe("applySteps (file steps, real files)", () => {
       assert.match(e.message, /step failed: install -d -m 0755 .*config\/sub\n.*Not a directory/s);
       return true;
     });
+  });
+});
+
+describe("sameCaps", () => {
+  it("reads both getcap output formats, order-insensitive", () => {
+    assert.ok(
+      sameCaps("/usr/bin/dd-procmgrd cap_setgid,cap_setuid=ep\n", "cap_setuid,cap_setgid+ep"),
+    );
+    assert.ok(
+      sameCaps("/usr/bin/dd-procmgrd = cap_setgid,cap_setuid+ep\n", "cap_setuid,cap_setgid+ep"),
+    );
+    assert.ok(
+      !sameCaps(
+        "/usr/bin/dd-procmgrd cap_setgid,cap_setuid=ep\n",
+        "cap_setuid,cap_setgid,cap_kill+ep",
+      ),
+    );
+    assert.ok(!sameCaps("", "cap_setuid+ep"));
   });
 });

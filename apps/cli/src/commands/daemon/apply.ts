@@ -53,7 +53,11 @@ export function runCommand(
       // the command may not read its input
     });
     child.on("error", (e: NodeJS.ErrnoException) => {
-      resolve({ code: e.code === "ENOENT" ? 127 : 126, stdout: "", stderr: `${cmd}: ${e.message}` });
+      resolve({
+        code: e.code === "ENOENT" ? 127 : 126,
+        stdout: "",
+        stderr: `${cmd}: ${e.message}`,
+      });
     });
     child.on("close", (code, signal) => {
       resolve({
@@ -73,6 +77,21 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv): string | u
     if (d !== "" && existsSync(join(d, name))) return join(d, name);
   }
   return undefined;
+}
+
+/** Parses "caps+flags" / getcap's "PATH caps=flags" (or "PATH = caps+flags") into a key. */
+function capsKey(text: string): string | undefined {
+  const m = text.trim().match(/([a-z_,]+)\s*[+=]\s*([eip]+)$/);
+  if (m === null) return undefined;
+  const caps = (m[1] ?? "").split(",").filter(Boolean).sort();
+  const flags = [...(m[2] ?? "")].sort().join("");
+  return `${caps.join(",")}+${flags}`;
+}
+
+/** True when getcap's output shows exactly the wanted file capabilities. */
+export function sameCaps(getcapOutput: string, wanted: string): boolean {
+  const have = capsKey(getcapOutput);
+  return have !== undefined && have === capsKey(wanted);
 }
 
 interface Meta {
@@ -95,7 +114,10 @@ class Executor {
     const fed = input !== undefined && argv.includes("/dev/stdin");
     const cmd = fed ? ["sh", "-c", 'cat | "$@"', "sh", ...argv] : [...argv];
     const full = this.options.sudo ? ["sudo", ...cmd] : cmd;
-    return runCommand(full, input === undefined ? { env: this.options.env } : { env: this.options.env, input });
+    return runCommand(
+      full,
+      input === undefined ? { env: this.options.env } : { env: this.options.env, input },
+    );
   }
 
   /** Runs a command that must succeed. */
@@ -184,7 +206,8 @@ class Executor {
         const meta = await this.meta(step.path);
         if (meta?.type === "regular file") {
           const same =
-            step.ifMissing || (await this.run(["cmp", "-s", "-", step.path], step.content)).code === 0;
+            step.ifMissing ||
+            (await this.run(["cmp", "-s", "-", step.path], step.content)).code === 0;
           if (same) {
             const fixed = await this.fixMeta(step.path, meta, step);
             return fixed === "unchanged" ? unchanged : { step, outcome: "changed", detail: fixed };
@@ -199,11 +222,12 @@ class Executor {
           return {
             step,
             outcome: "warning",
-            detail: "setcap not found (install libcap2-bin); AmbientCapabilities= in the unit grants the capabilities anyway",
+            detail:
+              "setcap not found (install libcap2-bin); AmbientCapabilities= in the unit grants the capabilities anyway",
           };
         }
         const have = await this.run(["getcap", step.path]);
-        if (have.code === 0 && /cap_setgid,cap_setuid[+=]ep/.test(have.stdout)) return unchanged;
+        if (have.code === 0 && sameCaps(have.stdout, step.caps)) return unchanged;
         const r = await this.run(cmd);
         if (r.code !== 0) {
           return {
@@ -239,7 +263,9 @@ class Executor {
       }
       case "enable": {
         const state = await query("is-enabled", step.unit);
-        return state === "enabled" ? unchanged : { step, outcome: "changed", detail: await this.must(cmd) };
+        return state === "enabled"
+          ? unchanged
+          : { step, outcome: "changed", detail: await this.must(cmd) };
       }
       case "disable": {
         const state = await query("is-enabled", step.unit);
@@ -273,7 +299,10 @@ class Executor {
 }
 
 /** Checks and performs each step in order; stops at the first failure (thrown as CliError). */
-export async function applySteps(steps: readonly Step[], options: ApplyOptions): Promise<StepResult[]> {
+export async function applySteps(
+  steps: readonly Step[],
+  options: ApplyOptions,
+): Promise<StepResult[]> {
   const results: StepResult[] = [];
   const prefix = options.sudo ? "sudo " : "";
   if (options.dryRun) {

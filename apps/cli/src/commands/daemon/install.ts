@@ -24,7 +24,10 @@ export class DaemonInstallCommand extends DaemonCommand {
     `,
     examples: [
       ["Install the standard (root) service", "$0 daemon install --variant standard"],
-      ["Show what the capability variant would do", "$0 daemon install --variant capability --dry-run"],
+      [
+        "Show what the capability variant would do",
+        "$0 daemon install --variant capability --dry-run",
+      ],
       ["Install a user service (no root)", "$0 daemon install --variant user"],
     ],
   });
@@ -37,12 +40,15 @@ export class DaemonInstallCommand extends DaemonCommand {
   binDir = Option.String("--bin-dir", {
     description: "where the executables go (default /usr/bin; user variant ~/.local/bin)",
   });
-  start = Option.Boolean("--start", true, { description: "start the service (--no-start: do not)" });
+  start = Option.Boolean("--start", true, {
+    description: "start the service (--no-start: do not)",
+  });
   enable = Option.Boolean("--enable", true, {
     description: "enable the service (--no-enable: do not)",
   });
   daemonBinary = Option.String("--daemon-binary", {
-    description: "the dd-procmgrd executable to install (default: next to this CLI or the build output)",
+    description:
+      "the dd-procmgrd executable to install (default: next to this CLI or the build output)",
   });
   cliBinary = Option.String("--cli-binary", {
     description: "the CLI executable to install (default: this one or the build output)",
@@ -54,7 +60,7 @@ export class DaemonInstallCommand extends DaemonCommand {
     const { join } = await import("node:path");
     const { daemonUnit, renderUnit } = await import("@procmgr/unitgen");
     const { defaultConfigText } = await import("@procmgr/config");
-    const { planInstall } = await import("./plan.js");
+    const { ambientCapabilities, planInstall } = await import("./plan.js");
     const { applySteps } = await import("./apply.js");
     const { locateExecutables } = await import("./locate.js");
     const { privilege } = await import("./privilege.js");
@@ -78,12 +84,14 @@ export class DaemonInstallCommand extends DaemonCommand {
       variant,
       this.binDir !== undefined ? { daemonPath: join(this.binDir, "dd-procmgrd") } : {},
     );
+    const unitText = renderUnit(unit);
     const steps = planInstall({
       variant,
       daemonBinary: exes.daemon,
       cliBinary: exes.cli,
       ...(this.binDir !== undefined ? { binDir: this.binDir } : {}),
-      unitText: renderUnit(unit),
+      unitText,
+      fileCaps: ambientCapabilities(unitText),
       configText: defaultConfigText,
       home,
       ...(env.XDG_CONFIG_HOME ? { xdgConfigHome: env.XDG_CONFIG_HOME } : {}),
@@ -100,7 +108,9 @@ export class DaemonInstallCommand extends DaemonCommand {
     });
     const count = (o: string) => results.filter((r) => r.outcome === o).length;
     if (this.dryRun) {
-      this.context.stdout.write(`dry run: ${results.length} steps for the ${variant} variant, nothing changed\n`);
+      this.context.stdout.write(
+        `dry run: ${results.length} steps for the ${variant} variant, nothing changed\n`,
+      );
     } else {
       const warnings = count("warning");
       this.context.stdout.write(

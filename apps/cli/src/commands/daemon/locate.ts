@@ -3,7 +3,7 @@
  * standalone CLI executable (a Node single-executable application), else the repo's build output
  * (`apps/daemon/dist-bin/dd-procmgrd`, `apps/cli/dist-bin/dd-procmgr-cli`).
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,14 +38,18 @@ export function isStandalone(): boolean {
 /** apps/cli/ of the repo this module was built in, if it is one. */
 function cliPackageDir(): string | undefined {
   try {
-    // dist/commands/daemon/locate.js -> apps/cli
-    return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+    // dist/commands/daemon/locate.js -> apps/cli (not so inside a bundle: check)
+    const dir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+    return existsSync(join(dir, "bin", "dd-procmgr-cli.js")) ? dir : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function locateExecutables(flags: { daemonBinary?: string; cliBinary?: string }): Executables {
+export function locateExecutables(flags: {
+  daemonBinary?: string;
+  cliBinary?: string;
+}): Executables {
   const daemonCandidates: string[] = [];
   const cliCandidates: string[] = [];
   if (flags.daemonBinary !== undefined) daemonCandidates.push(resolve(flags.daemonBinary));
@@ -53,6 +57,10 @@ export function locateExecutables(flags: { daemonBinary?: string; cliBinary?: st
   if (isStandalone()) {
     cliCandidates.push(process.execPath);
     daemonCandidates.push(join(dirname(process.execPath), "dd-procmgrd"));
+    // the repo's build layout: apps/cli/dist-bin/ next to apps/daemon/dist-bin/
+    daemonCandidates.push(
+      join(dirname(process.execPath), "..", "..", "daemon", "dist-bin", "dd-procmgrd"),
+    );
   }
   const pkg = cliPackageDir();
   if (pkg !== undefined) {
@@ -62,7 +70,8 @@ export function locateExecutables(flags: { daemonBinary?: string; cliBinary?: st
   const pick = (what: string, flag: string, explicit: boolean, candidates: string[]): string => {
     const first = candidates[0];
     if (explicit && first !== undefined) {
-      if (!executable(first)) throw new CliError("usage", `${flag} ${first}: not an executable file`);
+      if (!executable(first))
+        throw new CliError("usage", `${flag} ${first}: not an executable file`);
       return first;
     }
     const found = candidates.find(executable);

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  ambientCapabilities,
   describeStep,
   type InstallOptions,
   planInstall,
@@ -42,10 +43,7 @@ describe("planInstall", () => {
 
   it("secure: same files as standard, its own unit text", () => {
     const steps = planInstall({ ...base, variant: "secure", unitText: "secure\n" });
-    assert.deepEqual(
-      commands(steps),
-      commands(planInstall(base)),
-    );
+    assert.deepEqual(commands(steps), commands(planInstall(base)));
     const unit = steps.find((s) => s.kind === "file" && s.unit);
     assert.equal(unit?.kind === "file" && unit.content, "secure\n");
   });
@@ -114,19 +112,24 @@ describe("planInstall", () => {
 
 describe("planUninstall", () => {
   it("system: stop, disable, unit, reload, executables; keeps data", () => {
-    assert.deepEqual(commands(planUninstall({ variant: "capability", home: "/root", purge: false })), [
-      "systemctl stop dd-procmgrd",
-      "systemctl disable dd-procmgrd",
-      "rm -f /etc/systemd/system/dd-procmgrd.service",
-      "systemctl daemon-reload",
-      "rm -f /usr/bin/dd-procmgrd",
-      "rm -f /usr/bin/dd-procmgr-cli",
-      "rm -f /usr/bin/pm-cli",
-    ]);
+    assert.deepEqual(
+      commands(planUninstall({ variant: "capability", home: "/root", purge: false })),
+      [
+        "systemctl stop dd-procmgrd",
+        "systemctl disable dd-procmgrd",
+        "rm -f /etc/systemd/system/dd-procmgrd.service",
+        "systemctl daemon-reload",
+        "rm -f /usr/bin/dd-procmgrd",
+        "rm -f /usr/bin/dd-procmgr-cli",
+        "rm -f /usr/bin/pm-cli",
+      ],
+    );
   });
 
   it("--purge removes config, state, logs, runtime dir and the service user", () => {
-    const tail = commands(planUninstall({ variant: "standard", home: "/root", purge: true })).slice(7);
+    const tail = commands(planUninstall({ variant: "standard", home: "/root", purge: true })).slice(
+      7,
+    );
     assert.deepEqual(tail, [
       "rm -rf /etc/dd-procmgrd",
       "rm -rf /var/lib/dd-procmgrd",
@@ -147,5 +150,25 @@ describe("planUninstall", () => {
       "rm -rf /home/al/.config/dd-procmgrd",
       "rm -rf /home/al/.local/share/dd-procmgrd",
     ]);
+  });
+});
+
+describe("file capabilities", () => {
+  it("cover the unit's AmbientCapabilities= (exec of a file-cap binary clears the ambient set)", () => {
+    const unitText = "[Service]\nAmbientCapabilities=CAP_SETUID CAP_SETGID CAP_KILL\nUser=x\n";
+    assert.deepEqual(ambientCapabilities(unitText), ["cap_kill", "cap_setgid", "cap_setuid"]);
+    const steps = planInstall({
+      ...base,
+      variant: "capability",
+      unitText,
+      fileCaps: ambientCapabilities(unitText),
+    });
+    const setcap = steps.find((s) => s.kind === "setcap");
+    assert.equal(setcap?.kind === "setcap" && setcap.caps, "cap_setuid,cap_setgid,cap_kill+ep");
+  });
+
+  it("default to the seed's cap_setuid,cap_setgid+ep", () => {
+    const setcap = planInstall({ ...base, variant: "capability" }).find((s) => s.kind === "setcap");
+    assert.equal(setcap?.kind === "setcap" && setcap.caps, "cap_setuid,cap_setgid+ep");
   });
 });

@@ -73,6 +73,23 @@ export interface InstallOptions {
   start: boolean;
   /** The service user's login shell (capability variant). */
   nologinShell?: string;
+  /**
+   * File capabilities for the capability variant (lower-case names). They must cover the unit's
+   * AmbientCapabilities=: exec of a binary with file capabilities clears the ambient set.
+   */
+  fileCaps?: readonly string[];
+}
+
+/** The seed guide's file capabilities. */
+export const seedFileCaps: readonly string[] = ["cap_setuid", "cap_setgid"];
+
+/** The capabilities named by a unit's `AmbientCapabilities=` lines (lower case, sorted). */
+export function ambientCapabilities(unitText: string): string[] {
+  const caps = new Set<string>();
+  for (const m of unitText.matchAll(/^AmbientCapabilities=(.*)$/gm)) {
+    for (const c of (m[1] ?? "").split(/\s+/)) if (c !== "") caps.add(c.toLowerCase());
+  }
+  return [...caps].sort();
 }
 
 export interface UninstallOptions {
@@ -220,13 +237,22 @@ export function planInstall(options: InstallOptions): Step[] {
     }
     // 3./4. directories with their permissions
     steps.push(
-      { kind: "dir", path: paths.configDir, mode: cap ? 0o750 : 0o700, owner: "root", group: svc.group },
+      {
+        kind: "dir",
+        path: paths.configDir,
+        mode: cap ? 0o750 : 0o700,
+        owner: "root",
+        group: svc.group,
+      },
       { kind: "dir", path: paths.stateDir, mode: 0o755, ...svc },
       { kind: "dir", path: paths.logDir as string, mode: 0o755, ...svc },
       { kind: "dir", path: paths.runtimeDir as string, mode: 0o755, ...svc },
     );
     // 5. file capabilities (capability)
-    if (cap) steps.push({ kind: "setcap", path: daemonPath, caps: "cap_setuid,cap_setgid+ep" });
+    if (cap) {
+      const caps = new Set([...seedFileCaps, ...(options.fileCaps ?? [])]);
+      steps.push({ kind: "setcap", path: daemonPath, caps: `${[...caps].join(",")}+ep` });
+    }
     // configuration, only if missing
     steps.push({
       kind: "file",
@@ -271,7 +297,8 @@ export function planUninstall(options: UninstallOptions): Step[] {
     { kind: "systemctl", action: "daemon-reload", user, unit: SERVICE_NAME },
   ];
   const bins = user ? ["dd-procmgrd", "pm-cli"] : ["dd-procmgrd", "dd-procmgr-cli", "pm-cli"];
-  for (const b of bins) steps.push({ kind: "remove", path: join(paths.binDir, b), recursive: false });
+  for (const b of bins)
+    steps.push({ kind: "remove", path: join(paths.binDir, b), recursive: false });
   if (options.purge) {
     for (const dir of [paths.configDir, paths.stateDir, paths.logDir, paths.runtimeDir]) {
       if (dir !== undefined) steps.push({ kind: "remove", path: dir, recursive: true });

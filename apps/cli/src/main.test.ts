@@ -1,0 +1,39 @@
+import { strict as assert } from "node:assert";
+import { PassThrough } from "node:stream";
+import { describe, it } from "node:test";
+import { main } from "./main.js";
+
+async function capture(argv: string[], argv0: string, env: Record<string, string> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  stderr.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  const code = await main(argv, env, argv0, {
+    stdout,
+    stderr,
+    uid: 1000,
+    signal: new AbortController().signal,
+  });
+  return { code, out, err };
+}
+
+describe("main", () => {
+  it("ignores the leading -- that `pnpm start -- list` passes", async () => {
+    const r = await capture(["--", "--version"], "/repo/apps/cli/bin/pm-cli.js");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("names itself after argv0 or PM_CLI_NAME", async () => {
+    const psh = await capture(["--help"], "/repo/apps/cli/bin/psh.js");
+    assert.match(psh.out, /\$ psh <command>/);
+    const dd = await capture(["--help"], "/usr/bin/pm-cli", { PM_CLI_NAME: "dd-procmgr-cli" });
+    assert.match(dd.out, /\$ dd-procmgr-cli <command>/);
+  });
+});
