@@ -18,7 +18,17 @@ import {
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { killTracked, startBackground, track } from "./exec.js";
-import { children, cpuSeconds, exists, now, readStat, rssBytes, sleep, waitFor } from "./proc.js";
+import {
+  children,
+  cpuSeconds,
+  exists,
+  now,
+  readStat,
+  rssAnonBytes,
+  rssBytes,
+  sleep,
+  waitFor,
+} from "./proc.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 export const writerScript = join(here, "..", "helpers", "log-writer.pl");
@@ -86,6 +96,7 @@ export async function lifecycleWorkload(a, cfg, R, log) {
   for (let c = 0; c < cfg.cycles; c++) {
     const specs = sleepSpecs(cfg.n, "p", "always");
     await a.define(specs);
+    if (cfg.paired) await boundNodeSpawn(cfg, R, a.id);
     const t0 = now();
     const cli = a.startAll();
     const pids = await alongside(waitChildren(a.pid, "sleep", cfg.n, 300_000), cli);
@@ -242,6 +253,7 @@ export async function logsWorkload(a, cfg, R, log) {
       const file = join(dir, `${a.id}-${mode}-${r}.log`);
       const times = `${file}.times`;
       for (const f of [file, times, `${file}.err`]) rmSync(f, { force: true });
+      if (cfg.paired) await boundWriter(cfg, R, mode, a.id);
       await a.define([
         {
           name: "logw",
@@ -331,24 +343,60 @@ export async function scaleWorkload(a, cfg, R, log) {
   await a.deleteAll();
 }
 
+/**
+ * Plain Node spawning n children (timed from launching the script, like a CLI), then stopping
+ * them on SIGTERM. `pairedWith` also files the samples under that tool, so its targets compare
+ * with a floor measured under the same machine load.
+ */
+export async function boundNodeSpawn(cfg, R, pairedWith) {
+  let t0 = now();
+  const node = startBackground(process.execPath, [spawnScript, String(cfg.n)]);
+  const pids = await waitChildren(node.pid, "sleep", cfg.n, 60_000);
+  const start = now() - t0;
+  for (const p of pids) track(p, "lower-bound child");
+  t0 = now();
+  node.kill("SIGTERM");
+  await waitGone(pids, 60_000);
+  const stop = now() - t0;
+  await waitFor(() => !exists(node.pid), { timeoutMs: 10_000, what: "node spawner exit" });
+  R.push("bound_node_start", "bound", start);
+  R.push("bound_node_stop", "bound", stop);
+  if (pairedWith) {
+    R.extra(`paired.${pairedWith}.bound_node_start`, start, true);
+    R.extra(`paired.${pairedWith}.bound_node_stop`, stop, true);
+  }
+}
+
+/** The writer straight to a file; seconds on its own clock. */
+export async function boundWriter(cfg, R, mode, pairedWith) {
+  const dir = join(cfg.work, "logs");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bound-${mode}.log`);
+  const times = `${file}.times`;
+  rmSync(file, { force: true });
+  const fd = openSync(file, "w");
+  const w = startBackground(perl, [writerScript, String(cfg.logLines), mode, times], {
+    stdio: ["ignore", fd, "inherit"],
+  });
+  closeSync(fd);
+  await new Promise((resolve) => w.on("exit", resolve));
+  const t = readTimes(times);
+  const v = verifyLog(file, cfg.logLines);
+  rmSync(file, { force: true });
+  rmSync(times, { force: true });
+  if (!v.ok) throw new Error(`writer to file: ${v.why}`);
+  const secs = (t.end - t.start) / 1000;
+  R.push(`bound_log_${mode}`, "bound", secs);
+  if (pairedWith) R.extra(`paired.${pairedWith}.bound_log_${mode}`, secs, true);
+}
+
 /** Workload 7: the floor on this machine. */
 export async function lowerBounds(cfg, R, log) {
   const n = cfg.n;
   for (let r = 0; r < cfg.cycles; r++) {
-    // Plain Node: a script that spawns n children and stops them on SIGTERM.
-    let t0 = now();
-    const node = startBackground(process.execPath, [spawnScript, String(n)]);
-    const pids = await waitChildren(node.pid, "sleep", n, 60_000);
-    R.push("bound_node_start", "bound", now() - t0);
-    for (const p of pids) track(p, "lower-bound child");
-    t0 = now();
-    node.kill("SIGTERM");
-    await waitGone(pids, 60_000);
-    R.push("bound_node_stop", "bound", now() - t0);
-    await waitFor(() => !exists(node.pid), { timeoutMs: 10_000, what: "node spawner exit" });
-
+    await boundNodeSpawn(cfg, R);
     // A shell loop: the same n children from sh; the bench SIGTERMs them and sh reaps them.
-    t0 = now();
+    let t0 = now();
     const sh = startBackground("/bin/sh", [
       "-c",
       `i=0; while [ "$i" -lt ${n} ]; do /bin/sleep 100000 & i=$((i+1)); done; wait`,
@@ -380,27 +428,8 @@ export async function lowerBounds(cfg, R, log) {
   rs.kill("SIGTERM");
   await waitGone([current, rs.pid], 10_000);
 
-  // The writer straight to a file.
-  const dir = join(cfg.work, "logs");
-  mkdirSync(dir, { recursive: true });
   for (const mode of ["block", "line"]) {
-    for (let r = 0; r < cfg.logRuns; r++) {
-      const file = join(dir, `bound-${mode}-${r}.log`);
-      const times = `${file}.times`;
-      rmSync(file, { force: true });
-      const fd = openSync(file, "w");
-      const w = startBackground(perl, [writerScript, String(cfg.logLines), mode, times], {
-        stdio: ["ignore", fd, "inherit"],
-      });
-      closeSync(fd);
-      await new Promise((resolve) => w.on("exit", resolve));
-      const t = readTimes(times);
-      const v = verifyLog(file, cfg.logLines);
-      if (!v.ok) throw new Error(`writer to file: ${v.why}`);
-      R.push(`bound_log_${mode}`, "bound", (t.end - t.start) / 1000);
-      rmSync(file, { force: true });
-      rmSync(times, { force: true });
-    }
+    for (let r = 0; r < cfg.logRuns; r++) await boundWriter(cfg, R, mode);
   }
   log(
     `  node spawn ${R.summary("bound_node_start", "bound")} ms, sh ${R.summary("bound_sh_start", "bound")} ms, respawn ${R.summary("bound_restart", "bound")} ms, writer line ${R.summary("bound_log_line", "bound")} s`,

@@ -118,6 +118,28 @@ export function systemVariantSuite(variant: SystemVariant): void {
         });
         assert.equal(log.stdout.trim(), "nobody");
       });
+
+      it("holds the seed's file capabilities only, and still stops another user's process", async () => {
+        const caps = await sb.exec(["getcap", "/usr/bin/dd-procmgrd"]);
+        assert.match(caps.stdout, /cap_setgid,cap_setuid[=+]ep/, show(caps));
+        // File capabilities clear the unit's ambient set: no CAP_KILL. The stop must still work.
+        const c = await sb.exec(["pm-cli", "create", "nap", "sleep", "4343", "--user", "nobody"]);
+        assert.equal(c.code, 0, show(c));
+        assert.equal((await sb.exec(["pm-cli", "start", "nap"])).code, 0);
+        await until("nap to run", list, (x) => /nap\b.*running/.test(x.stdout));
+        const pid = await pidOf(sb, "sleep 4343");
+        assert.ok(pid !== undefined, "sleep 4343 runs");
+        const owner = await sb.exec(["ps", "-o", "user:32=", "-p", String(pid)]);
+        assert.equal(owner.stdout.trim(), "nobody", show(owner));
+        const stop = await sb.exec(["pm-cli", "stop", "nap"]);
+        assert.equal(stop.code, 0, show(stop));
+        await until(
+          `pid ${pid} to be gone`,
+          () => sb.exec(["test", "-e", `/proc/${pid}`]),
+          (x) => x.code !== 0,
+        );
+        assert.equal((await sb.exec(["pm-cli", "delete", "nap"])).code, 0);
+      });
     }
 
     it("systemctl reload applies a changed processes.yaml", async () => {

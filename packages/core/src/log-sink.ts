@@ -78,8 +78,12 @@ export class LogSink {
         try {
           fchownSync(fd, this.owner.uid, this.owner.gid);
         } catch (e) {
-          closeSync(fd);
-          throw e;
+          // A non-root daemon without CAP_CHOWN (setcap cap_setuid,cap_setgid+ep only) keeps
+          // the file as its own: the output still reaches it, through the daemon.
+          if ((e as NodeJS.ErrnoException).code !== "EPERM") {
+            closeSync(fd);
+            throw e;
+          }
         }
       }
     } catch (e) {

@@ -71,6 +71,8 @@ interface Run {
   readonly pid: number;
   readonly startedAt: Date;
   readonly precedingDelayMs: number;
+  /** The uid/gid it runs as, when the supervisor switched users for it. */
+  readonly owner: { readonly uid: number; readonly gid: number } | undefined;
   spawned: boolean;
   stopRequested: boolean;
   timedOut: boolean;
@@ -821,6 +823,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       pid: child.pid,
       startedAt,
       precedingDelayMs: opts.precedingDelayMs,
+      owner,
       spawned: false,
       stopRequested: signal.aborted,
       timedOut: false,
@@ -900,7 +903,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     child.once("exit", (code, sig) => {
       run.exit = { code, signal: sig, at: new Date() };
       // No orphans: whatever stayed in the group goes with the main process.
-      if (m.config.killMode !== "process") signalSafe(-run.pid, "SIGKILL");
+      if (m.config.killMode !== "process") this.signalRun(run, -run.pid, "SIGKILL");
       // Wait for the pipes to drain ('close'), unless something that left the group holds them.
       drainTimer = setTimeout(() => finish(), pipeDrainMs);
     });
@@ -1258,8 +1261,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (!run.exit) {
       this.setState(m, "stopping");
       const { killSignal, killMode, timeoutStopSec } = m.config;
-      if (killMode === "process" || killMode === "mixed") signalSafe(run.pid, killSignal);
-      else signalSafe(-run.pid, killSignal);
+      if (killMode === "process" || killMode === "mixed") this.signalRun(run, run.pid, killSignal);
+      else this.signalRun(run, -run.pid, killSignal);
       if (Number.isFinite(timeoutStopSec) && timeoutStopSec > 0) {
         await sleep(timeoutStopSec * 1000, run.over.signal);
       } else {
@@ -1267,11 +1270,31 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       }
       if (!run.finished && !run.exit) {
         run.timedOut = true;
-        if (killMode === "process") signalSafe(run.pid, "SIGKILL");
-        else signalSafe(-run.pid, "SIGKILL");
+        if (killMode === "process") this.signalRun(run, run.pid, "SIGKILL");
+        else this.signalRun(run, -run.pid, "SIGKILL");
       }
     }
     await run.done;
+  }
+
+  /**
+   * Signal a run's process (or group, with a negative pid). A non-root daemon whose capabilities
+   * come from `setcap cap_setuid,cap_setgid+ep` (the seed guide's step) has no CAP_KILL: the
+   * kernel answers EPERM for a child running as another user. It can still become that user, so
+   * the signal is then sent by `kill` spawned with the child's uid/gid.
+   */
+  private signalRun(run: Run, target: number, sig: NodeJS.Signals): void {
+    try {
+      signalSafe(target, sig);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EPERM" || run.owner === undefined) throw e;
+      const killer = spawn("kill", ["-s", sig.replace(/^SIG/, ""), "--", String(target)], {
+        uid: run.owner.uid,
+        gid: run.owner.gid,
+        stdio: "ignore",
+      });
+      killer.on("error", () => {});
+    }
   }
 
   /** timeout_stop_sec as a deadline; 0 or infinity wait forever (as in systemd). */

@@ -60,7 +60,7 @@ export class DaemonInstallCommand extends DaemonCommand {
     const { join } = await import("node:path");
     const { daemonUnit, renderUnit } = await import("@procmgr/unitgen");
     const { defaultConfigText } = await import("@procmgr/config");
-    const { ambientCapabilities, planInstall } = await import("./plan.js");
+    const { planInstall } = await import("./plan.js");
     const { applySteps } = await import("./apply.js");
     const { locateExecutables } = await import("./locate.js");
     const { privilege } = await import("./privilege.js");
@@ -91,7 +91,6 @@ export class DaemonInstallCommand extends DaemonCommand {
       cliBinary: exes.cli,
       ...(this.binDir !== undefined ? { binDir: this.binDir } : {}),
       unitText,
-      fileCaps: ambientCapabilities(unitText),
       configText: defaultConfigText,
       home,
       ...(env.XDG_CONFIG_HOME ? { xdgConfigHome: env.XDG_CONFIG_HOME } : {}),

@@ -1,7 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
-  ambientCapabilities,
   describeStep,
   type InstallOptions,
   planInstall,
@@ -154,19 +153,6 @@ describe("planUninstall", () => {
 });
 
 describe("file capabilities", () => {
-  it("cover the unit's AmbientCapabilities= (exec of a file-cap binary clears the ambient set)", () => {
-    const unitText = "[Service]\nAmbientCapabilities=CAP_SETUID CAP_SETGID CAP_KILL\nUser=x\n";
-    assert.deepEqual(ambientCapabilities(unitText), ["cap_kill", "cap_setgid", "cap_setuid"]);
-    const steps = planInstall({
-      ...base,
-      variant: "capability",
-      unitText,
-      fileCaps: ambientCapabilities(unitText),
-    });
-    const setcap = steps.find((s) => s.kind === "setcap");
-    assert.equal(setcap?.kind === "setcap" && setcap.caps, "cap_setuid,cap_setgid,cap_kill+ep");
-  });
-
   it("default to the seed's cap_setuid,cap_setgid+ep", () => {
     const setcap = planInstall({ ...base, variant: "capability" }).find((s) => s.kind === "setcap");
     assert.equal(setcap?.kind === "setcap" && setcap.caps, "cap_setuid,cap_setgid+ep");

@@ -73,24 +73,14 @@ export interface InstallOptions {
   start: boolean;
   /** The service user's login shell (capability variant). */
   nologinShell?: string;
-  /**
-   * File capabilities for the capability variant (lower-case names). They must cover the unit's
-   * AmbientCapabilities=: exec of a binary with file capabilities clears the ambient set.
-   */
-  fileCaps?: readonly string[];
 }
 
-/** The seed guide's file capabilities. */
-export const seedFileCaps: readonly string[] = ["cap_setuid", "cap_setgid"];
-
-/** The capabilities named by a unit's `AmbientCapabilities=` lines (lower case, sorted). */
-export function ambientCapabilities(unitText: string): string[] {
-  const caps = new Set<string>();
-  for (const m of unitText.matchAll(/^AmbientCapabilities=(.*)$/gm)) {
-    for (const c of (m[1] ?? "").split(/\s+/)) if (c !== "") caps.add(c.toLowerCase());
-  }
-  return [...caps].sort();
-}
+/**
+ * The seed guide's file capabilities. Exec of a binary with file capabilities clears the unit's
+ * ambient set, so the daemon then holds only these two: it signals and owns files of other
+ * users' processes by switching to them (see @procmgr/core), not through CAP_KILL/CAP_CHOWN.
+ */
+export const seedFileCaps = "cap_setuid,cap_setgid+ep";
 
 export interface UninstallOptions {
   variant: InstallVariant;
@@ -250,8 +240,7 @@ export function planInstall(options: InstallOptions): Step[] {
     );
     // 5. file capabilities (capability)
     if (cap) {
-      const caps = new Set([...seedFileCaps, ...(options.fileCaps ?? [])]);
-      steps.push({ kind: "setcap", path: daemonPath, caps: `${[...caps].join(",")}+ep` });
+      steps.push({ kind: "setcap", path: daemonPath, caps: seedFileCaps });
     }
     // configuration, only if missing
     steps.push({
