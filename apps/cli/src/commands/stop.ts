@@ -1,7 +1,7 @@
-import { Option } from "clipanion";
 import { BaseCommand } from "./base.js";
+import { LifecycleVerbCommand } from "./lifecycle-verb.js";
 
-export class StopCommand extends BaseCommand {
+export class StopCommand extends LifecycleVerbCommand {
   static override paths = [["stop"]];
 
   static override usage = BaseCommand.Usage({
@@ -13,19 +13,5 @@ export class StopCommand extends BaseCommand {
     ],
   });
 
-  names = Option.Rest({ name: "NAME", required: 1 });
-
-  async run(): Promise<number> {
-    const client = await this.client();
-    const f = await import("../format/process.js");
-    const out: Record<string, unknown>[] = [];
-    for (const id of this.names) {
-      const { process: p } = await client.stop({ id });
-      if (p === undefined) continue;
-      if (this.json) out.push(f.processToJson(p));
-      else this.print(`stopped ${p.name}: ${f.stateName(p.state)}`);
-    }
-    if (this.json) this.printJson(out.length === 1 ? out[0] : out);
-    return 0;
-  }
+  protected readonly verb = "stop";
 }
