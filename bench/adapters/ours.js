@@ -80,7 +80,8 @@ function yamlFor(specs) {
 }
 
 /**
- * @param {{ work: string, repo: string, oursJs?: boolean, profileDir?: string }} ctx
+ * @param {{ work: string, repo: string, oursJs?: boolean, profileDir?: string,
+ *   nodeOptions?: string }} ctx
  * With `profileDir`, the daemon runs as `node --cpu-prof` and writes its profile there on exit.
  */
 export function oursAdapter(ctx) {
@@ -138,7 +139,13 @@ export function oursAdapter(ctx) {
           `127.0.0.1:${port}`,
         ],
         {
-          env: { ...process.env, PM_RUNTIME_DIR: runtimeDir, PM_STATE_DIR: stateDir },
+          env: {
+            ...process.env,
+            PM_RUNTIME_DIR: runtimeDir,
+            PM_STATE_DIR: stateDir,
+            // For experiments (e.g. "--max-semi-space-size=1"): V8/Node flags for our daemon only.
+            ...(ctx.nodeOptions ? { NODE_OPTIONS: ctx.nodeOptions } : {}),
+          },
           stdio: ["ignore", out, out],
         },
       );

@@ -25,8 +25,11 @@ export function contextValuesFor(transport: CallerTransport): ContextValues {
   return createContextValues().set(transportKey, transport);
 }
 
-/** The RPCs that change something; on TCP they need the daemon token. */
-export const mutatingMethods: ReadonlySet<string> = new Set([
+/**
+ * The RPCs that need root-equivalent proof on TCP: those that change something, and TailLogs,
+ * whose output may carry secrets of processes running as other users (their files are 0640).
+ */
+export const privilegedMethods: ReadonlySet<string> = new Set([
   "Create",
   "Start",
   "Stop",
@@ -34,6 +37,7 @@ export const mutatingMethods: ReadonlySet<string> = new Set([
   "Delete",
   "Update",
   "ReloadConfig",
+  "TailLogs",
 ]);
 
 export function newToken(): string {
@@ -54,12 +58,12 @@ export function authorizationMatches(header: string | null, token: string): bool
 }
 
 export function unauthenticatedMessage(daemonUser: string): string {
-  return `permission denied: mutating calls need the daemon token; run pm-cli with sudo (or as ${daemonUser})`;
+  return `permission denied: mutating calls and log reads need the daemon token; run pm-cli with sudo (or as ${daemonUser})`;
 }
 
 /**
  * Decides who the caller is: unix socket callers are trusted, TCP callers when they present the
- * token. Untrusted callers may only use read-only RPCs (which then redact env values).
+ * token. Untrusted callers may only use the other read-only RPCs (which then redact env values).
  */
 export function authInterceptor(token: () => string, daemonUser: string): Interceptor {
   return (next) => async (req) => {
@@ -67,7 +71,7 @@ export function authInterceptor(token: () => string, daemonUser: string): Interc
       req.contextValues.get(transportKey) === "unix" ||
       authorizationMatches(req.header.get("authorization"), token());
     req.contextValues.set(trustedKey, trusted);
-    if (!trusted && mutatingMethods.has(req.method.name)) {
+    if (!trusted && privilegedMethods.has(req.method.name)) {
       throw new ConnectError(unauthenticatedMessage(daemonUser), Code.Unauthenticated);
     }
     return await next(req);

@@ -126,7 +126,14 @@ describe("Daemon on a real unix socket and TCP port 0", () => {
     } catch (e) {
       const ce = ConnectError.from(e);
       assert.equal(ce.code, Code.Unauthenticated);
-      assert.match(ce.rawMessage, /mutating calls need the daemon token; run pm-cli with sudo/);
+      assert.match(ce.rawMessage, /need the daemon token; run pm-cli with sudo/);
+    }
+    // Log contents may carry secrets of other users' processes: same proof as mutations.
+    try {
+      for await (const _ of tcp.client.tailLogs({ id: "viaunix", lines: 10 })) break;
+      assert.fail("expected UNAUTHENTICATED for TailLogs");
+    } catch (e) {
+      assert.equal(ConnectError.from(e).code, Code.Unauthenticated);
     }
     await tcpAdmin.client.create({ spec: { name: "viatcp", command: "sleep 30" } });
     const names = (await tcp.client.list({})).processes.map((p) => p.name).sort();

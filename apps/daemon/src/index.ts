@@ -1,7 +1,7 @@
 export type { DaemonArgs } from "./args.js";
 export { parseArgs, usage } from "./args.js";
 export type { CallerTransport } from "./auth.js";
-export { authInterceptor, authorizationMatches, mutatingMethods } from "./auth.js";
+export { authInterceptor, authorizationMatches, privilegedMethods } from "./auth.js";
 export type { DaemonOptions } from "./daemon.js";
 export { Daemon } from "./daemon.js";
 export type { DaemonErrorCode } from "./errors.js";

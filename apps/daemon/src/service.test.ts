@@ -215,8 +215,14 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     });
     await admin.start({ id: "talker" });
     await done;
+    await rejectsWith(
+      (async () => {
+        for await (const _ of anon.tailLogs({ id: "talker", lines: 2 })) break;
+      })(),
+      Code.Unauthenticated,
+    );
     let text = "";
-    for await (const r of anon.tailLogs({ id: "talker", lines: 2, stream: LogStream.STDOUT })) {
+    for await (const r of admin.tailLogs({ id: "talker", lines: 2, stream: LogStream.STDOUT })) {
       text += Buffer.from(r.data).toString();
     }
     assert.equal(text, "two\nthree\n");
@@ -229,7 +235,7 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
       tailed = r;
     });
     const following = (async () => {
-      for await (const r of anon.tailLogs(
+      for await (const r of admin.tailLogs(
         { id: "talker", lines: 1, follow: true, stream: LogStream.STDOUT },
         { signal: ac.signal },
       )) {
