@@ -134,7 +134,13 @@ async function main() {
   const configPath = join(work, `${opts.name}.sea.json`);
   await writeFile(
     configPath,
-    JSON.stringify({ main: bundlePath, output: blobPath, disableExperimentalSEAWarning: true }),
+    JSON.stringify({
+      main: bundlePath,
+      output: blobPath,
+      disableExperimentalSEAWarning: true,
+      // V8 code cache of the bundle: the executable skips compiling it at every start.
+      useCodeCache: true,
+    }),
   );
   await run(process.execPath, ["--experimental-sea-config", configPath], { cwd: work });
 

@@ -10,6 +10,7 @@ export class RestartCommand extends LifecycleVerbCommand {
     examples: [
       ["Restart myapp", "$0 restart myapp"],
       ["Restart two processes", "$0 restart web worker"],
+      ["Restart every process", "$0 restart --all"],
     ],
   });
 

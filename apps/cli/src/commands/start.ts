@@ -10,6 +10,7 @@ export class StartCommand extends LifecycleVerbCommand {
     examples: [
       ["Start myapp", "$0 start myapp"],
       ["Start two processes", "$0 start web worker"],
+      ["Start every process", "$0 start --all"],
     ],
   });
 

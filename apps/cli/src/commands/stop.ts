@@ -10,6 +10,7 @@ export class StopCommand extends LifecycleVerbCommand {
     examples: [
       ["Stop myapp", "$0 stop myapp"],
       ["Stop two processes", "$0 stop web worker"],
+      ["Stop every process", "$0 stop --all"],
     ],
   });
 
