@@ -15,7 +15,17 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  link,
+  mkdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,11 +35,36 @@ const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
-/** Known apps: directory, executable name, whether main() takes argv0, how to exit. */
+/**
+ * Known apps: directory, executable name, whether main() takes argv0, how to exit, and the name
+ * under target/release/ (the installation guide copies `target/release/daemon` and
+ * `target/release/cli` to /usr/bin: those paths work as written from the repo root).
+ */
 const APPS = {
-  daemon: { dir: "apps/daemon", name: "dd-procmgrd", passArgv0: false, exit: "exit" },
-  cli: { dir: "apps/cli", name: "dd-procmgr-cli", passArgv0: true, exit: "exitCode" },
+  daemon: {
+    dir: "apps/daemon",
+    name: "dd-procmgrd",
+    passArgv0: false,
+    exit: "exit",
+    release: "daemon",
+  },
+  cli: {
+    dir: "apps/cli",
+    name: "dd-procmgr-cli",
+    passArgv0: true,
+    exit: "exitCode",
+    release: "cli",
+  },
 };
+
+/** target/release/<name>: a hard link to the executable (a copy across file systems). */
+async function linkRelease(out, name) {
+  if (name === undefined) return;
+  const dest = join(root, "target", "release", name);
+  await mkdir(dirname(dest), { recursive: true });
+  await rm(dest, { force: true });
+  await link(out, dest).catch(() => copyFile(out, dest));
+}
 
 function usage(message) {
   process.stderr.write(
@@ -127,6 +162,7 @@ async function main() {
   const stamp = existsSync(stampPath) ? await readFile(stampPath, "utf8") : "";
   if (!opts.force && stamp === `${digest}\n${opts.out}\n` && existsSync(opts.out)) {
     process.stdout.write(`build-sea: ${opts.out} up to date\n`);
+    await linkRelease(opts.out, opts.release);
     return;
   }
 
@@ -162,6 +198,7 @@ async function main() {
   }
   await rename(tmp, opts.out);
   await writeFile(stampPath, `${digest}\n${opts.out}\n`);
+  await linkRelease(opts.out, opts.release);
   const size = (await stat(opts.out)).size;
   process.stdout.write(
     `build-sea: wrote ${opts.out} (${(size / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,

@@ -73,6 +73,13 @@ inner() {
 
     mount -t tmpfs -o mode=755,nosuid,nodev,size=256M sbx-run "$R/run"
     mount -t tmpfs -o mode=1777,nosuid,nodev,size=512M sbx-tmp "$R/tmp"
+    # the repo (tests run its builds inside) at the same path, read-only: it may live under /tmp
+    # or /run, which the tmpfs mounts above hide
+    if [ -n "${PROCMGR_SANDBOX_SHARE:-}" ]; then
+        mkdir -p "$R$PROCMGR_SANDBOX_SHARE"
+        mount --bind "$PROCMGR_SANDBOX_SHARE" "$R$PROCMGR_SANDBOX_SHARE"
+        mount -o remount,bind,ro "$R$PROCMGR_SANDBOX_SHARE"
+    fi
 
     # switch root and detach the host's
     cd "$R"

@@ -1,7 +1,9 @@
 import * as assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
+  repoRoot,
   type Sandbox,
   sandboxCgroupPath,
   sandboxSupport,
@@ -31,7 +33,7 @@ describe("systemd sandbox", { skip }, () => {
   });
 
   it("sees the repo at the same path and isolates writes", async () => {
-    const r = await sb.exec(["test", "-f", "/work/main/package.json"]);
+    const r = await sb.exec(["test", "-f", join(repoRoot, "package.json")]);
     assert.equal(r.code, 0);
     await sb.writeFile("/etc/procmgr-sandbox-probe", "hello\n", 0o600);
     const cat = await sb.exec(["stat", "-c", "%a %s", "/etc/procmgr-sandbox-probe"]);
@@ -40,7 +42,7 @@ describe("systemd sandbox", { skip }, () => {
   });
 
   it("copies host files in and passes stdin and env", async () => {
-    await sb.copyIn("/work/main/package.json", "/opt/x/package.json", 0o640);
+    await sb.copyIn(join(repoRoot, "package.json"), "/opt/x/package.json", 0o640);
     const r = await sb.exec(["sh", "-c", 'stat -c %a /opt/x/package.json && echo "$FOO" && cat'], {
       input: "from-stdin",
       env: { FOO: "bar" },

@@ -1,6 +1,6 @@
 /**
  * A real systemd as PID 1 of new PID/mount/UTS/IPC/net/cgroup namespaces, over a RAM overlay of
- * the host's "/" (so /work/main and its built dist/ are visible inside at the same path, and every
+ * the host's "/" (the repo, with its built dist/, is bind-mounted read-only at the same path, and every
  * write inside vanishes at stop). The namespace setup lives in `e2e/harness/sandbox.sh`; this
  * module launches it, waits for boot, runs commands inside with nsenter and tears it down.
  *
@@ -64,6 +64,9 @@ export const sandboxScript: string = join(
   "harness",
   "sandbox.sh",
 );
+
+/** The repo root, bind-mounted read-only at the same path inside every sandbox. */
+export const repoRoot: string = join(dirname(sandboxScript), "..", "..");
 
 function cgroup2Root(): string | undefined {
   for (const dir of ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
@@ -393,6 +396,7 @@ export async function startSandbox(name: string): Promise<Sandbox> {
       env: {
         PATH: INNER_PATH,
         PROCMGR_SANDBOX_TTL: process.env.PROCMGR_SANDBOX_TTL ?? "600",
+        PROCMGR_SANDBOX_SHARE: repoRoot,
         ...(process.env.PROCMGR_SANDBOX_TMPFS
           ? { PROCMGR_SANDBOX_TMPFS: process.env.PROCMGR_SANDBOX_TMPFS }
           : {}),

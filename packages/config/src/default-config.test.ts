@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { defaultConfigText } from "./default-config.js";
 import { parseConfigText } from "./load-config.js";
@@ -35,4 +36,9 @@ test("the default config documents every field", () => {
     assert.match(defaultConfigText, new RegExp(`#\\s+(?:${field}\\b|\\w+ / ${field}\\b)`), field);
   }
   assert.match(defaultConfigText, /processes\.d\//);
+});
+
+test("the repo's processes.yaml (the guide's `cp processes.yaml /etc/dd-procmgrd/`) is the default", () => {
+  const file = readFileSync(new URL("../../../processes.yaml", import.meta.url), "utf8");
+  assert.equal(file, defaultConfigText, "regenerate: node -e ... > processes.yaml (see README)");
 });
