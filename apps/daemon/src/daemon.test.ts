@@ -196,3 +196,44 @@ describe("Daemon on a real unix socket and TCP port 0", () => {
     assert.deepEqual(saved.processes.map((p) => p.name).sort(), ["viatcp", "viaunix"]);
   });
 });
+
+describe("Daemon started with an invalid config file", () => {
+  test("serves the API without config processes, logs every issue, a reload fixes it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pm-daemon-bad-"));
+    const settings = settingsIn(dir);
+    await writeFile(
+      settings.configPath,
+      "processes:\n  web:\n    command: sleep 30\n    auto_strat: true\n    restart: sometimes\n",
+    );
+    let logText = "";
+    const stream = new PassThrough();
+    stream.on("data", (c: Buffer) => {
+      logText += c.toString();
+    });
+    const daemon = new Daemon({
+      settings: {
+        ...settings,
+        bindAddress: null,
+        metrics: { ...settings.metrics, enabled: false },
+      },
+      logger: createLogger({ level: "debug", format: "text", stream }),
+      supervisor: new Supervisor({ stateDir: settings.stateDir }),
+    });
+    const client = createProcessManagerConnection(`unix:${settings.socketPath}`);
+    try {
+      await daemon.start();
+      assert.match(logText, /error config invalid, starting without config processes/);
+      assert.match(logText, /processes\.web\.auto_strat: unknown field "auto_strat"/);
+      assert.match(logText, /processes\.web\.restart: /);
+      assert.equal((await client.client.getStatus({})).ready, true);
+      assert.deepEqual((await client.client.list({})).processes, []);
+      await writeFile(settings.configPath, "processes:\n  web:\n    command: sleep 30\n");
+      const diff = await client.client.reloadConfig({});
+      assert.deepEqual(diff.added, ["web"]);
+    } finally {
+      client.close();
+      await daemon.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -105,7 +105,7 @@ export class Daemon {
   }
 
   /**
-   * Start-up: validate the config file, listen (socket + TCP, token written first), stop the
+   * Start-up: load the config file (an invalid one is logged, not fatal), listen (socket + TCP, token written first), stop the
    * leftovers of a crashed daemon, restore API processes, apply the config file, serve metrics.
    * Any failure leaves nothing running (the caller then calls `stop()`).
    */
@@ -125,8 +125,7 @@ export class Daemon {
       config: s.configPath,
       pid: process.pid,
     });
-    const config = await loadConfig(s.configPath);
-    this.logConfigLoaded(config);
+    const config = await this.loadStartupConfig(s.configPath);
     await this.warnUsersAndGroups(config);
 
     await mkdir(s.stateDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
@@ -184,6 +183,26 @@ export class Daemon {
       processes: this.supervisor.list().length,
       addresses: this.bindAddresses.join(","),
     });
+  }
+
+  /**
+   * An invalid file at start must not cost the API processes (or crash-loop under systemd): the
+   * daemon runs without config processes, logs every issue at error priority, and the next
+   * reload applies the fixed file. `--check-config` is the way to refuse a bad file up front.
+   */
+  private async loadStartupConfig(path: string): Promise<LoadedConfig> {
+    try {
+      const config = await loadConfig(path);
+      this.logConfigLoaded(config);
+      return config;
+    } catch (e) {
+      const ce = ConfigError.from(e);
+      this.log.error(
+        `config invalid, starting without config processes; fix it, then pm-cli reload-config:\n${formatConfigError(ce)}`,
+        { config: path },
+      );
+      return { path, processes: [], files: [], missing: false };
+    }
   }
 
   private logConfigLoaded(config: LoadedConfig): void {
