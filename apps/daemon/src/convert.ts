@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { OutputTarget, ProcessConfig, RawProcess } from "@procmgr/config";
@@ -17,6 +18,12 @@ import {
   ProcessType,
   RestartPolicy,
 } from "@procmgr/rpc";
+
+let cachedDaemonUser: string | undefined;
+function daemonUser(): string {
+  cachedDaemonUser ??= userInfo().username;
+  return cachedDaemonUser;
+}
 
 export const redacted = "<redacted>";
 
@@ -87,7 +94,8 @@ export function toProcessStatus(p: ProcessInfo): ProcessStatus {
     consecutiveFailures: p.consecutiveFailures,
     ...(exit?.code !== undefined && exit.code !== null ? { exitCode: exit.code } : {}),
     signal: exit?.signal ?? "",
-    user: p.config.user ?? "",
+    // Who it runs as: the configured user, else the daemon's own.
+    user: p.config.user ?? daemonUser(),
     source: p.source === "api" ? ProcessSource.API : ProcessSource.CONFIG,
     failureReason: p.failureReason ?? "",
     nextRestartAt: ts(p.nextRestartAt),
