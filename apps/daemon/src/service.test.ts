@@ -171,6 +171,32 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     assert.equal((await anon.list({})).processes.length, 0);
   });
 
+  test("start/stop/restart with ids: checked first, then handled together", async () => {
+    const names = ["m1", "m2", "m3"];
+    for (const name of names) await admin.create({ spec: { name, command: "sleep 30" } });
+    await rejectsWith(admin.start({ ids: ["m1", "nope"] }), Code.NotFound, /nope/);
+    assert.ok(
+      names.every((n) => sup.get(n).state === "created"),
+      "nothing started",
+    );
+    await rejectsWith(admin.start({ id: "m1", ids: ["m2"] }), Code.InvalidArgument);
+    const started = await admin.start({ ids: names });
+    assert.deepEqual(
+      started.processes.map((p) => [p.name, p.state]),
+      names.map((n) => [n, ProcessState.RUNNING]),
+    );
+    assert.equal(started.process, undefined);
+    const restarted = await admin.restart({ ids: ["m3", "m1"] });
+    assert.deepEqual(
+      restarted.processes.map((p) => p.name),
+      ["m3", "m1"],
+    );
+    const stopped = await admin.stop({ ids: names });
+    assert.ok(stopped.processes.every((p) => p.state === ProcessState.STOPPED && p.pid === 0));
+    await rejectsWith(anon.stop({ ids: names }), Code.Unauthenticated);
+    for (const name of names) await admin.delete({ id: name });
+  });
+
   test("watch events sees create, start and exit", async () => {
     const ac = new AbortController();
     const seen: EventType[] = [];

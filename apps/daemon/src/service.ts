@@ -19,6 +19,7 @@ import {
   EventType,
   LogStream,
   ProcessManager,
+  type ProcessStatus,
   type TailLogsResponse,
   TailLogsResponseSchema,
   type WatchEventsResponse,
@@ -88,6 +89,29 @@ async function guard<T>(deps: ServiceDeps, fn: () => Promise<T> | T): Promise<T>
   }
 }
 
+/**
+ * Start, Stop and Restart: one process (`id`) or several (`ids`), the latter checked first (an
+ * unknown one fails the call before anything is done), then handled concurrently.
+ */
+async function lifecycle(
+  deps: ServiceDeps,
+  verb: "start" | "stop" | "restart",
+  req: { id: string; ids: readonly string[] },
+): Promise<{ process?: ProcessStatus; processes: ProcessStatus[] }> {
+  return guard(deps, async () => {
+    const sup = deps.supervisor;
+    if (req.ids.length === 0) {
+      return { process: toProcessStatus(await sup[verb](requireId(req.id))), processes: [] };
+    }
+    if (req.id !== "") {
+      throw new ConnectError("id: give either id or ids, not both", Code.InvalidArgument);
+    }
+    const ids = req.ids.map((id, i) => sup.get(requireId(id, `ids[${i}]`)).id);
+    const done = await Promise.all(ids.map((id) => sup[verb](id)));
+    return { processes: done.map(toProcessStatus) };
+  });
+}
+
 function signalPromise(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) resolve();
@@ -113,26 +137,9 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
       });
     },
 
-    async start(req) {
-      return guard(deps, async () => {
-        const info = await sup.start(requireId(req.id));
-        return { process: toProcessStatus(info) };
-      });
-    },
-
-    async stop(req) {
-      return guard(deps, async () => {
-        const info = await sup.stop(requireId(req.id));
-        return { process: toProcessStatus(info) };
-      });
-    },
-
-    async restart(req) {
-      return guard(deps, async () => {
-        const info = await sup.restart(requireId(req.id));
-        return { process: toProcessStatus(info) };
-      });
-    },
+    start: (req) => lifecycle(deps, "start", req),
+    stop: (req) => lifecycle(deps, "stop", req),
+    restart: (req) => lifecycle(deps, "restart", req),
 
     async delete(req) {
       return guard(deps, async () => {

@@ -45,7 +45,7 @@ describe("pm-cli verbs against a real daemon", { skip }, () => {
   });
 
   after(async () => {
-    for (const name of ["follow", "upd", "ev"]) {
+    for (const name of ["follow", "upd", "ev", "many1", "many2", "many3"]) {
       await runCli(["delete", name, "--force"], { env });
     }
     await daemon?.stop();
@@ -274,5 +274,39 @@ describe("pm-cli verbs against a real daemon", { skip }, () => {
     const s = JSON.parse(status.stdout) as Record<string, unknown>;
     assert.equal(s.ready, true);
     assert.equal(s.config_path, daemon.configPath);
+  });
+
+  it("start/stop take several names (one call) and --all; an unknown name changes nothing", async () => {
+    const names = ["many1", "many2", "many3"];
+    for (const [i, name] of names.entries()) {
+      const c = await runCli(["create", name, "sleep", `${400 + i}`], { env });
+      assert.equal(c.code, 0, c.stderr);
+    }
+    const bad = await runCli(["start", "many1", "nosuch"], { env });
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /nosuch/);
+    const before = await listJson(env);
+    assert.ok(before.filter((p) => names.includes(String(p.name))).every((p) => p.pid === null));
+    const started = await runCli(["start", ...names], { env });
+    assert.equal(started.code, 0, started.stderr);
+    assert.deepEqual(
+      started.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ")[1]),
+      names,
+      started.stdout,
+    );
+    const pids = (await listJson(env))
+      .filter((p) => names.includes(String(p.name)))
+      .map((p) => Number(p.pid));
+    assert.equal(pids.length, 3);
+    const stopped = await runCli(["stop", "--all"], { env });
+    assert.equal(stopped.code, 0, stopped.stderr);
+    for (const pid of pids) {
+      assert.throws(() => process.kill(pid, 0), /ESRCH/, `pid ${pid} still exists`);
+    }
+    const usage = await runCli(["stop"], { env });
+    assert.equal(usage.code, 2, usage.stderr);
   });
 });

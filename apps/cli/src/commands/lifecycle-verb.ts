@@ -2,13 +2,10 @@ import type { ProcessStatus } from "@procmgr/rpc";
 import { Option, UsageError } from "clipanion";
 import { BaseCommand } from "./base.js";
 
-/** How many RPCs of one verb are in flight at once (one HTTP/2 connection multiplexes them). */
-const concurrency = 64;
-
 /**
  * start, stop and restart: the same verb over NAME... (or --all), with a different RPC and past
- * tense. The calls run concurrently, so stopping 100 processes takes about as long as the
- * slowest stop, not the sum; results print in the order the names were given.
+ * tense. Several names go in one call (`ids`), which the daemon checks first and then handles
+ * concurrently: stopping 100 processes takes about as long as the slowest stop, not the sum.
  */
 export abstract class LifecycleVerbCommand extends BaseCommand {
   protected abstract readonly verb: "start" | "stop" | "restart";
@@ -24,26 +21,22 @@ export abstract class LifecycleVerbCommand extends BaseCommand {
     const client = await this.client();
     const f = await import("../format/process.js");
     const ids = this.all ? (await client.list({})).processes.map((p) => p.id) : this.names;
-    const results = new Array<{ process?: ProcessStatus | undefined }>(ids.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ids.length) {
-        const i = next++;
-        results[i] = await client[this.verb]({ id: ids[i] as string });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
-    const out: Record<string, unknown>[] = [];
-    for (const { process: p } of results) {
-      if (p === undefined) continue;
-      if (this.json) {
-        out.push(f.processToJson(p));
-        continue;
-      }
+    let processes: ProcessStatus[] = [];
+    if (ids.length === 1) {
+      const { process: p } = await client[this.verb]({ id: ids[0] as string });
+      if (p !== undefined) processes = [p];
+    } else if (ids.length > 1) {
+      processes = (await client[this.verb]({ ids })).processes;
+    }
+    if (this.json) {
+      const out = processes.map((p) => f.processToJson(p));
+      this.printJson(out.length === 1 ? out[0] : out);
+      return 0;
+    }
+    for (const p of processes) {
       const pid = this.verb !== "stop" && p.pid > 0 ? ` (pid ${p.pid})` : "";
       this.print(`${pastTense[this.verb]} ${p.name}${pid}: ${f.stateName(p.state)}`);
     }
-    if (this.json) this.printJson(out.length === 1 ? out[0] : out);
     return 0;
   }
 }
