@@ -5,37 +5,26 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ProcessConfig, processDefaults } from "@procmgr/config";
+import { type ProcessConfig, resolveProcessConfig } from "@procmgr/config";
 import type { Supervisor } from "./supervisor.js";
 import type { ProcessInfo } from "./types.js";
 
-/** A resolved ProcessConfig with the defaults of processDefaults, for tests. */
+/**
+ * A resolved ProcessConfig for tests: every default from the config schema itself, then the
+ * name and argv as given (unchecked: tests also feed the supervisor what the schema refuses),
+ * then the overrides.
+ */
 export function testConfig(
   name: string,
   argv: readonly string[],
   overrides: Partial<ProcessConfig> = {},
 ): ProcessConfig {
   return {
-    ...processDefaults,
+    ...resolveProcessConfig("defaults", { command: "true" }),
     name,
     command: argv[0] ?? "",
     args: argv.slice(1),
     argv,
-    env: {},
-    stdout: { kind: "default" },
-    stderr: { kind: "default" },
-    execStartPre: [],
-    execStartPost: [],
-    execStopPost: [],
-    runtimeDirectory: [],
-    conditionPathExists: [],
-    ambientCapabilities: [],
-    after: [],
-    before: [],
-    requires: [],
-    wants: [],
-    bindsTo: [],
-    conflicts: [],
     ...overrides,
   };
 }

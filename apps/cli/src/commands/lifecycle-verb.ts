@@ -21,13 +21,8 @@ export abstract class LifecycleVerbCommand extends BaseCommand {
     const client = await this.client();
     const f = await import("../format/process.js");
     const ids = this.all ? (await client.list({})).processes.map((p) => p.id) : this.names;
-    let processes: ProcessStatus[] = [];
-    if (ids.length === 1) {
-      const { process: p } = await client[this.verb]({ id: ids[0] as string });
-      if (p !== undefined) processes = [p];
-    } else if (ids.length > 1) {
-      processes = (await client[this.verb]({ ids })).processes;
-    }
+    const processes: ProcessStatus[] =
+      ids.length > 0 ? (await client[this.verb]({ ids })).processes : [];
     if (this.json) {
       const out = processes.map((p) => f.processToJson(p));
       this.printJson(out.length === 1 ? out[0] : out);

@@ -111,13 +111,18 @@ export function processToJson(p: ProcessStatus): Record<string, unknown> {
   };
 }
 
+/** A setter into `target` that skips unset values (undefined, "", []). */
+function setterOf(target: Record<string, unknown>): (k: string, v: unknown) => void {
+  return (k, v) => {
+    if (v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) return;
+    target[k] = v;
+  };
+}
+
 /** The spec as processes.yaml would spell it: snake_case, only set fields. */
 export function specToJson(s: ProcessSpec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const put = (k: string, v: unknown) => {
-    if (v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) return;
-    out[k] = v;
-  };
+  const put = setterOf(out);
   put("command", s.command);
   put("args", [...s.args]);
   put("description", s.description);
@@ -156,9 +161,7 @@ export function specToJson(s: ProcessSpec): Record<string, unknown> {
   const h = s.healthCheck;
   if (h !== undefined && h.type !== HealthCheckType.UNSPECIFIED) {
     const hc: Record<string, unknown> = { type: enumName(HealthCheckType, h.type, "") };
-    const hput = (k: string, v: unknown) => {
-      if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) hc[k] = v;
-    };
+    const hput = setterOf(hc);
     hput("interval", h.intervalSec);
     hput("timeout", h.timeoutSec);
     hput("retries", h.retries);
