@@ -139,6 +139,13 @@ export function machine() {
     kernel: sh("uname", ["-r"]),
     node: process.version,
     load: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+    // Whether the tools ran with the machine's NODE_EXTRA_CA_CERTS (lib/exec.js toolEnv).
+    nodeExtraCaCerts:
+      benchEnv("NODE_EXTRA_CA_CERTS") === undefined
+        ? "not set"
+        : benchEnv("BENCH_KEEP_NODE_EXTRA_CA_CERTS") === "1"
+          ? "kept"
+          : "set here, left out of the tools' environment",
   };
 }
 
@@ -158,7 +165,7 @@ async function ensurePm2() {
       "--save-exact",
       `pm2@${pm2Version}`,
     ],
-    { timeoutMs: 600_000 },
+    { env: process.env, timeoutMs: 600_000 },
   );
 }
 
@@ -168,7 +175,7 @@ async function ensureSupervisord() {
     throw new Error("supervisord is missing: run `sudo apt-get install -y supervisor` first");
   }
   log("installing Debian's supervisor package (apt-get) ...");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }; // installs: full environment
   await run("apt-get", ["update"], { env, timeoutMs: 600_000 });
   // The package's postinst may try to start the system service: without systemd (and with
   // policy-rc.d) that fails harmlessly. The bench never uses the system service.
@@ -430,7 +437,7 @@ async function main() {
     "",
     `## procmgr bench ${m.date}${cfg.quick ? " (QUICK run: small counts, not comparable)" : ""}`,
     "",
-    `Machine: ${m.nproc} cores (${m.cpu}), memory ${m.memory}, kernel ${m.kernel}, Node ${m.node}. Load average ${m.load} at the start, ${loadEnd} at the end. Run took ${elapsed} s.`,
+    `Machine: ${m.nproc} cores (${m.cpu}), memory ${m.memory}, kernel ${m.kernel}, Node ${m.node}. Load average ${m.load} at the start, ${loadEnd} at the end. Run took ${elapsed} s. NODE_EXTRA_CA_CERTS: ${m.nodeExtraCaCerts}.`,
     `Ours: ${ours?.how ?? "not run"}. Figures are min / **median** / max; lower is better everywhere.`,
     "",
     table,

@@ -10,7 +10,7 @@
 import { accessSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { killTracked, markerKey, run, runId, startBackground } from "../lib/exec.js";
+import { killTracked, markerKey, run, runId, startBackground, toolEnv } from "../lib/exec.js";
 import { exists, sleep, waitFor } from "../lib/proc.js";
 
 function executable(path) {
@@ -96,7 +96,7 @@ export function oursAdapter(ctx) {
   const runtimeDir = join(dir, "run");
   const sock = join(runtimeDir, "dd-procmgrd.sock");
   const env = {
-    ...process.env,
+    ...toolEnv(),
     PM_ADDRESS: `unix:${sock}`,
     PM_TOKEN_PATH: join(runtimeDir, "dd-procmgrd.token"),
     [markerKey]: runId,
@@ -140,7 +140,7 @@ export function oursAdapter(ctx) {
         ],
         {
           env: {
-            ...process.env,
+            ...toolEnv(),
             PM_RUNTIME_DIR: runtimeDir,
             PM_STATE_DIR: stateDir,
             // For experiments (e.g. "--max-semi-space-size=1"): V8/Node flags for our daemon only.

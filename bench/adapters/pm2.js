@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { killTracked, markerKey, run, runId, track } from "../lib/exec.js";
+import { killTracked, markerKey, run, runId, toolEnv, track } from "../lib/exec.js";
 import { exists, sleep, waitFor } from "../lib/proc.js";
 
 export const pm2Version = "7.0.4";
@@ -20,7 +20,7 @@ export function pm2Adapter(ctx) {
   const home = join(dir, "home");
   const eco = join(dir, "ecosystem.json");
   const bin = join(ctx.toolsDir, "node_modules", "pm2", "bin", "pm2");
-  const env = { ...process.env, PM2_HOME: home, [markerKey]: runId };
+  const env = { ...toolEnv(), PM2_HOME: home, [markerKey]: runId };
   const pm2 = (args, opts = {}) =>
     run(process.execPath, [bin, ...args], { env, timeoutMs: 600_000, ...opts });
   let pid = 0;

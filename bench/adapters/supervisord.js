@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { killTracked, markerKey, run, runId, startBackground } from "../lib/exec.js";
+import { killTracked, markerKey, run, runId, startBackground, toolEnv } from "../lib/exec.js";
 import { exists, sleep, waitFor } from "../lib/proc.js";
 
 /** supervisord expands %(name)s in values: a literal % is %%. */
@@ -22,7 +22,7 @@ export function supervisordAdapter(ctx) {
   const confD = join(dir, "conf.d");
   const benchConf = join(confD, "bench.conf");
   const sock = join(dir, "supervisor.sock");
-  const env = { ...process.env, [markerKey]: runId };
+  const env = { ...toolEnv(), [markerKey]: runId };
   const ctl = (args, opts = {}) =>
     run("supervisorctl", ["-c", conf, ...args], { env, timeoutMs: 600_000, ...opts });
   let child = null;

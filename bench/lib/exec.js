@@ -10,6 +10,19 @@ import { now, readStat } from "./proc.js";
 export const runId = `${process.pid}-${Date.now().toString(36)}`;
 export const markerKey = "BENCH_RUN_ID";
 
+/**
+ * The environment every measured tool runs with: ours, PM2, supervisord and the floors alike.
+ * NODE_EXTRA_CA_CERTS is left out (set BENCH_KEEP_NODE_EXTRA_CA_CERTS=1 to keep it): where it is
+ * set (this machine sets it for its registry proxy) every Node process parses the whole CA
+ * bundle before running a line, ~100 ms here, which would be most of a Node CLI's round trip
+ * and is not what a production host does. Installs (npm) keep the full environment.
+ */
+export function toolEnv() {
+  const env = { ...process.env };
+  if (env.BENCH_KEEP_NODE_EXTRA_CA_CERTS !== "1") delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
 /** @type {Map<number, { starttime: number, what: string }>} */
 const tracked = new Map();
 let stopping = false;
@@ -63,7 +76,7 @@ export function run(cmd, args, { env, timeoutMs = 120_000, check = true, input, 
     refuse(cleanup);
     const t0 = now();
     const child = spawn(cmd, args, {
-      env: { ...(env ?? process.env), [markerKey]: runId },
+      env: { ...(env ?? toolEnv()), [markerKey]: runId },
       stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     if (child.pid !== undefined) track(child.pid, `${cmd} ${args.join(" ")}`.slice(0, 80));
@@ -107,7 +120,7 @@ export function run(cmd, args, { env, timeoutMs = 120_000, check = true, input, 
 export function startBackground(cmd, args, { env, stdio = "ignore", cwd } = {}) {
   refuse(false);
   const child = spawn(cmd, args, {
-    env: { ...(env ?? process.env), [markerKey]: runId },
+    env: { ...(env ?? toolEnv()), [markerKey]: runId },
     stdio,
     cwd,
   });

@@ -1,5 +1,13 @@
 import * as assert from "node:assert/strict";
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fixture, tempDir, testConfig, waitFor, waitOutput, waitState } from "./harness.js";
@@ -8,6 +16,21 @@ import { Supervisor } from "./supervisor.js";
 const root = tempDir("procmgr-logs-");
 const sup = new Supervisor({ stateDir: join(root, "state") });
 after(() => sup.shutdown());
+
+/** The named pipes the supervisor keeps ready (made in the background by mkfifo). */
+function readyPipes(stateDir: string): string[] {
+  return existsSync(join(stateDir, "fifo")) ? readdirSync(join(stateDir, "fifo")) : [];
+}
+
+async function untilPipesReady(stateDir: string, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (readyPipes(stateDir).length < count) {
+    if (Date.now() > deadline) assert.fail(`fewer than ${count} pipes in ${stateDir}/fifo`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const showFds = ["sh", "-c", "readlink /proc/self/fd/1; readlink /proc/self/fd/2 >&2"];
 
 describe("logs", () => {
   it("default files are <stateDir>/logs/<name>.stdout.log and .stderr.log, mode 0640, appended", async () => {
@@ -58,6 +81,7 @@ describe("logs", () => {
   it("200,000 lines arrive complete and in order, and as output events", async () => {
     const count = 200_000;
     await sup.create(testConfig("flood", [process.execPath, fixture("lines.mjs"), String(count)]));
+    await untilPipesReady(join(root, "state"), 2);
     let eventBytes = 0;
     sup.on("output", ({ process: p, stream, chunk }) => {
       if (p.name === "flood" && stream === "stdout") eventBytes += chunk.length;
@@ -102,5 +126,63 @@ describe("logs", () => {
     assert.equal(statSync(path).mode & 0o777, 0o640);
     assert.equal(sup.get("ticker").pid, started.pid);
     await sup.stop("ticker");
+  });
+
+  it("output goes through a pipe of its own per run (a FIFO made ahead and unlinked at once)", async () => {
+    const stateDir = join(root, "state");
+    const info = await sup.create(testConfig("kind", showFds));
+    await untilPipesReady(stateDir, 4);
+    const fifoDir = join(stateDir, "fifo");
+    assert.equal(statSync(fifoDir).mode & 0o777, 0o700);
+    for (const name of readyPipes(stateDir)) {
+      assert.ok(statSync(join(fifoDir, name)).isFIFO(), name);
+      assert.equal(statSync(join(fifoDir, name)).mode & 0o777, 0o600);
+    }
+    for (let i = 1; i <= 2; i++) {
+      const done = waitFor(sup, "kind", (p) => p.state === "exited" && p.runCount === i);
+      await sup.start("kind");
+      await done;
+    }
+    const out = readFileSync(info.stdoutPath ?? "", "utf8")
+      .trim()
+      .split("\n");
+    const err = readFileSync(info.stderrPath ?? "", "utf8")
+      .trim()
+      .split("\n");
+    // A named pipe of the pool, already unlinked when the child runs: nothing else can open it.
+    for (const fd of [...out, ...err]) {
+      assert.ok(fd.startsWith(`${fifoDir}/`), fd);
+      assert.match(fd, / \(deleted\)$/);
+    }
+    // stdout and stderr are two pipes, and every run gets new ones.
+    assert.equal(new Set([...out, ...err]).size, 4);
+    await sup.delete("kind");
+  });
+
+  it("without named pipes (no fifo dir possible) output still arrives, through a socketpair", async () => {
+    const dir = tempDir("procmgr-logs-nofifo-");
+    mkdirSync(join(dir, "state"), { recursive: true });
+    writeFileSync(join(dir, "state", "fifo"), "not a directory\n");
+    const plain = new Supervisor({ stateDir: join(dir, "state") });
+    try {
+      const info = await plain.create(testConfig("fallback", showFds));
+      await new Promise((r) => setTimeout(r, 200));
+      const done = waitState(plain, "fallback", "exited");
+      await plain.start("fallback");
+      await done;
+      assert.match(readFileSync(info.stdoutPath ?? "", "utf8"), /^socket:\[\d+\]\n$/);
+      assert.match(readFileSync(info.stderrPath ?? "", "utf8"), /^socket:\[\d+\]\n$/);
+    } finally {
+      await plain.shutdown();
+    }
+  });
+
+  it("shutdown removes the pipes not taken", async () => {
+    const dir = tempDir("procmgr-logs-fifo-close-");
+    const own = new Supervisor({ stateDir: join(dir, "state") });
+    await own.create(testConfig("idle", ["true"]));
+    await untilPipesReady(join(dir, "state"), 2);
+    await own.shutdown();
+    assert.deepEqual(readyPipes(join(dir, "state")), []);
   });
 });

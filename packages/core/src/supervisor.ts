@@ -5,16 +5,18 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { EventEmitter } from "node:events";
+import { EventEmitter, once } from "node:events";
 import {
   accessSync,
   chownSync,
+  closeSync,
   constants,
   mkdirSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
+import { Socket } from "node:net";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import {
@@ -27,6 +29,7 @@ import {
 } from "@procmgr/config";
 import { buildEnvironment } from "./environment.js";
 import { SupervisorError } from "./errors.js";
+import { FifoPool } from "./fifo-pool.js";
 import {
   type DaemonIdentity,
   daemonIdentity,
@@ -65,6 +68,8 @@ type Stream = "stdout" | "stderr";
 
 /** How long to wait for the output pipes to drain after the main process exited. */
 const pipeDrainMs = 500;
+/** The most named pipes kept ready (two per process up to this). */
+const maxReadyFifos = 4096;
 
 interface Run {
   readonly child: ChildProcess;
@@ -78,6 +83,8 @@ interface Run {
   timedOut: boolean;
   exit?: { code: number | null; signal: NodeJS.Signals | null; at: Date };
   finished: boolean;
+  /** Resolves when the output pipes the daemon reads (FIFOs of the pool) are closed. */
+  readonly pipesClosed: Promise<unknown>;
   stopping?: Promise<void>;
   /** Aborted when the run is over: cancels stop timers. */
   readonly over: AbortController;
@@ -180,6 +187,11 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
+/** The daemon's end of an output FIFO as a stream: libuv reads it as it reads child.stdout. */
+function readEnd(fd: number): Readable {
+  return new Socket({ fd, readable: true, writable: false });
+}
+
 export class Supervisor extends EventEmitter<SupervisorEvents> implements SupervisorApi {
   readonly stateDir: string;
   readonly logDir: string;
@@ -188,6 +200,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private readonly byName = new Map<string, Managed>();
   private readonly sinks = new Set<LogSink>();
   private readonly records: RunRecords;
+  private readonly fifos: FifoPool;
   private readonly daemon: DaemonIdentity;
   private readonly failureResetMinMs: number;
   private shuttingDown = false;
@@ -208,6 +221,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         ? "/run"
         : (process.env.XDG_RUNTIME_DIR ?? `/tmp/dd-procmgrd-${process.getuid?.() ?? "user"}`));
     this.records = new RunRecords(join(this.stateDir, "run"));
+    this.fifos = new FifoPool(join(this.stateDir, "fifo"));
     this.daemon = daemonIdentity();
     this.failureResetMinMs = options.failureResetMinMs ?? failureResetMinMs;
   }
@@ -443,6 +457,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       await Promise.all([...this.byId.values()].map((m) => this.stopManaged(m)));
     } finally {
       this.shuttingDown = false;
+      this.fifos.close();
     }
   }
 
@@ -489,6 +504,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     };
     this.byId.set(m.id, m);
     this.byName.set(m.name, m);
+    // Two output pipes per process ready ahead of its starts (and of its restarts).
+    this.fifos.want(Math.min(2 * this.byId.size + 8, maxReadyFifos));
     return m;
   }
 
@@ -666,7 +683,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (path === undefined) return undefined;
     const current = m.sinks[stream];
     if (current?.path === path) return current;
-    const sink = new LogSink(path);
+    const sink = new LogSink(path, (e) =>
+      this.emit("warning", {
+        process: this.snapshot(m),
+        message: `cannot write ${stream} of "${m.name}" to ${path}: ${e.message}`,
+        cause: e,
+      }),
+    );
     m.sinks[stream] = sink;
     this.sinks.add(sink);
     return sink;
@@ -790,6 +813,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       return this.completeWithoutRun(m, opts, startedAt, `command not found: ${config.argv[0]}`);
     }
 
+    const outPipe = this.stdioFor(config.stdout) === "pipe" ? this.fifos.take() : undefined;
+    const errPipe = this.stdioFor(config.stderr) === "pipe" ? this.fifos.take() : undefined;
+    // The child holds the write ends; ours close right after the spawn, so EOF comes with its exit.
+    const closeWriteEnds = (): void => {
+      for (const p of [outPipe, errPipe]) if (p) closeSync(p.write);
+    };
+    const closeAllEnds = (): void => {
+      closeWriteEnds();
+      for (const p of [outPipe, errPipe]) if (p) closeSync(p.read);
+    };
     let child: ChildProcess;
     try {
       child = spawn(plan.argv[0] ?? "", plan.argv.slice(1), {
@@ -798,20 +831,29 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         detached: true,
         ...(plan.uid !== undefined ? { uid: plan.uid } : {}),
         ...(plan.gid !== undefined ? { gid: plan.gid } : {}),
-        stdio: ["ignore", this.stdioFor(config.stdout), this.stdioFor(config.stderr)],
+        stdio: [
+          "ignore",
+          outPipe?.write ?? this.stdioFor(config.stdout),
+          errPipe?.write ?? this.stdioFor(config.stderr),
+        ],
       });
     } catch (e) {
+      closeAllEnds();
       release();
       return this.completeWithoutRun(m, opts, startedAt, `spawn failed: ${(e as Error).message}`);
     }
     if (child.pid === undefined) {
       // Spawn failed (the 'error' event carries why).
+      closeAllEnds();
       const error = await new Promise<Error>((done) => child.once("error", done));
       release();
       return this.completeWithoutRun(m, opts, startedAt, `spawn failed: ${error.message}`);
     }
-    this.pipe(m, child.stdout, sinks.stdout, "stdout", owner);
-    this.pipe(m, child.stderr, sinks.stderr, "stderr", owner);
+    closeWriteEnds();
+    const stdout = outPipe ? readEnd(outPipe.read) : child.stdout;
+    const stderr = errPipe ? readEnd(errPipe.read) : child.stderr;
+    this.pipe(m, stdout, sinks.stdout, "stdout", owner);
+    this.pipe(m, stderr, sinks.stderr, "stderr", owner);
     release();
 
     let resolveDone: (exit: ExitResult) => void = () => {};
@@ -828,6 +870,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       stopRequested: signal.aborted,
       timedOut: false,
       finished: false,
+      pipesClosed: Promise.all(
+        [outPipe ? stdout : null, errPipe ? stderr : null].map((s) =>
+          s && !s.closed ? once(s, "close").catch(() => {}) : undefined,
+        ),
+      ),
       over: new AbortController(),
       done,
       resolveDone,
@@ -843,7 +890,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     });
   }
 
-  /** Child output: straight to the file (synchronously, in order), and to `output` listeners. */
+  /**
+   * Child output: to the file (in order, nothing dropped: the pipe pauses while the file is
+   * behind), then to `output` listeners once it is in the file.
+   */
   private pipe(
     m: Managed,
     stream: Readable | null,
@@ -857,7 +907,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     stream.on("data", (chunk: Buffer) => {
       if (sink && !failed) {
         try {
-          sink.write(chunk);
+          if (!sink.write(chunk)) {
+            stream.pause();
+            void sink.drained().then(() => stream.resume());
+          }
         } catch (e) {
           failed = true;
           this.emit("warning", {
@@ -868,7 +921,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         }
       }
       if (this.listenerCount("output") > 0) {
-        this.emit("output", { process: this.snapshot(m), stream: name, chunk });
+        const emit = () => this.emit("output", { process: this.snapshot(m), stream: name, chunk });
+        if (sink?.pending) void sink.flushed().then(emit);
+        else emit();
       }
     });
     stream.once("close", () => sink?.release());
@@ -908,7 +963,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       drainTimer = setTimeout(() => finish(), pipeDrainMs);
     });
     child.once("close", () => {
-      if (run.exit) finish();
+      if (!run.exit) return;
+      // Every byte read from the pipes is in the files before the run is over.
+      void run.pipesClosed
+        .then(() => Promise.all([sinks.stdout?.flushed(), sinks.stderr?.flushed()]))
+        .then(() => finish());
     });
   }
 

@@ -183,6 +183,9 @@ export function createProcessManagerConnection(
     baseUrl,
     sessionManager,
     interceptors,
+    // No gzip: the daemon is local (unix socket or loopback) and compressing a List of 1,000
+    // statuses costs both sides more than sending it.
+    acceptCompression: [],
     ...(options.timeoutMs !== undefined ? { defaultTimeoutMs: options.timeoutMs } : {}),
   });
   return {

@@ -103,3 +103,4 @@ export {
   WatchEventsRequestSchema,
   WatchEventsResponseSchema,
 } from "./gen/procmgr/v1/process_manager_pb.js";
+export { LightHeaders } from "./light-headers.js";

@@ -24,7 +24,10 @@ export class ListCommand extends BaseCommand {
     const client = await this.client();
     const res = await client.list({});
     const f = await import("../format/process.js");
-    const processes = [...res.processes].sort((a, b) => a.name.localeCompare(b.name));
+    // Code-point order: localeCompare would load ICU's collator (~15 ms) for ASCII names.
+    const processes = [...res.processes].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
     if (this.json) {
       this.printJson(processes.map(f.processToJson));
       return 0;

@@ -1,0 +1,126 @@
+import { execFile } from "node:child_process";
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from "node:fs";
+import { join } from "node:path";
+
+/** Both ends of a fresh pipe: the daemon reads `read`, the child gets `write` as stdout/stderr. */
+export interface PipeEnds {
+  readonly read: number;
+  readonly write: number;
+}
+
+/** How many FIFOs one `mkfifo` call makes at most (its argv stays small). */
+const batchSize = 256;
+
+/**
+ * Named pipes made ahead of need, so a child's output reaches the daemon through a real pipe
+ * rather than the socketpair Node's `stdio: "pipe"` creates. With a socketpair every small
+ * write(2) of the child is a socket buffer of its own (~1 KiB of kernel memory for a 100-byte
+ * line): the buffer fills after a few hundred lines and the daemon reads a handful of lines
+ * per wake-up. A pipe packs the same writes into 64 KiB, so a chatty child runs at the speed
+ * it would have writing to a file (bench/README.md, logs).
+ *
+ * Node cannot create an anonymous pipe, so `mkfifo` makes them in a private directory (0700),
+ * in batches and in the background; `take()` opens both ends and unlinks the name at once,
+ * so every run gets a pipe of its own that nothing else can open. When none is ready (first
+ * start before a batch is made, `mkfifo` missing, a read-only state dir) the caller falls back
+ * to `stdio: "pipe"`: the pool only ever makes output faster, never decides whether it works.
+ */
+export class FifoPool {
+  private readonly dir: string;
+  private readonly ready: string[] = [];
+  private target = 0;
+  private serial = 0;
+  private filling = false;
+  private disabled = false;
+  private closed = false;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Keep `count` pipes ready (made in the background, in batches). */
+  want(count: number): void {
+    this.target = Math.max(0, Math.floor(count));
+    this.fill();
+  }
+
+  /** A fresh pipe, or undefined when none is ready (use `stdio: "pipe"` then). */
+  take(): PipeEnds | undefined {
+    while (!this.closed) {
+      const path = this.ready.pop();
+      if (path === undefined) break;
+      let read: number | undefined;
+      try {
+        // The read end first, non-blocking: opening the write end then never blocks.
+        read = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+        const write = openSync(path, constants.O_WRONLY);
+        unlinkSync(path);
+        this.fill();
+        return { read, write };
+      } catch {
+        if (read !== undefined) closeSync(read);
+        rmSync(path, { force: true });
+      }
+    }
+    this.fill();
+    return undefined;
+  }
+
+  /** Removes the pipes not taken; `take()` returns undefined afterwards. */
+  close(): void {
+    this.closed = true;
+    for (const path of this.ready.splice(0)) rmSync(path, { force: true });
+  }
+
+  private fill(): void {
+    if (this.filling || this.disabled || this.closed) return;
+    const missing = Math.min(this.target - this.ready.length, batchSize);
+    if (missing <= 0) return;
+    if (this.serial === 0 && !this.prepareDir()) return;
+    const paths: string[] = [];
+    for (let i = 0; i < missing; i++)
+      paths.push(join(this.dir, `p${process.pid}-${++this.serial}`));
+    this.filling = true;
+    execFile("mkfifo", ["-m", "600", "--", ...paths], { timeout: 10_000 }, (error) => {
+      this.filling = false;
+      if (this.closed) {
+        for (const p of paths) rmSync(p, { force: true });
+        return;
+      }
+      if (error) {
+        // No mkfifo, or a file system without FIFOs: every child keeps stdio "pipe".
+        this.disabled = true;
+        for (const p of paths) rmSync(p, { force: true });
+        return;
+      }
+      this.ready.push(...paths);
+      this.fill();
+    });
+  }
+
+  /** A private directory, emptied of pipes an earlier daemon left behind. */
+  private prepareDir(): boolean {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      const st = statSync(this.dir);
+      if ((st.mode & 0o077) !== 0 || st.uid !== process.getuid?.()) {
+        this.disabled = true;
+        return false;
+      }
+      for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { force: true });
+      return true;
+    } catch {
+      this.disabled = true;
+      return false;
+    }
+  }
+}
