@@ -116,6 +116,8 @@ interface Managed {
   backoffTimer?: NodeJS.Timeout | undefined;
   starts: number[];
   sinks: { stdout?: LogSink | undefined; stderr?: LogSink | undefined };
+  /** The log paths of `config` (computed once per config: every snapshot shows them). */
+  paths?: { config: ProcessConfig; stdout: string | undefined; stderr: string | undefined };
   runtimeDirs: string[];
   deleted: boolean;
 }
@@ -668,6 +670,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 
   private sinkPath(m: Managed, stream: Stream): string | undefined {
+    if (m.paths?.config !== m.config) {
+      m.paths = {
+        config: m.config,
+        stdout: this.resolveSinkPath(m, "stdout"),
+        stderr: this.resolveSinkPath(m, "stderr"),
+      };
+    }
+    return m.paths[stream];
+  }
+
+  private resolveSinkPath(m: Managed, stream: Stream): string | undefined {
     const target: OutputTarget = m.config[stream];
     if (target.kind === "default") return join(this.logDir, `${m.name}.${stream}.log`);
     if (target.kind === "file") {

@@ -8,7 +8,12 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { ProcessManager } from "./gen/procmgr/v1/process_manager_pb.js";
+import {
+  ListResponseWireSchema,
+  ProcessManager,
+  type ProcessStatus,
+} from "./gen/procmgr/v1/process_manager_pb.js";
+import { decodeProcessStatus } from "./status-codec.js";
 
 /** Where a dd-procmgrd listens: its unix socket or a TCP host and port. */
 export type DaemonAddress =
@@ -104,6 +109,11 @@ export type ProcessManagerClient = Client<typeof ProcessManager>;
 export interface ProcessManagerConnection {
   readonly client: ProcessManagerClient;
   readonly address: DaemonAddress;
+  /**
+   * `client.list({})`'s statuses, decoded field by field (status-codec.ts) instead of by
+   * protobuf-es's reflection: the same messages, several times faster in a cold process.
+   */
+  listStatuses(): Promise<ProcessStatus[]>;
   /** Closes the HTTP/2 session; calls in flight are aborted. */
   close(): void;
 }
@@ -150,6 +160,9 @@ function bearer(token: string): Interceptor {
   };
 }
 
+/** The List method with its response read as ListResponseWire (the same bytes). */
+const listAsWire = { ...ProcessManager.method.list, output: ListResponseWireSchema };
+
 /**
  * A gRPC (HTTP/2 cleartext) client of the daemon together with a way to close its session.
  * A unix socket address connects through `createConnection`.
@@ -191,6 +204,10 @@ export function createProcessManagerConnection(
   return {
     client: createClient(ProcessManager, transport),
     address: resolved,
+    async listStatuses() {
+      const res = await transport.unary(listAsWire, undefined, undefined, undefined, {});
+      return res.message.processes.map(decodeProcessStatus);
+    },
     close: () => sessionManager.abort(),
   };
 }

@@ -34,6 +34,7 @@ export type {
   HealthCheck,
   ListRequest,
   ListResponse,
+  ListResponseWire,
   ProcessSpec,
   ProcessStatus,
   ReloadConfigRequest,
@@ -74,6 +75,7 @@ export {
   KillModeSchema,
   ListRequestSchema,
   ListResponseSchema,
+  ListResponseWireSchema,
   LogStream,
   LogStreamSchema,
   ProcessManager,
@@ -104,3 +106,9 @@ export {
   WatchEventsResponseSchema,
 } from "./gen/procmgr/v1/process_manager_pb.js";
 export { LightHeaders } from "./light-headers.js";
+export {
+  decodeProcessStatus,
+  encodeProcessStatus,
+  listResponseOf,
+  processStatusFieldNumbers,
+} from "./status-codec.js";

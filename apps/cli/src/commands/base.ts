@@ -1,4 +1,4 @@
-import type { ProcessManagerClient, ProcessManagerConnection } from "@procmgr/rpc";
+import type { ProcessManagerClient, ProcessManagerConnection, ProcessStatus } from "@procmgr/rpc";
 import { Command, Option } from "clipanion";
 import * as t from "typanion";
 import { type CliContext, isTty } from "../context.js";
@@ -78,6 +78,13 @@ export abstract class BaseCommand extends Command<CliContext> {
       this.connection = connection;
     }
     return this.connection.client;
+  }
+
+  /** Every process's status (List), decoded by the rpc package's status codec. */
+  protected async listStatuses(): Promise<ProcessStatus[]> {
+    await this.client();
+    if (this.connection === undefined) throw new Error("no daemon connection");
+    return await this.connection.listStatuses();
   }
 
   protected closeConnection(): void {

@@ -20,7 +20,7 @@ export abstract class LifecycleVerbCommand extends BaseCommand {
     }
     const client = await this.client();
     const f = await import("../format/process.js");
-    const ids = this.all ? (await client.list({})).processes.map((p) => p.id) : this.names;
+    const ids = this.all ? (await this.listStatuses()).map((p) => p.id) : this.names;
     const processes: ProcessStatus[] =
       ids.length > 0 ? (await client[this.verb]({ ids })).processes : [];
     if (this.json) {

@@ -21,13 +21,10 @@ export class ListCommand extends BaseCommand {
   });
 
   async run(): Promise<number> {
-    const client = await this.client();
-    const res = await client.list({});
+    const statuses = await this.listStatuses();
     const f = await import("../format/process.js");
     // Code-point order: localeCompare would load ICU's collator (~15 ms) for ASCII names.
-    const processes = [...res.processes].sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    );
+    const processes = statuses.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (this.json) {
       this.printJson(processes.map(f.processToJson));
       return 0;
