@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 
 const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
 const excl = flags | constants.O_EXCL;
+const existing = constants.O_WRONLY | constants.O_APPEND;
 
 /** Chunks below this are written at once when nothing waits (the common, line-sized case). */
 const syncWriteMax = 16 * 1024;
@@ -213,6 +214,14 @@ export class LogSink {
   }
 
   private open(): void {
+    // The file usually exists (every start after the first): open it as it is, without the
+    // exception an O_EXCL attempt would cost. Only a missing file is created, with our mode.
+    try {
+      this.fd = openSync(this.path, existing);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
     mkdirSync(dirname(this.path), { recursive: true });
     let fd: number;
     try {
