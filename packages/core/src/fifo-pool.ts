@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import {
   closeSync,
   constants,
@@ -30,9 +30,11 @@ const batchSize = 256;
  *
  * Node cannot create an anonymous pipe, so `mkfifo` makes them in a private directory (0700),
  * in batches and in the background; `take()` opens both ends and unlinks the name at once,
- * so every run gets a pipe of its own that nothing else can open. When none is ready (first
- * start before a batch is made, `mkfifo` missing, a read-only state dir) the caller falls back
- * to `stdio: "pipe"`: the pool only ever makes output faster, never decides whether it works.
+ * so every run gets a pipe of its own that nothing else can open. The first `take()` finding
+ * none makes a batch at once (the daemon's first starts come right after its processes are
+ * defined); later batches are made in the background. When none is ready (a burst larger than
+ * the reserve, `mkfifo` missing, a read-only state dir) the caller falls back to
+ * `stdio: "pipe"`: the pool only ever makes output faster, never decides whether it works.
  */
 export class FifoPool {
   private readonly dir: string;
@@ -40,6 +42,7 @@ export class FifoPool {
   private target = 0;
   private serial = 0;
   private filling = false;
+  private filledOnce = false;
   private disabled = false;
   private closed = false;
 
@@ -55,6 +58,7 @@ export class FifoPool {
 
   /** A fresh pipe, or undefined when none is ready (use `stdio: "pipe"` then). */
   take(): PipeEnds | undefined {
+    if (this.ready.length === 0 && !this.filledOnce) this.fillNow();
     while (!this.closed) {
       const path = this.ready.pop();
       if (path === undefined) break;
@@ -81,14 +85,37 @@ export class FifoPool {
     for (const path of this.ready.splice(0)) rmSync(path, { force: true });
   }
 
+  /** The first batch, synchronously (a few milliseconds, once). */
+  private fillNow(): void {
+    if (this.disabled || this.closed) return;
+    const paths = this.newPaths(Math.min(Math.max(this.target, 2), batchSize));
+    if (paths === undefined) return;
+    try {
+      execFileSync("mkfifo", ["-m", "600", "--", ...paths], { stdio: "ignore", timeout: 10_000 });
+    } catch {
+      // No mkfifo, or a file system without FIFOs: every child keeps stdio "pipe".
+      this.disabled = true;
+      for (const p of paths) rmSync(p, { force: true });
+      return;
+    }
+    this.filledOnce = true;
+    this.ready.push(...paths);
+  }
+
+  /** `count` fresh names in the directory (prepared on first use), or undefined without one. */
+  private newPaths(count: number): string[] | undefined {
+    if (this.serial === 0 && !this.prepareDir()) return undefined;
+    const paths: string[] = [];
+    for (let i = 0; i < count; i++) paths.push(join(this.dir, `p${process.pid}-${++this.serial}`));
+    return paths;
+  }
+
   private fill(): void {
     if (this.filling || this.disabled || this.closed) return;
     const missing = Math.min(this.target - this.ready.length, batchSize);
     if (missing <= 0) return;
-    if (this.serial === 0 && !this.prepareDir()) return;
-    const paths: string[] = [];
-    for (let i = 0; i < missing; i++)
-      paths.push(join(this.dir, `p${process.pid}-${++this.serial}`));
+    const paths = this.newPaths(missing);
+    if (paths === undefined) return;
     this.filling = true;
     execFile("mkfifo", ["-m", "600", "--", ...paths], { timeout: 10_000 }, (error) => {
       this.filling = false;
@@ -102,6 +129,7 @@ export class FifoPool {
         for (const p of paths) rmSync(p, { force: true });
         return;
       }
+      this.filledOnce = true;
       this.ready.push(...paths);
       this.fill();
     });

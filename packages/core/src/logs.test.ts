@@ -177,6 +177,27 @@ describe("logs", () => {
     }
   });
 
+  it("a fresh supervisor's first start already gets a named pipe (the first batch is made at once)", async () => {
+    const dir = tempDir("procmgr-logs-fifo-first-");
+    const own = new Supervisor({ stateDir: join(dir, "state") });
+    try {
+      const done = new Promise<void>((resolve) =>
+        own.on("state", ({ process: p }) => {
+          if (p.name === "first" && p.state === "exited") resolve();
+        }),
+      );
+      const info = await own.create(testConfig("first", showFds, { autoStart: true }));
+      await done;
+      const fifoDir = join(dir, "state", "fifo");
+      for (const path of [info.stdoutPath, info.stderrPath]) {
+        const fd = readFileSync(path ?? "", "utf8").trim();
+        assert.ok(fd.startsWith(`${fifoDir}/`) && fd.endsWith(" (deleted)"), fd);
+      }
+    } finally {
+      await own.shutdown();
+    }
+  });
+
   it("shutdown removes the pipes not taken", async () => {
     const dir = tempDir("procmgr-logs-fifo-close-");
     const own = new Supervisor({ stateDir: join(dir, "state") });
