@@ -92,6 +92,16 @@ interface Run {
   resolveDone: (exit: ExitResult) => void;
 }
 
+type Sinks = { stdout?: LogSink | undefined; stderr?: LogSink | undefined };
+
+/** What a launch of a process (its command or one of its hooks) runs with. */
+interface LaunchContext {
+  readonly identity: Identity;
+  readonly env: Record<string, string>;
+  readonly switchUser: boolean;
+  readonly sinks: Sinks;
+}
+
 interface Managed {
   readonly id: string;
   readonly name: string;
@@ -115,7 +125,7 @@ interface Managed {
   settling?: Promise<void> | undefined;
   backoffTimer?: NodeJS.Timeout | undefined;
   starts: number[];
-  sinks: { stdout?: LogSink | undefined; stderr?: LogSink | undefined };
+  sinks: Sinks;
   /** The log paths of `config` (computed once per config: every snapshot shows them). */
   paths?: { config: ProcessConfig; stdout: string | undefined; stderr: string | undefined };
   runtimeDirs: string[];
@@ -788,22 +798,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       return this.completeWithoutRun(m, opts, startedAt, (e as Error).message);
     }
 
+    const context: LaunchContext = { identity, env, switchUser, sinks };
     if (config.execStartPre.length > 0) {
       const deadline =
         config.timeoutStartSec > 0
           ? Date.now() + config.timeoutStartSec * 1000
           : Number.POSITIVE_INFINITY;
       for (const hook of config.execStartPre) {
-        const result = await this.runHook(
-          m,
-          hook,
-          identity,
-          env,
-          switchUser,
-          sinks,
-          signal,
-          deadline,
-        );
+        const result = await this.runHook(m, hook, context, signal, deadline);
         if (signal.aborted) {
           release();
           this.removeRuntimeDirs(m);
@@ -895,7 +897,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     m.run = run;
     m.startedAt = startedAt;
     m.endedAt = undefined;
-    this.watch(m, run, identity, env, switchUser, sinks);
+    this.watch(m, run, context);
     await new Promise<void>((ready) => {
       if (run.spawned || run.finished) return ready();
       child.once("spawn", () => ready());
@@ -942,14 +944,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     stream.once("close", () => sink?.release());
   }
 
-  private watch(
-    m: Managed,
-    run: Run,
-    identity: Identity,
-    env: Record<string, string>,
-    switchUser: boolean,
-    sinks: { stdout?: LogSink | undefined; stderr?: LogSink | undefined },
-  ): void {
+  private watch(m: Managed, run: Run, context: LaunchContext): void {
     const child = run.child;
     let drainTimer: NodeJS.Timeout | undefined;
     const finish = (spawnError?: string): void => {
@@ -960,7 +955,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     };
     child.once("spawn", () => {
       run.spawned = true;
-      this.onSpawned(m, run, identity, env, switchUser, sinks);
+      this.onSpawned(m, run, context);
     });
     child.on("error", (e) => {
       if (!run.spawned) finish(`spawn failed: ${e.message}`);
@@ -979,19 +974,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       if (!run.exit) return;
       // Every byte read from the pipes is in the files before the run is over.
       void run.pipesClosed
-        .then(() => Promise.all([sinks.stdout?.flushed(), sinks.stderr?.flushed()]))
+        .then(() => Promise.all([context.sinks.stdout?.flushed(), context.sinks.stderr?.flushed()]))
         .then(() => finish());
     });
   }
 
-  private onSpawned(
-    m: Managed,
-    run: Run,
-    identity: Identity,
-    env: Record<string, string>,
-    switchUser: boolean,
-    sinks: { stdout?: LogSink | undefined; stderr?: LogSink | undefined },
-  ): void {
+  private onSpawned(m: Managed, run: Run, context: LaunchContext): void {
     const config = m.config;
     try {
       const st = readProcStat(run.pid);
@@ -1023,16 +1011,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (config.execStartPost.length > 0) {
       void (async () => {
         for (const hook of config.execStartPost) {
-          const r = await this.runHook(
-            m,
-            hook,
-            identity,
-            env,
-            switchUser,
-            sinks,
-            run.over.signal,
-            Number.POSITIVE_INFINITY,
-          );
+          const r = await this.runHook(m, hook, context, run.over.signal, Number.POSITIVE_INFINITY);
           if (!r.ok) {
             this.emit("warning", {
               process: this.snapshot(m),
@@ -1049,13 +1028,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private runHook(
     m: Managed,
     hook: readonly string[],
-    identity: Identity,
-    env: Record<string, string>,
-    switchUser: boolean,
-    sinks: { stdout?: LogSink | undefined; stderr?: LogSink | undefined },
+    context: LaunchContext,
     signal: AbortSignal,
     deadline: number,
   ): Promise<{ ok: boolean; description: string }> {
+    const { identity, env, switchUser, sinks } = context;
     return new Promise((done) => {
       let child: ChildProcess;
       try {
@@ -1209,18 +1186,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           : this.daemon.identity;
         const env = buildEnvironment(identity, m.config.environmentFile, m.config.env, {});
         const sinks = { stdout: this.sinkFor(m, "stdout"), stderr: this.sinkFor(m, "stderr") };
+        const context: LaunchContext = { identity, env, switchUser, sinks };
         const never = new AbortController().signal;
         for (const hook of hooks) {
-          const r = await this.runHook(
-            m,
-            hook,
-            identity,
-            env,
-            switchUser,
-            sinks,
-            never,
-            this.stopDeadline(m.config),
-          );
+          const r = await this.runHook(m, hook, context, never, this.stopDeadline(m.config));
           if (!r.ok) {
             this.emit("warning", {
               process: this.snapshot(m),

@@ -234,22 +234,10 @@ export function decodeProcessStatus(bytes: Uint8Array): ProcessStatus {
     else if (no === 12 && len) s.user = str();
     else if (no === 13 && varint) s.source = r.int32();
     else if (no === 14 && len) s.failureReason = str();
-    else if (no === 15 && len) {
+    else if (no >= 15 && no <= 18 && len) {
       const t = readTimestamp(r);
       if (t === undefined) return fromBinary(ProcessStatusSchema, bytes);
-      s.nextRestartAt = t;
-    } else if (no === 16 && len) {
-      const t = readTimestamp(r);
-      if (t === undefined) return fromBinary(ProcessStatusSchema, bytes);
-      s.createdAt = t;
-    } else if (no === 17 && len) {
-      const t = readTimestamp(r);
-      if (t === undefined) return fromBinary(ProcessStatusSchema, bytes);
-      s.startedAt = t;
-    } else if (no === 18 && len) {
-      const t = readTimestamp(r);
-      if (t === undefined) return fromBinary(ProcessStatusSchema, bytes);
-      s.endedAt = t;
+      s[timestampFields[no - 15] as TimestampField] = t;
     } else if (no === 19 && wt === WireType.Bit64) s.uptimeSeconds = r.double();
     else if (no === 20 && varint) s.autoStart = r.bool();
     else if (no === 21 && varint) s.restart = r.int32();
@@ -257,6 +245,10 @@ export function decodeProcessStatus(bytes: Uint8Array): ProcessStatus {
   }
   return s;
 }
+
+/** Fields 15 to 18, in order. */
+const timestampFields = ["nextRestartAt", "createdAt", "startedAt", "endedAt"] as const;
+type TimestampField = (typeof timestampFields)[number];
 
 /** A Timestamp, or undefined when it holds anything else (the caller then uses fromBinary). */
 function readTimestamp(r: BinaryReader): Timestamp | undefined {
