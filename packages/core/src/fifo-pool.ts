@@ -41,7 +41,8 @@ export class FifoPool {
   private readonly ready: string[] = [];
   private target = 0;
   private serial = 0;
-  private filling = false;
+  /** The batch `mkfifo` is making in the background, if any (settles after its clean-up). */
+  private filling: Promise<void> | undefined;
   private filledOnce = false;
   private disabled = false;
   private closed = false;
@@ -80,9 +81,11 @@ export class FifoPool {
   }
 
   /** Removes the pipes not taken; `take()` returns undefined afterwards. */
-  close(): void {
+  /** Removes the pipes not taken (after the batch in the making); `take()` returns undefined. */
+  async close(): Promise<void> {
     this.closed = true;
     for (const path of this.ready.splice(0)) rmSync(path, { force: true });
+    await this.filling;
   }
 
   /** The first batch, synchronously (a few milliseconds, once). */
@@ -116,22 +119,20 @@ export class FifoPool {
     if (missing <= 0) return;
     const paths = this.newPaths(missing);
     if (paths === undefined) return;
-    this.filling = true;
-    execFile("mkfifo", ["-m", "600", "--", ...paths], { timeout: 10_000 }, (error) => {
-      this.filling = false;
-      if (this.closed) {
-        for (const p of paths) rmSync(p, { force: true });
-        return;
-      }
-      if (error) {
-        // No mkfifo, or a file system without FIFOs: every child keeps stdio "pipe".
-        this.disabled = true;
-        for (const p of paths) rmSync(p, { force: true });
-        return;
-      }
-      this.filledOnce = true;
-      this.ready.push(...paths);
-      this.fill();
+    this.filling = new Promise((settled) => {
+      execFile("mkfifo", ["-m", "600", "--", ...paths], { timeout: 10_000 }, (error) => {
+        this.filling = undefined;
+        if (this.closed || error) {
+          // No mkfifo, or a file system without FIFOs: every child keeps stdio "pipe".
+          if (error) this.disabled = true;
+          for (const p of paths) rmSync(p, { force: true });
+        } else {
+          this.filledOnce = true;
+          this.ready.push(...paths);
+          this.fill();
+        }
+        settled();
+      });
     });
   }
 

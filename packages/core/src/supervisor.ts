@@ -469,7 +469,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       await Promise.all([...this.byId.values()].map((m) => this.stopManaged(m)));
     } finally {
       this.shuttingDown = false;
-      this.fifos.close();
+      await this.fifos.close();
     }
   }
 
