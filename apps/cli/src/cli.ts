@@ -131,7 +131,7 @@ export function commandsFor(
   argv: readonly string[],
   commandClasses: readonly CommandClass<CliContext>[],
 ): readonly CommandClass<CliContext>[] {
-  const verb = argv[0] === "--" ? argv[1] : argv[0];
+  const verb = argv[0];
   if (verb === undefined || verb.startsWith("-")) return commandClasses;
   const matching = commandClasses.filter((c) => (c.paths ?? []).some((p) => p[0] === verb));
   return matching.length > 0 ? matching : commandClasses;

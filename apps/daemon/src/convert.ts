@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { create } from "@bufbuild/protobuf";
-import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { OutputTarget, ProcessConfig, RawProcess } from "@procmgr/config";
 import type { ProcessState as CoreState, ExitResult, ProcessInfo } from "@procmgr/core";
 import {
@@ -126,8 +126,8 @@ export function toExitInfo(e: ExitResult): ExitInfo {
     timedOut: e.timedOut,
     spawnError: e.spawnError ?? "",
     success: e.success,
-    startedAt: timestampFromDate(e.startedAt),
-    endedAt: timestampFromDate(e.endedAt),
+    startedAt: timestamp(e.startedAt),
+    endedAt: timestamp(e.endedAt),
     durationSeconds: e.durationMs / 1000,
   });
 }

@@ -80,7 +80,6 @@ export class FifoPool {
     return undefined;
   }
 
-  /** Removes the pipes not taken; `take()` returns undefined afterwards. */
   /** Removes the pipes not taken (after the batch in the making); `take()` returns undefined. */
   async close(): Promise<void> {
     this.closed = true;
@@ -93,16 +92,26 @@ export class FifoPool {
     if (this.disabled || this.closed) return;
     const paths = this.newPaths(Math.min(Math.max(this.target, 2), batchSize));
     if (paths === undefined) return;
+    let error: unknown;
     try {
       execFileSync("mkfifo", ["-m", "600", "--", ...paths], { stdio: "ignore", timeout: 10_000 });
-    } catch {
+    } catch (e) {
+      error = e;
+    }
+    this.settleBatch(paths, error);
+  }
+
+  /** A batch is made (or not): its pipes become ready, or are removed. True when ready. */
+  private settleBatch(paths: readonly string[], error: unknown): boolean {
+    if (this.closed || error) {
       // No mkfifo, or a file system without FIFOs: every child keeps stdio "pipe".
-      this.disabled = true;
+      if (error) this.disabled = true;
       for (const p of paths) rmSync(p, { force: true });
-      return;
+      return false;
     }
     this.filledOnce = true;
     this.ready.push(...paths);
+    return true;
   }
 
   /** `count` fresh names in the directory (prepared on first use), or undefined without one. */
@@ -122,15 +131,7 @@ export class FifoPool {
     this.filling = new Promise((settled) => {
       execFile("mkfifo", ["-m", "600", "--", ...paths], { timeout: 10_000 }, (error) => {
         this.filling = undefined;
-        if (this.closed || error) {
-          // No mkfifo, or a file system without FIFOs: every child keeps stdio "pipe".
-          if (error) this.disabled = true;
-          for (const p of paths) rmSync(p, { force: true });
-        } else {
-          this.filledOnce = true;
-          this.ready.push(...paths);
-          this.fill();
-        }
+        if (this.settleBatch(paths, error)) this.fill();
         settled();
       });
     });

@@ -83,7 +83,7 @@ interface Run {
   timedOut: boolean;
   exit?: { code: number | null; signal: NodeJS.Signals | null; at: Date };
   finished: boolean;
-  /** Resolves when the output pipes the daemon reads (FIFOs of the pool) are closed. */
+  /** Resolves when the output pipes the daemon reads are closed (FIFOs or child.stdout/err). */
   readonly pipesClosed: Promise<unknown>;
   stopping?: Promise<void>;
   /** Aborted when the run is over: cancels stop timers. */
@@ -886,7 +886,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       timedOut: false,
       finished: false,
       pipesClosed: Promise.all(
-        [outPipe ? stdout : null, errPipe ? stderr : null].map((s) =>
+        [stdout, stderr].map((s) =>
           s && !s.closed ? once(s, "close").catch(() => {}) : undefined,
         ),
       ),

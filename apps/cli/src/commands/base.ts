@@ -68,8 +68,8 @@ export abstract class BaseCommand extends Command<CliContext> {
     return colors(shouldColor(this.color, this.context.env, isTty(this.context)));
   }
 
-  /** The daemon client (discovered once per command run). */
-  protected async client(): Promise<ProcessManagerClient> {
+  /** The connection to the daemon (discovered once per command run). */
+  private async daemon(): Promise<ProcessManagerConnection> {
     if (this.connection === undefined) {
       const { connectDaemon } = await import("../connection.js");
       const { connection } = await connectDaemon(this.context, this.address, (target) => {
@@ -77,14 +77,17 @@ export abstract class BaseCommand extends Command<CliContext> {
       });
       this.connection = connection;
     }
-    return this.connection.client;
+    return this.connection;
+  }
+
+  /** The daemon client. */
+  protected async client(): Promise<ProcessManagerClient> {
+    return (await this.daemon()).client;
   }
 
   /** Every process's status (List), decoded by the rpc package's status codec. */
   protected async listStatuses(): Promise<ProcessStatus[]> {
-    await this.client();
-    if (this.connection === undefined) throw new Error("no daemon connection");
-    return await this.connection.listStatuses();
+    return await (await this.daemon()).listStatuses();
   }
 
   protected closeConnection(): void {
