@@ -1,0 +1,123 @@
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { getHeapStatistics } from "node:v8";
+import { fullGc, HeapCompactor } from "./heap.js";
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * New-space size (bytes) of a fresh Node process that keeps 60 MiB of young objects alive
+ * long enough to survive scavenges, with or without the daemon's V8 flags.
+ */
+async function newSpaceAfterSurvivors(withFlags: boolean): Promise<number> {
+  const heapJs = fileURLToPath(new URL("./heap.js", import.meta.url));
+  const script = `
+    import { getHeapSpaceStatistics } from "node:v8";
+    const { applyDaemonV8Flags } = await import(${JSON.stringify(heapJs)});
+    if (${withFlags}) applyDaemonV8Flags();
+    let keep = [];
+    for (let i = 0; i < 600000; i++) {
+      keep.push({ i, s: "x" + i });
+      if (keep.length > 50000) keep = keep.slice(25000);
+    }
+    const space = getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+    process.stdout.write(String(space.space_size));
+  `;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
+  return Number(stdout);
+}
+
+test("the daemon's V8 flags keep the young generation from growing", async () => {
+  const mib = 1024 * 1024;
+  const without = await newSpaceAfterSurvivors(false);
+  const withFlags = await newSpaceAfterSurvivors(true);
+  assert.ok(without >= 8 * mib, `without the flags V8 grows new space (${without / mib} MiB)`);
+  assert.ok(withFlags <= 4 * mib, `with them it stays small (${withFlags / mib} MiB)`);
+});
+
+test("fullGc collects old-generation garbage and leaves no global gc", () => {
+  const hadGc = typeof (globalThis as { gc?: unknown }).gc;
+  const collect = fullGc();
+  // Objects that live long enough to be promoted, then are dropped.
+  let garbage: object[] | null = [];
+  for (let i = 0; i < 300000; i++) garbage.push({ i, s: `x${i}` });
+  garbage = null;
+  const before = getHeapStatistics().used_heap_size;
+  collect();
+  const after = getHeapStatistics().used_heap_size;
+  assert.ok(
+    before - after >= 8 * 1024 * 1024,
+    `freed ${((before - after) / 1048576).toFixed(1)} MiB (before ${before}, after ${after})`,
+  );
+  assert.equal(typeof (globalThis as { gc?: unknown }).gc, hadGc);
+});
+
+function fakeHeap(start: number) {
+  const state = { used: start, collections: 0 };
+  return {
+    state,
+    compact: () => {
+      state.collections++;
+      state.used = start;
+    },
+    heapBytes: () => state.used,
+  };
+}
+
+test("HeapCompactor collects once, after the quiet period that follows activity", async () => {
+  const heap = fakeHeap(10);
+  const seen: { beforeBytes: number; afterBytes: number }[] = [];
+  const c = new HeapCompactor({
+    delayMs: 40,
+    minGrowthBytes: 5,
+    compact: heap.compact,
+    heapBytes: heap.heapBytes,
+    onCompacted: (info) => seen.push(info),
+  });
+  try {
+    heap.state.used = 100;
+    // Activity every 10 ms for 150 ms: never quiet for 40 ms, so no collection.
+    for (let i = 0; i < 15; i++) {
+      c.activity();
+      await sleep(10);
+    }
+    assert.equal(heap.state.collections, 0);
+    await sleep(120);
+    assert.equal(heap.state.collections, 1);
+    assert.deepEqual(
+      seen.map(({ beforeBytes, afterBytes }) => ({ beforeBytes, afterBytes })),
+      [{ beforeBytes: 100, afterBytes: 10 }],
+    );
+    // Quiet again, but the heap has not grown by minGrowthBytes since: left alone.
+    heap.state.used = 14;
+    c.activity();
+    await sleep(120);
+    assert.equal(heap.state.collections, 1);
+    heap.state.used = 15;
+    c.activity();
+    await sleep(120);
+    assert.equal(heap.state.collections, 2);
+  } finally {
+    c.close();
+  }
+});
+
+test("HeapCompactor: nothing runs after close", async () => {
+  const heap = fakeHeap(0);
+  const c = new HeapCompactor({
+    delayMs: 20,
+    minGrowthBytes: 1,
+    compact: heap.compact,
+    heapBytes: heap.heapBytes,
+  });
+  heap.state.used = 100;
+  c.activity();
+  c.close();
+  c.activity();
+  await sleep(100);
+  assert.equal(heap.state.collections, 0);
+});
