@@ -74,7 +74,8 @@ export class LogSink {
 
   /**
    * Append a chunk. Throws when a synchronous write fails. Returns false when the queue is
-   * past its high-water mark: pause the source until `drained()`.
+   * past its high-water mark: pause the source until `drained()`. The chunk is not kept: what
+   * is not written at once is queued as a copy (callers pass views of a reused read buffer).
    */
   write(chunk: Buffer): boolean {
     const fd = this.fd;
@@ -85,7 +86,7 @@ export class LogSink {
       return true;
     }
     this.accepted += chunk.length;
-    this.queue.push(chunk);
+    this.queue.push(Buffer.from(chunk));
     this.queued += chunk.length;
     this.flush();
     return this.queued < highWater;

@@ -100,6 +100,58 @@ describe("logs", () => {
     assert.equal(eventBytes, Buffer.byteLength(text));
   });
 
+  it("children writing at once (one read buffer for every pipe): each file and each process's events hold its own bytes, in order", async () => {
+    await untilPipesReady(join(root, "state"), 8);
+    // Four small-write children (a line per write) and four large-write ones (64 KiB blocks
+    // of one letter: the file falls behind and chunks are queued while the next reads come in).
+    const small = (tag: string) =>
+      `const fs = require("node:fs"); for (let i = 0; i < 20000; i++) fs.writeSync(1, "${tag} " + i + "\\n");`;
+    const large = (letter: string) =>
+      `const fs = require("node:fs"); for (let i = 0; i < 64; i++) fs.writeSync(1, Buffer.alloc(65536, "${letter}" + (i % 10)));`;
+    const writers = [
+      ...["a", "b", "c", "d"].map((t) => ({ name: `mix-small-${t}`, script: small(t) })),
+      ...["w", "x", "y", "z"].map((t) => ({ name: `mix-large-${t}`, script: large(t) })),
+    ];
+    const events = new Map<string, Buffer[]>(writers.map((w) => [w.name, []]));
+    const onOutput = ({
+      process: p,
+      stream,
+      chunk,
+    }: {
+      process: { name: string };
+      stream: string;
+      chunk: Buffer;
+    }) => {
+      if (stream === "stdout") events.get(p.name)?.push(chunk);
+    };
+    sup.on("output", onOutput);
+    try {
+      for (const w of writers) {
+        await sup.create(testConfig(w.name, [process.execPath, "-e", w.script]));
+      }
+      const done = writers.map((w) => waitState(sup, w.name, "exited", "failed"));
+      await Promise.all(writers.map((w) => sup.start(w.name)));
+      const infos = await Promise.all(done);
+      for (const [i, w] of writers.entries()) {
+        const info = infos[i];
+        assert.equal(info?.state, "exited", w.name);
+        const file = readFileSync(info?.stdoutPath ?? "");
+        const expected = w.name.startsWith("mix-small-")
+          ? Array.from({ length: 20000 }, (_, n) => `${w.name.slice(-1)} ${n}\n`).join("")
+          : Array.from({ length: 64 }, (_, n) =>
+              Buffer.alloc(65536, `${w.name.slice(-1)}${n % 10}`).toString(),
+            ).join("");
+        assert.ok(file.toString() === expected, `${w.name}: the file holds exactly its own output`);
+        assert.ok(
+          Buffer.concat(events.get(w.name) ?? []).equals(file),
+          `${w.name}: the output events hold exactly the file's bytes`,
+        );
+      }
+    } finally {
+      sup.off("output", onOutput);
+    }
+  });
+
   it("reopenLogs: after a rename (logrotate), output goes to a new file without a restart", async () => {
     const info = await sup.create(testConfig("ticker", ["sh", fixture("ticker.sh")]));
     const path = info.stdoutPath ?? "";

@@ -16,7 +16,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { Socket } from "node:net";
+import { type ConnectOpts, Socket, type SocketConstructorOpts } from "node:net";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import {
@@ -199,9 +199,26 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** The daemon's end of an output FIFO as a stream: libuv reads it as it reads child.stdout. */
-function readEnd(fd: number): Readable {
-  return new Socket({ fd, readable: true, writable: false });
+/**
+ * One buffer for the reads of every output FIFO: libuv reads into it and the callback is done
+ * with the bytes before the next read, so a read allocates nothing and no stream machinery runs
+ * (one write per line of a chatty child is one read of a few lines).
+ */
+const fifoReadBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The daemon's end of an output FIFO. `onChunk` gets a view of the shared read buffer, valid
+ * only during the call, and returns false to stop the reads until `resume()`. The socket ends
+ * and closes at EOF like any other.
+ */
+function readFifo(fd: number, onChunk: (chunk: Buffer) => boolean): Socket {
+  const options: SocketConstructorOpts & Pick<ConnectOpts, "onread"> = {
+    fd,
+    readable: true,
+    writable: false,
+    onread: { buffer: fifoReadBuffer, callback: (n) => onChunk(fifoReadBuffer.subarray(0, n)) },
+  };
+  return new Socket(options);
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> implements SupervisorApi {
@@ -865,10 +882,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       return this.completeWithoutRun(m, opts, startedAt, `spawn failed: ${error.message}`);
     }
     closeWriteEnds();
-    const stdout = outPipe ? readEnd(outPipe.read) : child.stdout;
-    const stderr = errPipe ? readEnd(errPipe.read) : child.stderr;
-    this.pipe(m, stdout, sinks.stdout, "stdout", owner);
-    this.pipe(m, stderr, sinks.stderr, "stderr", owner);
+    const stdout = outPipe
+      ? this.readPipe(m, outPipe.read, sinks.stdout, "stdout", owner)
+      : this.pipe(m, child.stdout, sinks.stdout, "stdout", owner);
+    const stderr = errPipe
+      ? this.readPipe(m, errPipe.read, sinks.stderr, "stderr", owner)
+      : this.pipe(m, child.stderr, sinks.stderr, "stderr", owner);
     release();
 
     let resolveDone: (exit: ExitResult) => void = () => {};
@@ -905,26 +924,61 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     });
   }
 
-  /**
-   * Child output: to the file (in order, nothing dropped: the pipe pauses while the file is
-   * behind), then to `output` listeners once it is in the file.
-   */
+  /** Child output from its FIFO (the usual case), read into the shared buffer. */
+  private readPipe(
+    m: Managed,
+    fd: number,
+    sink: LogSink | undefined,
+    name: Stream,
+    owner: { uid: number; gid: number } | undefined,
+  ): Socket {
+    sink?.acquire(owner);
+    const socket = readFifo(
+      fd,
+      this.outputWriter(m, sink, name, () => socket.resume()),
+    );
+    socket.once("close", () => sink?.release());
+    return socket;
+  }
+
+  /** Child output from a stream: child.stdout when no FIFO was ready, and hooks. */
   private pipe(
     m: Managed,
     stream: Readable | null,
     sink: LogSink | undefined,
     name: Stream,
     owner: { uid: number; gid: number } | undefined,
-  ): void {
-    if (!stream) return;
-    if (sink) sink.acquire(owner);
-    let failed = false;
+  ): Readable | null {
+    if (!stream) return null;
+    sink?.acquire(owner);
+    const write = this.outputWriter(m, sink, name, () => stream.resume());
     stream.on("data", (chunk: Buffer) => {
+      if (!write(chunk)) stream.pause();
+    });
+    stream.once("close", () => sink?.release());
+    return stream;
+  }
+
+  /**
+   * What happens to each chunk of output: to the file (in order, nothing dropped: the source
+   * pauses while the file is behind), then to `output` listeners once it is in the file. The
+   * chunk may be a view of the shared read buffer: nothing keeps it past the call. Returns false
+   * when the source must pause; `resume` is called once the file has caught up.
+   */
+  private outputWriter(
+    m: Managed,
+    sink: LogSink | undefined,
+    name: Stream,
+    resume: () => void,
+  ): (chunk: Buffer) => boolean {
+    let failed = false;
+    return (chunk) => {
+      let more = true;
       if (sink && !failed) {
         try {
           if (!sink.write(chunk)) {
-            stream.pause();
-            void sink.drained().then(() => stream.resume());
+            more = false;
+            void sink.drained().then(resume);
           }
         } catch (e) {
           failed = true;
@@ -936,12 +990,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         }
       }
       if (this.listenerCount("output") > 0) {
-        const emit = () => this.emit("output", { process: this.snapshot(m), stream: name, chunk });
+        const copy = Buffer.from(chunk);
+        const emit = () =>
+          this.emit("output", { process: this.snapshot(m), stream: name, chunk: copy });
         if (sink?.pending) void sink.flushed().then(emit);
         else emit();
       }
-    });
-    stream.once("close", () => sink?.release());
+      return more;
+    };
   }
 
   private watch(m: Managed, run: Run, context: LaunchContext): void {
