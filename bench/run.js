@@ -129,6 +129,20 @@ function sh(cmd, args) {
   }
 }
 
+/** The "cpu" line of /proc/stat: all jiffies and the steal jiffies (time the hypervisor took). */
+function cpuJiffies() {
+  const fields =
+    readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1) ?? [];
+  const n = fields.map(Number);
+  return { total: n.reduce((a, b) => a + b, 0), steal: n[7] ?? 0 };
+}
+
+/** Percentage of CPU time the hypervisor took between two `cpuJiffies()` readings. */
+function stealPercent(from, to) {
+  const total = to.total - from.total;
+  return total > 0 ? ((100 * (to.steal - from.steal)) / total).toFixed(1) : "?";
+}
+
 export function machine() {
   const mem = sh("free", ["-h"]).split("\n")[1]?.split(/\s+/)[1] ?? "?";
   return {
@@ -139,6 +153,7 @@ export function machine() {
     kernel: sh("uname", ["-r"]),
     node: process.version,
     load: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+    jiffies: cpuJiffies(),
     // Whether the tools ran with the machine's NODE_EXTRA_CA_CERTS (lib/exec.js toolEnv).
     nodeExtraCaCerts:
       benchEnv("NODE_EXTRA_CA_CERTS") === undefined
@@ -431,13 +446,15 @@ async function main() {
   const table = renderTable(R.figures.values(), tools);
   const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
   const left = await cleanup();
-  const loadEnd = machine().load;
+  const end = machine();
+  const loadEnd = end.load;
+  const steal = stealPercent(m.jiffies, end.jiffies);
   const ours = tools.find((t) => t.id === "ours");
   const out = [
     "",
     `## procmgr bench ${m.date}${cfg.quick ? " (QUICK run: small counts, not comparable)" : ""}`,
     "",
-    `Machine: ${m.nproc} cores (${m.cpu}), memory ${m.memory}, kernel ${m.kernel}, Node ${m.node}. Load average ${m.load} at the start, ${loadEnd} at the end. Run took ${elapsed} s. NODE_EXTRA_CA_CERTS: ${m.nodeExtraCaCerts}.`,
+    `Machine: ${m.nproc} cores (${m.cpu}), memory ${m.memory}, kernel ${m.kernel}, Node ${m.node}. Load average ${m.load} at the start, ${loadEnd} at the end. CPU steal (time taken by the hypervisor) ${steal}% of the run. Run took ${elapsed} s. NODE_EXTRA_CA_CERTS: ${m.nodeExtraCaCerts}.`,
     `Ours: ${ours?.how ?? "not run"}. Figures are min / **median** / max; lower is better everywhere.`,
     "",
     table,
