@@ -153,7 +153,8 @@ async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Prom
       }),
   });
   const onActivity = () => heap.activity();
-  for (const event of ["created", "deleted", "state"] as const) supervisor.on(event, onActivity);
+  const lifecycle = ["created", "deleted", "state"] as const;
+  for (const event of lifecycle) supervisor.on(event, onActivity);
   let stopRequested: ((signal: string) => void) | undefined;
   const stopSignal = new Promise<string>((resolve) => {
     stopRequested = resolve;
@@ -195,7 +196,7 @@ async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Prom
     return 0;
   } finally {
     heap.close();
-    for (const event of ["created", "deleted", "state"] as const) supervisor.off(event, onActivity);
+    for (const event of lifecycle) supervisor.off(event, onActivity);
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onTerm);
     process.off("SIGHUP", onHup);

@@ -883,11 +883,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
     closeWriteEnds();
     const stdout = outPipe
-      ? this.readPipe(m, outPipe.read, sinks.stdout, "stdout", owner)
-      : this.pipe(m, child.stdout, sinks.stdout, "stdout", owner);
+      ? this.outputFromFifo(m, outPipe.read, sinks.stdout, "stdout", owner)
+      : this.outputFromStream(m, child.stdout, sinks.stdout, "stdout", owner);
     const stderr = errPipe
-      ? this.readPipe(m, errPipe.read, sinks.stderr, "stderr", owner)
-      : this.pipe(m, child.stderr, sinks.stderr, "stderr", owner);
+      ? this.outputFromFifo(m, errPipe.read, sinks.stderr, "stderr", owner)
+      : this.outputFromStream(m, child.stderr, sinks.stderr, "stderr", owner);
     release();
 
     let resolveDone: (exit: ExitResult) => void = () => {};
@@ -925,7 +925,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 
   /** Child output from its FIFO (the usual case), read into the shared buffer. */
-  private readPipe(
+  private outputFromFifo(
     m: Managed,
     fd: number,
     sink: LogSink | undefined,
@@ -942,7 +942,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 
   /** Child output from a stream: child.stdout when no FIFO was ready, and hooks. */
-  private pipe(
+  private outputFromStream(
     m: Managed,
     stream: Readable | null,
     sink: LogSink | undefined,
@@ -1108,8 +1108,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         return done({ ok: false, description: `could not run: ${(e as Error).message}` });
       }
       const owner = switchUser ? { uid: identity.uid, gid: identity.gid } : undefined;
-      this.pipe(m, child.stdout, sinks.stdout, "stdout", owner);
-      this.pipe(m, child.stderr, sinks.stderr, "stderr", owner);
+      this.outputFromStream(m, child.stdout, sinks.stdout, "stdout", owner);
+      this.outputFromStream(m, child.stderr, sinks.stderr, "stderr", owner);
       let timedOut = false;
       const kill = (): void => {
         if (child.pid !== undefined) signalSafe(-child.pid, "SIGKILL");
