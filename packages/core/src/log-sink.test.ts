@@ -24,18 +24,20 @@ function assertChunks(data: Buffer, sizes: readonly number[], first = 0): void {
 }
 
 describe("LogSink", () => {
-  it("small and large chunks, mixed, arrive complete and in order; flushed() waits for them", async () => {
+  it("small, 64 KiB and larger chunks, mixed, arrive complete and in order; flushed() waits for them", async () => {
     const path = join(tempDir("procmgr-sink-"), "out.log");
     const errors: Error[] = [];
     const sink = new LogSink(path, (e) => errors.push(e));
     sink.acquire(undefined);
-    const sizes: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const size = i % 3 === 0 ? 64 * 1024 : 100 + (i % 7);
+    const sizes: number[] = [64 * 1024];
+    assert.equal(sink.write(chunk(0, 64 * 1024)), true);
+    assert.equal(sink.pending, false, "a whole read of a pipe (64 KiB) is written at once");
+    for (let i = 1; i < 60; i++) {
+      const size = i % 3 === 0 ? 256 * 1024 : i % 3 === 1 ? 64 * 1024 : 100 + (i % 7);
       sizes.push(size);
       assert.equal(sink.write(chunk(i, size)), true);
     }
-    assert.equal(sink.pending, true, "large chunks are written in the background");
+    assert.equal(sink.pending, true, "larger chunks, and what follows them, go in the background");
     await sink.flushed();
     assert.equal(sink.pending, false);
     assertChunks(readFileSync(path), sizes);
