@@ -10,8 +10,8 @@ const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * New-space size (bytes) of a fresh Node process that keeps 60 MiB of young objects alive
- * long enough to survive scavenges, with or without the daemon's V8 flags.
+ * New-space size (bytes) of a fresh Node process that allocates 600,000 objects and keeps up to
+ * 50,000 of them alive at a time (so many survive scavenges), with or without the daemon's flags.
  */
 async function newSpaceAfterSurvivors(withFlags: boolean): Promise<number> {
   const heapJs = fileURLToPath(new URL("./heap.js", import.meta.url));

@@ -57,7 +57,7 @@ export interface HeapCompactorOptions {
  * was 10-40 MiB above RSS after the first one, with the same live heap (~11-16 MiB). The daemon
  * calls `activity()` on every lifecycle event; once nothing has happened for `delayMs` and the
  * used heap has grown by `minGrowthBytes` since the last collection, it runs one full
- * collection: a pause of 20-40 ms with a 15-25 MiB heap on 2 slow cores, only ever after the
+ * collection: a pause of 20-60 ms with a 15-35 MiB heap on 2 slow cores, only ever after the
  * quiet period, never while events keep coming (a crash loop, a deploy).
  */
 export class HeapCompactor {

@@ -63,6 +63,24 @@ describe("LogSink", () => {
     sink.release();
   });
 
+  it("keeps no reference to the caller's buffer: a queued chunk is a copy", async () => {
+    const path = join(tempDir("procmgr-sink-"), "out.log");
+    const sink = new LogSink(path);
+    sink.acquire(undefined);
+    const reused = Buffer.alloc(64 * 1024);
+    const sizes = [256 * 1024, 64 * 1024, 64 * 1024];
+    sink.write(chunk(0, sizes[0] ?? 0));
+    for (const i of [1, 2]) {
+      // Queued behind the write in flight, then overwritten by the caller (a reused read buffer).
+      reused.fill(i % 251);
+      sink.write(reused);
+    }
+    reused.fill(0xff);
+    await sink.flushed();
+    assertChunks(readFileSync(path), sizes);
+    sink.release();
+  });
+
   it("release with writes in flight closes the file only after they are written", async () => {
     const path = join(tempDir("procmgr-sink-"), "out.log");
     const sink = new LogSink(path);

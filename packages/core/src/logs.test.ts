@@ -102,8 +102,8 @@ describe("logs", () => {
 
   it("children writing at once (one read buffer for every pipe): each file and each process's events hold its own bytes, in order", async () => {
     await untilPipesReady(join(root, "state"), 8);
-    // Four small-write children (a line per write) and four large-write ones (64 KiB blocks
-    // of one letter: the file falls behind and chunks are queued while the next reads come in).
+    // Four small-write children (a line per write) and four large-write ones (64 KiB blocks of
+    // one letter: a whole read each), all read through the same buffer at the same time.
     const small = (tag: string) =>
       `const fs = require("node:fs"); for (let i = 0; i < 20000; i++) fs.writeSync(1, "${tag} " + i + "\\n");`;
     const large = (letter: string) =>
