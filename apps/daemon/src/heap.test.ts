@@ -39,6 +39,41 @@ test("the daemon's V8 flags keep the young generation from growing", async () =>
   assert.ok(withFlags <= 4 * mib, `with them it stays small (${withFlags / mib} MiB)`);
 });
 
+/**
+ * Whether V8's memory reducer starts a collection of its own in a fresh Node process that grows
+ * its old generation by ~30 MiB, runs the daemon's full collection and then idles for 10 s: the
+ * reducer arms itself at that collection and decides 8 s later, which V8 traces
+ * (`--trace-gc-verbose` in V8 11, `--trace-memory-reducer` in later versions: the child sets
+ * both, and V8 names the one it does not know on stdout). `flags` are set before the work.
+ */
+async function memoryReducerCollects(flags: "daemon" | readonly string[]): Promise<boolean> {
+  const heapJs = fileURLToPath(new URL("./heap.js", import.meta.url));
+  const script = `
+    import { setFlagsFromString } from "node:v8";
+    setFlagsFromString("--trace-gc-verbose");
+    setFlagsFromString("--trace-memory-reducer");
+    const { applyDaemonV8Flags, fullGc } = await import(${JSON.stringify(heapJs)});
+    const flags = ${JSON.stringify(flags)};
+    if (flags === "daemon") applyDaemonV8Flags();
+    else for (const flag of flags) setFlagsFromString(flag);
+    const keep = [];
+    for (let i = 0; i < 400000; i++) keep.push({ i, s: "x" + i });
+    fullGc()();
+    setTimeout(() => keep.length, 10000);
+  `;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
+  return /Memory reducer: started GC/.test(stdout);
+}
+
+test("the daemon's V8 flags keep V8's memory reducer from collecting on its own", async () => {
+  const [smallYoungGenerationOnly, daemon] = await Promise.all([
+    memoryReducerCollects(["--semi-space-growth-factor=1"]),
+    memoryReducerCollects("daemon"),
+  ]);
+  assert.equal(smallYoungGenerationOnly, true, "with incremental marking the reducer collects");
+  assert.equal(daemon, false, "with the daemon's flags it never does");
+});
+
 test("fullGc collects old-generation garbage and leaves no global gc", () => {
   const hadGc = typeof (globalThis as { gc?: unknown }).gc;
   const collect = fullGc();
