@@ -86,6 +86,24 @@ describe("status codec", () => {
     assert.equal(fast.name, s.name);
   });
 
+  it("reads every truncated prefix as fromBinary does (the same error or the same message)", () => {
+    const bytes = encodeProcessStatus(samples()[1] as ProcessStatus);
+    let errors = 0;
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const part = bytes.subarray(0, cut);
+      let slow: ProcessStatus | undefined;
+      try {
+        slow = fromBinary(ProcessStatusSchema, part);
+      } catch {
+        errors++;
+        assert.throws(() => decodeProcessStatus(part), `cut at ${cut}: fromBinary threw`);
+        continue;
+      }
+      assert.ok(equals(ProcessStatusSchema, decodeProcessStatus(part), slow), `cut at ${cut}`);
+    }
+    assert.ok(errors > 10, `${errors} of the prefixes are errors`);
+  });
+
   it("a ListResponse of encoded statuses is the bytes of the ordinary ListResponse", () => {
     // Enough statuses to outgrow the writer's first buffer several times.
     const list = Array.from({ length: 600 }, (_, i) => samples()[i % 4] as ProcessStatus);
