@@ -17,6 +17,19 @@ function colorDepthOf(stream: Writable): number {
 }
 
 /**
+ * A reader that goes away early (`pm-cli list -o json | head -c 100`) makes the next write fail
+ * with EPIPE. A Unix tool dies of SIGPIPE there, which Node ignores; the CLI stops the same way:
+ * at once, silently, with status 141 (128 + SIGPIPE), instead of an unhandled 'error' event and
+ * its stack trace. Other write errors still surface.
+ */
+function exitQuietlyOnBrokenPipe(stream: Writable): void {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(141);
+    throw e;
+  });
+}
+
+/**
  * The CLI entry point: `main(process.argv.slice(2), process.env, process.argv[1])` resolves to
  * the exit code. The program name ("pm-cli", "dd-procmgr-cli", "psh") comes from PM_CLI_NAME
  * or the basename of argv0. No top-level await, no import.meta: this is bundled to CommonJS.
@@ -29,6 +42,8 @@ export async function main(
 ): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
+  if (io.stdout === undefined) exitQuietlyOnBrokenPipe(stdout);
+  if (io.stderr === undefined) exitQuietlyOnBrokenPipe(stderr);
   let controller: AbortController | undefined;
   let signal = io.signal;
   const onSignal = () => controller?.abort();
