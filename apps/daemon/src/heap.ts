@@ -19,9 +19,10 @@ import { runInNewContext } from "node:vm";
  * start of 1,000 processes does) and, 8 s later, runs two more full collections of its own:
  * 60-130 ms of CPU in an idle daemon, repeating what the compactor did 500 ms after the burst.
  * The reducer cannot be removed once the heap exists (`--no-memory-reducer` set now is ignored),
- * but it only arms itself when incremental marking is on. The cost: V8's own full collections
- * at its allocation limit run in one pause instead of in steps between tasks, 20-60 ms for the
- * daemon's 15-35 MiB heap, as the compactor's already do.
+ * but it only collects when it can start incremental marking: without it, it wakes every 8 s,
+ * finds it cannot, and sleeps again (V8 11's memory-reducer.cc). The cost: V8's own full
+ * collections at its allocation limit run in one pause instead of in steps between tasks,
+ * 20-60 ms for the daemon's 15-35 MiB heap, as the compactor's already do.
  */
 export const DAEMON_V8_FLAGS = [
   "--semi-space-growth-factor=1",
