@@ -65,13 +65,14 @@ export interface HeapCompactorOptions {
 /**
  * Collects the garbage of a burst of work once the daemon is quiet. Starting, stopping or
  * deleting many processes fills the old generation with garbage, and V8 collects it only when
- * the generation reaches its limit (which it raises as the heap grows) or when its memory reducer
- * runs (8 s after a full collection, at low allocation): RSS after five start/stop cycles of 100
- * was 10-40 MiB above RSS after the first one, with the same live heap (~11-16 MiB). The daemon
- * calls `activity()` on every lifecycle event; once nothing has happened for `delayMs` and the
- * used heap has grown by `minGrowthBytes` since the last collection, it runs one full
- * collection: a pause of 20-60 ms with a 15-35 MiB heap on 2 slow cores, only ever after the
- * quiet period, never while events keep coming (a crash loop, a deploy).
+ * the generation reaches its limit, which it raises as the heap grows (its memory reducer, which
+ * would collect 8 s after a full collection, is kept from collecting by DAEMON_V8_FLAGS): RSS
+ * after five start/stop cycles of 100 was 10-40 MiB above RSS after the first one, with the same
+ * live heap (~11-16 MiB). The daemon calls `activity()` on every lifecycle event; once nothing
+ * has happened for `delayMs` and the used heap has grown by `minGrowthBytes` since the last
+ * collection, it runs one full collection: a pause of 20-60 ms with a 15-35 MiB heap on 2 slow
+ * cores, only ever after the quiet period, never while events keep coming (a crash loop, a
+ * deploy).
  */
 export class HeapCompactor {
   private readonly compact: CompactFn;
