@@ -59,7 +59,16 @@ const APPS = {
     inject: ["packages/rpc/dist/light-headers-global.js"],
     // Startup snapshot: these modules (and the CLI's own, clipanion) are evaluated at build time
     // and deserialized at start. connect-node is not among them: Node 20 cannot snapshot its http.
-    snapshot: ["@bufbuild/protobuf", "@connectrpc/connect", "@procmgr/rpc/contract"],
+    snapshot: [
+      "@bufbuild/protobuf",
+      "@connectrpc/connect",
+      "@connectrpc/connect/protocol",
+      "@connectrpc/connect/protocol-connect",
+      "@procmgr/rpc/contract",
+    ],
+    // Run at snapshot build after those are evaluated: the CLI's everyday lines against an
+    // in-memory daemon, so that the functions they run are in the snapshot compiled.
+    warm: "dist/warm.js",
   },
 };
 
@@ -88,6 +97,7 @@ function parse(argv) {
         ...known,
         dir: join(root, known.dir),
         inject: (known.inject ?? []).map((f) => join(root, f)),
+        warmPath: known.warm === undefined ? undefined : join(root, known.dir, known.warm),
       }
     : { dir: resolve(app), name: undefined, passArgv0: false, exit: "exitCode", inject: [] };
   let out;
@@ -104,7 +114,7 @@ function parse(argv) {
   return { ...opts, out: out ?? join(opts.dir, "dist-bin", opts.name), force };
 }
 
-function entrySource(mainPath, { passArgv0, exit, snapshot }) {
+function entrySource(mainPath, { passArgv0, exit, snapshot, warmPath }) {
   const args = passArgv0
     ? "process.argv.slice(2), process.env, process.argv[1] ?? process.argv0"
     : "process.argv.slice(2), process.env";
@@ -127,13 +137,26 @@ function entrySource(mainPath, { passArgv0, exit, snapshot }) {
   // here is evaluated then, and run() is what the executable does at start.
   const warm = snapshot.map((m, i) => `import * as warm${i} from ${JSON.stringify(m)};`).join("\n");
   const names = snapshot.map((_, i) => `warm${i}`).join(", ");
+  // The warm-up runs once while building (its promise settles before Node takes the snapshot);
+  // a failing one fails the build.
+  const warmImport =
+    warmPath === undefined ? "" : `import { warmUp } from ${JSON.stringify(warmPath)};\n`;
+  const warmCall =
+    warmPath === undefined
+      ? ""
+      : `  warmUp().catch((e) => {
+    process.stderr.write(\`snapshot warm-up failed: \${e instanceof Error ? (e.stack ?? e.message) : String(e)}\\n\`);
+    process.exit(1);
+  });
+`;
   return `import { main } from ${JSON.stringify(mainPath)};
 import { startupSnapshot } from "node:v8";
-${warm}
+${warmImport}${warm}
 globalThis.__seaSnapshotModules = [${names}];
 ${run}
-if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(run);
-else run();
+if (startupSnapshot.isBuildingSnapshot()) {
+  startupSnapshot.setDeserializeMainFunction(run);
+${warmCall}} else run();
 `;
 }
 

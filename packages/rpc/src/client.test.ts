@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import * as http2 from "node:http2";
+import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,7 +59,7 @@ function fakeHandler() {
   });
 }
 
-async function listen(server: http2.Http2Server, target: number | string): Promise<void> {
+async function listen(server: http.Server, target: number | string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(target, () => {
@@ -69,7 +69,7 @@ async function listen(server: http2.Http2Server, target: number | string): Promi
   });
 }
 
-function closeServer(server: http2.Http2Server): Promise<void> {
+function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
@@ -113,16 +113,16 @@ describe("parseAddress", () => {
 
 describe("createProcessManagerClient", () => {
   let dir: string;
-  let tcp: http2.Http2Server;
-  let unix: http2.Http2Server;
+  let tcp: http.Server;
+  let unix: http.Server;
   let port: number;
   let socketPath: string;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "rpc-client-"));
     socketPath = join(dir, "dd-procmgrd.sock");
-    tcp = http2.createServer(fakeHandler());
-    unix = http2.createServer(fakeHandler());
+    tcp = http.createServer(fakeHandler());
+    unix = http.createServer(fakeHandler());
     await listen(tcp, 0);
     await listen(unix, socketPath);
     port = (tcp.address() as AddressInfo).port;
@@ -212,11 +212,11 @@ describe("createProcessManagerClient", () => {
 
 describe("discoverDaemon", () => {
   let dir: string;
-  let server: http2.Http2Server;
+  let server: http.Server;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "rpc-discover-"));
-    server = http2.createServer(fakeHandler());
+    server = http.createServer(fakeHandler());
     await listen(server, join(dir, "dd-procmgrd.sock"));
   });
 

@@ -1,24 +1,16 @@
 import { readFile } from "node:fs/promises";
 import * as net from "node:net";
+import { H1Client } from "./h1-client.js";
 import {
-  type Client,
-  Code,
-  ConnectError,
-  createClient,
-  type Interceptor,
-} from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import {
-  ListResponseWireSchema,
-  ProcessManager,
-  type ProcessStatus,
-} from "./gen/procmgr/v1/process_manager_pb.js";
-import { decodeProcessStatus } from "./status-codec.js";
+  connectionOver,
+  createDaemonTransport,
+  type DaemonAddress,
+  type DaemonTransportOptions,
+  type ProcessManagerClient,
+  type ProcessManagerConnection,
+} from "./transport.js";
 
-/** Where a dd-procmgrd listens: its unix socket or a TCP host and port. */
-export type DaemonAddress =
-  | { kind: "unix"; path: string }
-  | { kind: "tcp"; host: string; port: number };
+export type { DaemonAddress, ProcessManagerClient, ProcessManagerConnection } from "./transport.js";
 
 export type RpcClientErrorCode = "invalid-address" | "invalid-option";
 
@@ -97,75 +89,12 @@ export function formatAddress(address: DaemonAddress): string {
     : `${address.host}:${address.port}`;
 }
 
-export interface ProcessManagerClientOptions {
-  /** Sent as `authorization: Bearer <token>` on every call. */
-  token?: string | undefined;
-  /** Default deadline of unary calls (streams are not limited). */
-  timeoutMs?: number | undefined;
-}
-
-export type ProcessManagerClient = Client<typeof ProcessManager>;
-
-export interface ProcessManagerConnection {
-  readonly client: ProcessManagerClient;
-  readonly address: DaemonAddress;
-  /**
-   * `client.list({})`'s statuses, decoded field by field (status-codec.ts) instead of by
-   * protobuf-es's reflection: the same messages, several times faster in a cold process.
-   */
-  listStatuses(): Promise<ProcessStatus[]>;
-  /** Closes the HTTP/2 session; calls in flight are aborted. */
-  close(): void;
-}
+export type ProcessManagerClientOptions = DaemonTransportOptions;
 
 /**
- * connect-node reports a missing unix socket (ENOENT) as INTERNAL; a daemon that cannot be
- * reached is UNAVAILABLE, and a socket we may not open is PERMISSION_DENIED.
- */
-const connectFailures: Interceptor = (next) => async (req) => {
-  try {
-    return await next(req);
-  } catch (e) {
-    const ce = ConnectError.from(e);
-    if (ce.code !== Code.Internal) throw e;
-    const codes = errorChainCodes(ce);
-    if (codes.some((c) => c === "ENOENT" || c === "ENOTSOCK" || c === "ECONNREFUSED")) {
-      throw new ConnectError(ce.rawMessage, Code.Unavailable, undefined, undefined, ce.cause);
-    }
-    if (codes.some((c) => c === "EACCES" || c === "EPERM")) {
-      throw new ConnectError(ce.rawMessage, Code.PermissionDenied, undefined, undefined, ce.cause);
-    }
-    throw e;
-  }
-};
-
-function errorChainCodes(e: unknown): string[] {
-  const codes: string[] = [];
-  const seen = new Set<unknown>();
-  let cur: unknown = e;
-  while (cur instanceof Error && !seen.has(cur)) {
-    seen.add(cur);
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === "string") codes.push(code);
-    cur = cur.cause;
-  }
-  return codes;
-}
-
-function bearer(token: string): Interceptor {
-  const value = `Bearer ${token}`;
-  return (next) => async (req) => {
-    req.header.set("authorization", value);
-    return await next(req);
-  };
-}
-
-/** The List method with its response read as ListResponseWire (the same bytes). */
-const listAsWire = { ...ProcessManager.method.list, output: ListResponseWireSchema };
-
-/**
- * A gRPC (HTTP/2 cleartext) client of the daemon together with a way to close its session.
- * A unix socket address connects through `createConnection`.
+ * A client of the daemon (unix socket or host:port) together with a way to end its calls. It
+ * speaks the Connect protocol over HTTP/1.1, one connection per call (h1-client.ts): what a
+ * short-lived CLI does fastest. The daemon serves gRPC on the same socket for other clients.
  */
 export function createProcessManagerConnection(
   address: DaemonAddress | string,
@@ -183,38 +112,20 @@ export function createProcessManagerConnection(
   }
   const baseUrl =
     resolved.kind === "unix" ? "http://localhost" : `http://${formatAddress(resolved)}`;
-  const nodeOptions =
+  const http = new H1Client(
     resolved.kind === "unix"
-      ? { createConnection: () => net.createConnection({ path: resolved.path }) }
-      : {};
-  const sessionManager = new Http2SessionManager(baseUrl, {}, nodeOptions);
-  const interceptors: Interceptor[] = [connectFailures];
-  if (options.token !== undefined && options.token !== "") {
-    interceptors.push(bearer(options.token));
-  }
-  const transport = createGrpcTransport({
-    baseUrl,
-    sessionManager,
-    interceptors,
-    // No gzip: the daemon is local (unix socket or loopback) and compressing a List of 1,000
-    // statuses costs both sides more than sending it.
-    acceptCompression: [],
-    ...(options.timeoutMs !== undefined ? { defaultTimeoutMs: options.timeoutMs } : {}),
-  });
-  return {
-    client: createClient(ProcessManager, transport),
-    address: resolved,
-    async listStatuses() {
-      const res = await transport.unary(listAsWire, undefined, undefined, undefined, {});
-      return res.message.processes.map(decodeProcessStatus);
-    },
-    close: () => sessionManager.abort(),
-  };
+      ? () => net.createConnection({ path: resolved.path })
+      : () => net.createConnection({ host: resolved.host, port: resolved.port }),
+    resolved.kind === "unix" ? "localhost" : formatAddress(resolved),
+  );
+  const transport = createDaemonTransport(http.request, baseUrl, options);
+  return connectionOver(transport, resolved, () => http.close());
 }
 
 /**
- * A gRPC (HTTP/2 cleartext) client of the daemon: unix socket or host:port. Idle sessions do
- * not keep the process alive; use createProcessManagerConnection to close one explicitly.
+ * A client of the daemon: unix socket or host:port. A connection is open only while a call is,
+ * so an idle client does not keep the process alive; use createProcessManagerConnection to end
+ * calls in flight.
  */
 export function createProcessManagerClient(
   address: DaemonAddress | string,

@@ -105,6 +105,7 @@ export {
   WatchEventsRequestSchema,
   WatchEventsResponseSchema,
 } from "./gen/procmgr/v1/process_manager_pb.js";
+export { H1Client } from "./h1-client.js";
 export { LightHeaders } from "./light-headers.js";
 export {
   decodeProcessStatus,
@@ -112,3 +113,5 @@ export {
   listResponseOf,
   processStatusFieldNumbers,
 } from "./status-codec.js";
+export type { DaemonTransportOptions } from "./transport.js";
+export { connectionOver, createDaemonTransport } from "./transport.js";

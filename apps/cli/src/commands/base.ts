@@ -70,6 +70,9 @@ export abstract class BaseCommand extends Command<CliContext> {
 
   /** The connection to the daemon (discovered once per command run). */
   private async daemon(): Promise<ProcessManagerConnection> {
+    if (this.connection === undefined && this.context.daemon !== undefined) {
+      this.connection = this.context.daemon;
+    }
     if (this.connection === undefined) {
       const { connectDaemon } = await import("../connection.js");
       const { connection } = await connectDaemon(this.context, this.address, (target) => {
