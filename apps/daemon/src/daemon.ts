@@ -28,7 +28,6 @@ import {
 import { DaemonError } from "./errors.js";
 import { type Listener, listenTcp, listenUnix, type RequestHandler } from "./listener.js";
 import type { Logger } from "./logger.js";
-import { createMetricsRegistry, startMetricsServer } from "./metrics.js";
 import { type PersistedProcess, ProcessStore } from "./persistence.js";
 import { type DaemonStatus, processManagerRoutes } from "./service.js";
 import { VERSION } from "./version.js";
@@ -171,6 +170,9 @@ export class Daemon {
     this.logDiff(diff, false);
 
     if (s.metrics.enabled) {
+      // Loaded only when enabled (off by default): prom-client and what it pulls in are ~1 MiB
+      // of heap that a daemon without metrics would carry for nothing.
+      const { createMetricsRegistry, startMetricsServer } = await import("./metrics.js");
       const registry = createMetricsRegistry(this.supervisor, this.startedAt);
       const m = await startMetricsServer(registry, s.metrics.host, s.metrics.port);
       this.metricsServer = m.server;

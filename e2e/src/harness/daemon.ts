@@ -14,6 +14,8 @@ import { createProcessManagerConnection, type ProcessManagerConnection } from "@
 
 export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const daemonBin: string = join(repoRoot, "apps", "daemon", "bin", "dd-procmgrd.js");
+/** The daemon's single executable, as `pnpm build` makes it (what the install guide installs). */
+export const daemonExecutable: string = join(repoRoot, "apps", "daemon", "dist-bin", "dd-procmgrd");
 
 export interface DaemonDirs {
   /** The temporary root holding everything below. */
@@ -37,6 +39,8 @@ export interface StartDaemonOptions {
   readonly metrics?: boolean;
   /** Make the temp dirs traversable by other users (for the non-root tests). */
   readonly openDirs?: boolean;
+  /** Run the single executable (apps/daemon/dist-bin/dd-procmgrd) instead of the bin script. */
+  readonly executable?: boolean;
 }
 
 export interface ExitStatus {
@@ -57,7 +61,7 @@ export interface DaemonInstance extends DaemonDirs {
   /** Resolves with the first line matching `pattern` written after offset `from`. */
   waitForOutput(pattern: RegExp, from?: number): Promise<string>;
   token(): Promise<string>;
-  /** A gRPC client over the unix socket, TCP without a token, or TCP with the token. */
+  /** A client (@procmgr/rpc) over the unix socket, TCP without a token, or TCP with the token. */
   connect(kind: "unix" | "tcp" | "tcp+token"): Promise<ProcessManagerConnection>;
   signal(signal: NodeJS.Signals): void;
   /** SIGTERM and wait for the exit. */
@@ -114,7 +118,9 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
     ...(options.metrics === true ? { METRICS_ENABLED: "true", METRICS_PORT: "0" } : {}),
     ...options.env,
   });
-  const child = spawn(process.execPath, [daemonBin, ...(options.args ?? [])], {
+  const [cmd, ...pre] =
+    options.executable === true ? [daemonExecutable] : [process.execPath, daemonBin];
+  const child = spawn(cmd, [...pre, ...(options.args ?? [])], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });

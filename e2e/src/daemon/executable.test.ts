@@ -1,0 +1,163 @@
+/**
+ * The daemon's single executable (what the installation guide installs) serves every protocol of
+ * the one port, through the same code as `node bin/dd-procmgrd.js` but bundled: with the small
+ * Headers class in place of Node's (packages/rpc/src/light-headers.ts) and prom-client loaded
+ * only when metrics are on. Skipped, saying why, when `pnpm build` has not made it.
+ */
+import * as assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import {
+  type DaemonInstance,
+  daemonExecutable,
+  removeDaemonDirs,
+  repoRoot,
+  startDaemon,
+  stopAllDaemons,
+} from "../harness/daemon.js";
+
+const skip = existsSync(daemonExecutable)
+  ? false
+  : `not built: ${daemonExecutable} (run pnpm build)`;
+
+/** POST a Connect JSON request over HTTP/1.1 on the unix socket, as curl does. */
+function connectJson(
+  socketPath: string,
+  method: string,
+  body: object,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        socketPath,
+        method: "POST",
+        path: `/procmgr.v1.ProcessManager/${method}`,
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe("dd-procmgrd as a single executable: every protocol on one port", { skip }, () => {
+  let d: DaemonInstance;
+
+  before(async () => {
+    d = await startDaemon({
+      executable: true,
+      metrics: true,
+      config: "processes:\n  web:\n    command: sleep 300\n    auto_start: true\n",
+    });
+  });
+  after(async () => {
+    await stopAllDaemons();
+    if (d !== undefined) await removeDaemonDirs(d);
+  });
+
+  test("Connect over HTTP/1.1 (pm-cli's client): unary, a server stream, errors", async () => {
+    const c = await d.connect("unix");
+    try {
+      const list = await c.listStatuses();
+      assert.deepEqual(
+        list.map((p) => p.name),
+        ["web"],
+      );
+      assert.ok(list[0] !== undefined && list[0].pid > 0);
+      const events: string[] = [];
+      const ac = new AbortController();
+      const stream = (async () => {
+        for await (const ev of c.client.watchEvents({ ids: ["web"] }, { signal: ac.signal })) {
+          events.push(ev.processName);
+          ac.abort();
+        }
+      })().catch((e: unknown) => {
+        if (ConnectError.from(e).code !== Code.Canceled) throw e;
+      });
+      await c.client.restart({ ids: ["web"] });
+      await stream;
+      assert.deepEqual(events.slice(0, 1), ["web"]);
+      await assert.rejects(
+        c.client.describe({ id: "nope" }),
+        (e: unknown) => ConnectError.from(e).code === Code.NotFound,
+      );
+    } finally {
+      c.close();
+    }
+  });
+
+  test("Connect JSON over HTTP/1.1 (curl)", async () => {
+    const res = await connectJson(d.socketPath, "List", {});
+    assert.equal(res.status, 200);
+    const names = (res.json.processes as { name: string }[]).map((p) => p.name);
+    assert.deepEqual(names, ["web"]);
+    const bad = await connectJson(d.socketPath, "Describe", { id: "nope" });
+    assert.equal(bad.status, 404);
+    assert.equal(bad.json.code, "not_found");
+  });
+
+  test("gRPC over HTTP/2 (grpc-js), with the token's header on TCP", async () => {
+    const def = await protoLoader.load("procmgr/v1/process_manager.proto", {
+      includeDirs: [join(repoRoot, "packages", "rpc", "proto")],
+      keepCase: true,
+      enums: String,
+      defaults: true,
+    });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      procmgr: { v1: { ProcessManager: grpc.ServiceClientConstructor } };
+    };
+    const client = new pkg.procmgr.v1.ProcessManager(
+      d.tcpAddress,
+      grpc.credentials.createInsecure(),
+    );
+    const call = (method: string, req: object, md = new grpc.Metadata()) =>
+      new Promise<Record<string, unknown>>((res, rej) => {
+        (
+          client[method] as (
+            r: object,
+            m: grpc.Metadata,
+            cb: (e: Error | null, v: Record<string, unknown>) => void,
+          ) => void
+        ).call(client, req, md, (e, v) => (e ? rej(e) : res(v)));
+      });
+    try {
+      const list = await call("List", {});
+      assert.deepEqual(
+        (list.processes as { name: string }[]).map((p) => p.name),
+        ["web"],
+      );
+      await assert.rejects(
+        call("Stop", { ids: ["web"] }),
+        (e: unknown) => (e as grpc.ServiceError).code === grpc.status.UNAUTHENTICATED,
+      );
+      const md = new grpc.Metadata();
+      md.set("authorization", `Bearer ${await d.token()}`);
+      const stopped = await call("Stop", { ids: ["web"] }, md);
+      assert.deepEqual(
+        (stopped.processes as { state: string }[]).map((p) => p.state),
+        ["PROCESS_STATE_STOPPED"],
+      );
+    } finally {
+      client.close();
+    }
+  });
+
+  test("metrics, loaded only when enabled, are served", async () => {
+    assert.ok(d.metricsAddress, "the daemon said where it serves metrics");
+    const res = await fetch(`http://${d.metricsAddress}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /procmgr_process_state\{name="web",state="[a-z]+"\} 1/);
+  });
+});
