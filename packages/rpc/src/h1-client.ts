@@ -87,7 +87,7 @@ export class H1Client {
           resolve(response);
         }
       });
-      socket.once("error", fail);
+      socket.on("error", fail);
       socket.once("close", () => {
         this.open.delete(socket);
         signal?.removeEventListener("abort", onAbort);
