@@ -48,7 +48,7 @@ const APPS = {
     exit: "exit",
     release: "daemon",
     // connect-node's server builds a Headers for every request: the global one loads undici at
-    // the first call, ~2 MiB of heap and ~10 MiB of RSS for the daemon's lifetime.
+    // the first call, ~2 MiB of heap and 2-4 MiB of RSS for the daemon's lifetime.
     inject: ["packages/rpc/dist/light-headers-global.js"],
   },
   cli: {
@@ -61,7 +61,8 @@ const APPS = {
     // class with the same behaviour for what connect uses (packages/rpc/src/light-headers.ts).
     inject: ["packages/rpc/dist/light-headers-global.js"],
     // Startup snapshot: these modules (and the CLI's own, clipanion) are evaluated at build time
-    // and deserialized at start. connect-node is not among them: Node 20 cannot snapshot its http.
+    // and deserialized at start. Node 20 cannot snapshot its http modules; the CLI's client
+    // needs none (packages/rpc/src/h1-client.ts).
     snapshot: [
       "@bufbuild/protobuf",
       "@connectrpc/connect",
