@@ -6,14 +6,13 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import {
   type DaemonInstance,
   removeDaemonDirs,
-  repoRoot,
   startDaemon,
   stopAllDaemons,
 } from "../harness/daemon.js";
+import { grpcJsClient } from "../harness/grpc-js.js";
 
 const run = promisify(execFile);
 
@@ -110,32 +109,8 @@ describe("dd-procmgrd: who may do what", () => {
   });
 
   test("a gRPC client of another implementation (grpc-js + the committed .proto)", async () => {
-    const protoDir = join(repoRoot, "packages", "rpc", "proto");
-    const def = await protoLoader.load("procmgr/v1/process_manager.proto", {
-      includeDirs: [protoDir],
-      keepCase: true,
-      enums: String,
-      longs: String,
-      defaults: true,
-    });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      procmgr: { v1: { ProcessManager: grpc.ServiceClientConstructor } };
-    };
-    const client = new pkg.procmgr.v1.ProcessManager(
-      d.tcpAddress,
-      grpc.credentials.createInsecure(),
-    );
-    type Reply = Record<string, unknown>;
-    const call = (method: string, req: object, md = new grpc.Metadata()) =>
-      new Promise<Reply>((res, rej) => {
-        (
-          client[method] as (
-            r: object,
-            m: grpc.Metadata,
-            cb: (e: Error | null, v: Reply) => void,
-          ) => void
-        ).call(client, req, md, (e, v) => (e ? rej(e) : res(v)));
-      });
+    const client = await grpcJsClient(d.tcpAddress, { longs: String });
+    const call = client.call;
     try {
       const list = await call("List", {});
       const names = (list.processes as { name: string; state: string }[]).map((p) => [

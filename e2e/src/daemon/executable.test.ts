@@ -7,19 +7,17 @@
 import * as assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { request } from "node:http";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import {
   type DaemonInstance,
   daemonExecutable,
   removeDaemonDirs,
-  repoRoot,
   startDaemon,
   stopAllDaemons,
 } from "../harness/daemon.js";
+import { grpcJsClient } from "../harness/grpc-js.js";
 
 const skip = existsSync(daemonExecutable)
   ? false
@@ -109,29 +107,8 @@ describe("dd-procmgrd as a single executable: every protocol on one port", { ski
   });
 
   test("gRPC over HTTP/2 (grpc-js), with the token's header on TCP", async () => {
-    const def = await protoLoader.load("procmgr/v1/process_manager.proto", {
-      includeDirs: [join(repoRoot, "packages", "rpc", "proto")],
-      keepCase: true,
-      enums: String,
-      defaults: true,
-    });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      procmgr: { v1: { ProcessManager: grpc.ServiceClientConstructor } };
-    };
-    const client = new pkg.procmgr.v1.ProcessManager(
-      d.tcpAddress,
-      grpc.credentials.createInsecure(),
-    );
-    const call = (method: string, req: object, md = new grpc.Metadata()) =>
-      new Promise<Record<string, unknown>>((res, rej) => {
-        (
-          client[method] as (
-            r: object,
-            m: grpc.Metadata,
-            cb: (e: Error | null, v: Record<string, unknown>) => void,
-          ) => void
-        ).call(client, req, md, (e, v) => (e ? rej(e) : res(v)));
-      });
+    const client = await grpcJsClient(d.tcpAddress);
+    const call = client.call;
     try {
       const list = await call("List", {});
       assert.deepEqual(
