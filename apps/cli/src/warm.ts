@@ -19,8 +19,9 @@ import type { CliContext } from "./context.js";
  * Runs the everyday command lines once against an in-memory daemon, for the single executable's
  * startup snapshot (scripts/build-sea.mjs calls this while building it). A function V8 has run
  * is in the snapshot as bytecode; one it has not is compiled from source at its first call in
- * every CLI run: clipanion's parser, connect's gRPC client pipeline, the status codec and the
- * formatters cost a cold `pm-cli list` ~20 ms that way (bench/README.md, "CLI round trip").
+ * every CLI run: clipanion's parser, connect's client pipeline, the status codec and the
+ * formatters. Measured: a cold `pm-cli list -o json` of 100 takes 82-85 ms with this warm-up and
+ * 88-93 without (bench/README.md, "CLI round trip (session 5)").
  *
  * Nothing here touches the network, the environment or process-wide state: the daemon is a
  * connect router called in memory, the streams are PassThroughs. Throws when a line does not
