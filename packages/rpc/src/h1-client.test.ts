@@ -109,6 +109,20 @@ describe("H1Client (the client's HTTP/1.1 connections)", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** One GetStatus call to a raw server on `name` that answers with `answer`; closed after. */
+  async function getStatusFrom(
+    name: string,
+    answer: (socket: net.Socket, request: Promise<string>) => Promise<void>,
+  ) {
+    const path = join(dir, name);
+    const server = await rawServer(path, answer);
+    try {
+      return await createProcessManagerConnection(`unix:${path}`).client.getStatus({});
+    } finally {
+      server.close();
+    }
+  }
+
   it("opens one connection per call and closes it with the answer", {
     timeout: 15_000,
   }, async () => {
@@ -197,14 +211,13 @@ describe("H1Client (the client's HTTP/1.1 connections)", () => {
   it("reads a chunked answer with trailers that arrives a byte at a time", {
     timeout: 15_000,
   }, async () => {
-    const path = join(dir, "chunked.sock");
     const body = Buffer.from(
       toBinary(
         GetStatusResponseSchema,
         create(GetStatusResponseSchema, { ready: true, version: "v9" }),
       ),
     );
-    const server = await rawServer(path, async (socket, request) => {
+    const res = await getStatusFrom("chunked.sock", async (socket, request) => {
       await request;
       const half = Math.floor(body.length / 2);
       const bytes = Buffer.concat([
@@ -223,58 +236,38 @@ describe("H1Client (the client's HTTP/1.1 connections)", () => {
       }
       socket.end();
     });
-    try {
-      const conn = createProcessManagerConnection(`unix:${path}`);
-      const res = await conn.client.getStatus({});
-      assert.equal(res.version, "v9");
-    } finally {
-      server.close();
-    }
+    assert.equal(res.version, "v9");
   });
 
   it("fails an answer cut short of its content-length (UNAVAILABLE)", {
     timeout: 15_000,
   }, async () => {
-    const path = join(dir, "short.sock");
-    const server = await rawServer(path, async (socket, request) => {
-      await request;
-      socket.end(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/proto\r\nContent-Length: 10\r\n\r\n\x08\x01",
-      );
-    });
-    try {
-      const conn = createProcessManagerConnection(`unix:${path}`);
-      await assert.rejects(
-        conn.client.getStatus({}),
-        (e: unknown) => e instanceof ConnectError && e.code === Code.Unavailable,
-      );
-    } finally {
-      server.close();
-    }
+    await assert.rejects(
+      getStatusFrom("short.sock", async (socket, request) => {
+        await request;
+        socket.end(
+          "HTTP/1.1 200 OK\r\nContent-Type: application/proto\r\nContent-Length: 10\r\n\r\n\x08\x01",
+        );
+      }),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Unavailable,
+    );
   });
 
   it("fails a malformed answer (INTERNAL, naming what was wrong)", {
     timeout: 15_000,
   }, async () => {
-    const path = join(dir, "bad.sock");
-    const server = await rawServer(path, async (socket, request) => {
-      await request;
-      socket.end("SSH-2.0-OpenSSH_9.6\r\n\r\n");
-    });
-    try {
-      const conn = createProcessManagerConnection(`unix:${path}`);
-      await assert.rejects(
-        conn.client.getStatus({}),
-        (e: unknown) =>
-          e instanceof ConnectError &&
-          e.code === Code.Internal &&
-          /malformed HTTP response from the daemon: unexpected status line "SSH-2.0/.test(
-            e.rawMessage,
-          ),
-      );
-    } finally {
-      server.close();
-    }
+    await assert.rejects(
+      getStatusFrom("bad.sock", async (socket, request) => {
+        await request;
+        socket.end("SSH-2.0-OpenSSH_9.6\r\n\r\n");
+      }),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.Internal &&
+        /malformed HTTP response from the daemon: unexpected status line "SSH-2.0/.test(
+          e.rawMessage,
+        ),
+    );
   });
 
   it("sends the request as HTTP/1.1 and refuses a token that would inject a header", {
