@@ -313,18 +313,6 @@ function malformed(what: string): ConnectError {
   return new ConnectError(`malformed HTTP response from the daemon: ${what}`, Code.Internal);
 }
 
-/** The error codes (`ENOENT`, ...) along an error's `cause` chain. */
-function errorChainCodes(e: unknown): string[] {
-  const codes: string[] = [];
-  const seen = new Set<unknown>();
-  for (let cur = e; cur instanceof Error && !seen.has(cur); cur = cur.cause) {
-    seen.add(cur);
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === "string") codes.push(code);
-  }
-  return codes;
-}
-
 /**
  * A socket error as the call's ConnectError: a daemon that is not there (no socket, nothing
  * listening, unresolvable host) is UNAVAILABLE, a socket we may not open PERMISSION_DENIED, a
@@ -332,8 +320,9 @@ function errorChainCodes(e: unknown): string[] {
  */
 function connectErrorOf(e: unknown): ConnectError {
   if (e instanceof ConnectError) return e;
-  const codes = errorChainCodes(e);
-  const has = (...names: string[]) => codes.some((c) => names.includes(c));
+  // net's errors carry their errno name themselves (nothing here wraps them).
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  const has = (...names: string[]) => errno !== undefined && names.includes(errno);
   const code = has("EACCES", "EPERM")
     ? Code.PermissionDenied
     : has(
