@@ -47,9 +47,11 @@ const APPS = {
     passArgv0: false,
     exit: "exit",
     release: "daemon",
-    // connect-node's server builds a Headers for every request: the global one loads undici at
-    // the first call, ~2 MiB of heap and 2-4 MiB of RSS for the daemon's lifetime.
-    inject: ["packages/rpc/dist/light-headers-global.js"],
+    // First, the daemon's V8 flags (apps/daemon/src/v8-flags.ts: they must hold while the rest
+    // loads). Then LightHeaders: connect-node's server builds a Headers for every request, and
+    // the global one loads undici at the first call, ~2 MiB of heap and 2-4 MiB of RSS for the
+    // daemon's lifetime.
+    inject: ["apps/daemon/dist/v8-flags.js", "packages/rpc/dist/light-headers-global.js"],
   },
   cli: {
     dir: "apps/cli",

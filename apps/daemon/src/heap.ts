@@ -23,10 +23,20 @@ import { runInNewContext } from "node:vm";
  * finds it cannot, and sleeps again (V8 11's memory-reducer.cc). The cost: V8's own full
  * collections at its allocation limit run in one pause instead of in steps between tasks,
  * 20-60 ms for the daemon's 15-35 MiB heap, as the compactor's already do.
+ *
+ * `--no-opt` keeps TurboFan, V8's optimizing compiler, from running: the daemon's code runs in
+ * the interpreter and as Sparkplug's baseline code. The daemon waits on system calls, not on
+ * JavaScript, and TurboFan cost more than it gave: its own code in Node's executable (~4 MiB of
+ * pages that every compilation touches), the optimized code and the compiler's memory (~2-3 MiB
+ * more anonymous memory), and the compilations themselves, which compete with the work of a
+ * burst on a small machine. Without it (bench, same minute): RSS with 100 running 59-60 →
+ * 53-54 MiB, start 100 410-446 → 310-324 ms, stop 100, restart, list of 100 and of 1,000 and
+ * both log figures unchanged (bench/README.md, "Daemon memory", item 6).
  */
 export const DAEMON_V8_FLAGS = [
   "--semi-space-growth-factor=1",
   "--no-incremental-marking",
+  "--no-opt",
 ] as const;
 
 export function applyDaemonV8Flags(): void {
@@ -40,6 +50,13 @@ export type CompactFn = () => void;
  * V8's `gc()` without arguments: a full mark-compact, as V8 runs when the old generation reaches
  * its limit. (V8 11's `gc({ type: "major" })` runs a scavenge: the options are not used.)
  * `--expose-gc` is on only while a fresh context is made, so the daemon's own global has no `gc`.
+ *
+ * The collection also compacts every fragmented page (`--compact-on-every-full-gc`, on for this
+ * call only). By its own heuristics V8 moves objects off a page only when it is mostly free, so
+ * after a few start/stop bursts of 100 the old generation kept 13 MiB of pages for 9-10 MiB of
+ * live objects; compacted, 10 MiB (bench/README.md, "Daemon memory", item 6). It costs the
+ * copying of the live objects, ~10 MiB, once after each burst; V8's own collections keep the
+ * usual heuristics.
  */
 export function fullGc(): CompactFn {
   setFlagsFromString("--expose-gc");
@@ -49,7 +66,14 @@ export function fullGc(): CompactFn {
   } finally {
     setFlagsFromString("--no-expose-gc");
   }
-  return () => gc();
+  return () => {
+    setFlagsFromString("--compact-on-every-full-gc");
+    try {
+      gc();
+    } finally {
+      setFlagsFromString("--no-compact-on-every-full-gc");
+    }
+  };
 }
 
 export interface HeapCompactorOptions {

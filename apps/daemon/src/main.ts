@@ -133,6 +133,8 @@ export async function main(
 }
 
 async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Promise<number> {
+  // The entry points set them before loading anything (v8-flags.ts); here for a daemon started
+  // through `main()` by an importer. Setting them twice changes nothing.
   applyDaemonV8Flags();
   const log = createLogger({
     level: settings.logLevel,

@@ -13,6 +13,7 @@ import * as grpc from "@grpc/grpc-js";
 import {
   type DaemonInstance,
   daemonExecutable,
+  newSpaceBytes,
   removeDaemonDirs,
   startDaemon,
   stopAllDaemons,
@@ -135,6 +136,10 @@ describe("dd-procmgrd as a single executable: every protocol on one port", { ski
     assert.ok(d.metricsAddress, "the daemon said where it serves metrics");
     const res = await fetch(`http://${d.metricsAddress}/metrics`);
     assert.equal(res.status, 200);
-    assert.match(await res.text(), /procmgr_process_state\{name="web",state="[a-z]+"\} 1/);
+    const text = await res.text();
+    assert.match(text, /procmgr_process_state\{name="web",state="[a-z]+"\} 1/);
+    // The daemon's V8 flags were set before its modules loaded (the bundle's first module,
+    // apps/daemon/src/v8-flags.ts): the young generation never grew from 2 x 1 MiB.
+    assert.ok(newSpaceBytes(text) <= 2 * 1024 * 1024, `new space: ${newSpaceBytes(text)} bytes`);
   });
 });

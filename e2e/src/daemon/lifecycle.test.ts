@@ -7,6 +7,7 @@ import { LogStream, type ProcessManagerConnection, ProcessState } from "@procmgr
 import {
   type DaemonInstance,
   makeDaemonDirs,
+  newSpaceBytes,
   pidAlive,
   removeDaemonDirs,
   runDaemonCommand,
@@ -112,6 +113,9 @@ describe("dd-procmgrd: process lifecycle over the unix socket", () => {
     assert.match(text, /procmgr_process_state\{name="metered",state="running"\} 1/);
     assert.match(text, /procmgr_process_memory_rss_bytes\{name="metered"\} [1-9]/);
     assert.match(text, /procmgr_processes\{state="running"\} 1/);
+    // bin/dd-procmgrd.js set the daemon's V8 flags before loading it (src/v8-flags.ts): the
+    // young generation never grew from 2 x 1 MiB.
+    assert.ok(newSpaceBytes(text) <= 2 * 1024 * 1024, `new space: ${newSpaceBytes(text)} bytes`);
     await c.client.delete({ id: "metered", force: true });
   });
 

@@ -111,6 +111,16 @@ export function daemonEnv(dirs: DaemonDirs, extra: Readonly<Record<string, strin
   };
 }
 
+/**
+ * The size of V8's young generation in the daemon (bytes), from its metrics
+ * (`nodejs_heap_space_size_total_bytes{space="new"}`, prom-client's default metrics).
+ */
+export function newSpaceBytes(metrics: string): number {
+  const m = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics);
+  if (m === null) throw new Error("no nodejs_heap_space_size_total_bytes for new space");
+  return Number(m[1]);
+}
+
 export async function startDaemon(options: StartDaemonOptions = {}): Promise<DaemonInstance> {
   const dirs = options.dirs ?? (await makeDaemonDirs(options.openDirs));
   if (options.config !== undefined) await writeFile(dirs.configPath, options.config);
