@@ -1,12 +1,13 @@
 import { chmod, lstat, unlink } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpServer } from "node:http";
-import {
-  createServer as createHttp2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type Http2Session,
+import type {
+  Http2Server,
+  Http2ServerRequest,
+  Http2ServerResponse,
+  Http2Session,
 } from "node:http2";
+import { createRequire } from "node:module";
 import {
   type AddressInfo,
   createConnection,
@@ -35,22 +36,31 @@ export interface Listener {
  * Peeks the first bytes of each connection: the HTTP/2 connection preface goes to an http2
  * server (gRPC, Connect and gRPC-Web over h2c), anything else to an HTTP/1.1 server (Connect and
  * gRPC-Web with curl). The peeked bytes are pushed back before the hand-over.
+ *
+ * The http2 server is made at the first HTTP/2 connection: `node:http2` loads 15 of Node's
+ * modules (tls and assert with it), which a daemon driven by pm-cli (HTTP/1.1) never needs.
  */
 function createDualServer(handler: RequestHandler): {
   server: Server;
   destroyAll(): void;
 } {
   const h1 = createHttpServer(handler as (req: IncomingMessage, res: ServerResponse) => void);
-  const h2 = createHttp2Server(
-    {},
-    handler as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
-  );
   const sessions = new Set<Http2Session>();
   const sockets = new Set<Socket>();
-  h2.on("session", (s: Http2Session) => {
-    sessions.add(s);
-    s.once("close", () => sessions.delete(s));
-  });
+  let h2: Http2Server | undefined;
+  const http2Server = (): Http2Server => {
+    if (h2 !== undefined) return h2;
+    const http2 = createRequire(import.meta.url)("node:http2") as typeof import("node:http2");
+    h2 = http2.createServer(
+      {},
+      handler as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    );
+    h2.on("session", (s: Http2Session) => {
+      sessions.add(s);
+      s.once("close", () => sessions.delete(s));
+    });
+    return h2;
+  };
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -73,7 +83,7 @@ function createDualServer(handler: RequestHandler): {
       socket.off("timeout", onIdle);
       socket.setTimeout(0);
       socket.unshift(seen);
-      if (isPrefix) h2.emit("connection", socket);
+      if (isPrefix) http2Server().emit("connection", socket);
       else h1.emit("connection", socket);
     };
     socket.setTimeout(30_000, onIdle);
