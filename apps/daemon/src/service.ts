@@ -19,9 +19,9 @@ import {
   EventType,
   ListResponseSchema,
   LogStream,
-  listResponseOf,
   ProcessManager,
   type ProcessStatus,
+  StatusListEncoder,
   type TailLogsResponse,
   TailLogsResponseSchema,
   type WatchEventsResponse,
@@ -123,6 +123,8 @@ function signalPromise(signal: AbortSignal): Promise<void> {
 
 export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<typeof ProcessManager> {
   const sup = deps.supervisor;
+  // Keeps each process's encoded status between Lists (status-codec.ts).
+  const statuses = new StatusListEncoder();
   const lastCpu = new Map<string, { cpu: number; at: number }>();
 
   return {
@@ -158,7 +160,7 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
         // the same bytes as protobuf-es's reflective encoding without its cost for 1,000
         // processes. JSON clients get the plain message (JSON has no such shortcut).
         const json = (ctx.requestHeader.get("content-type") ?? "").includes("json");
-        return json ? create(ListResponseSchema, { processes }) : listResponseOf(processes);
+        return json ? create(ListResponseSchema, { processes }) : statuses.listResponse(processes);
       });
     },
 

@@ -112,6 +112,7 @@ export {
   encodeProcessStatus,
   listResponseOf,
   processStatusFieldNumbers,
+  StatusListEncoder,
 } from "./status-codec.js";
 export type { DaemonTransportOptions } from "./transport.js";
 export { connectionOver, createDaemonTransport } from "./transport.js";

@@ -1,9 +1,19 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
+  clone,
+  create,
+  type DescField,
+  equals,
+  fromBinary,
+  ScalarType,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { reflect } from "@bufbuild/protobuf/reflect";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { type Timestamp, TimestampSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  type ListResponse,
   ListResponseSchema,
   ListResponseWireSchema,
   ProcessSource,
@@ -17,6 +27,7 @@ import {
   encodeProcessStatus,
   listResponseOf,
   processStatusFieldNumbers,
+  StatusListEncoder,
 } from "./status-codec.js";
 
 /** Statuses covering every field: defaults, negatives, unicode, big numbers, each optional. */
@@ -117,5 +128,81 @@ describe("status codec", () => {
       assert.ok(equals(ProcessStatusSchema, back[i] as ProcessStatus, s));
       assert.ok(equals(ProcessStatusSchema, wire[i] as ProcessStatus, s));
     });
+  });
+});
+
+/** `s` with one field changed to another valid value, whatever the field's kind. */
+function withFieldChanged(s: ProcessStatus, field: DescField): ProcessStatus {
+  const c = clone(ProcessStatusSchema, s);
+  const r = reflect(ProcessStatusSchema, c);
+  if (field.fieldKind === "list") {
+    r.get(field).add("one more");
+  } else if (field.fieldKind === "message") {
+    const t = r.isSet(field) ? (r.get(field).message as Timestamp) : undefined;
+    r.set(
+      field,
+      reflect(TimestampSchema, { ...create(TimestampSchema), seconds: (t?.seconds ?? 0n) + 1n }),
+    );
+  } else if (field.fieldKind === "enum") {
+    r.set(field, (r.get(field) as number) + 1);
+  } else if (field.scalar === ScalarType.STRING) {
+    r.set(field, `${r.get(field) as string}+`);
+  } else if (field.scalar === ScalarType.BOOL) {
+    r.set(field, !(r.get(field) as boolean));
+  } else if (field.scalar === ScalarType.DOUBLE) {
+    r.set(field, (r.get(field) as number) + 1.5);
+  } else {
+    // Integers: one less (the samples hold the largest int32 and uint32), or one more from 0.
+    const v = r.get(field) as number;
+    r.set(field, v > 0 ? v - 1 : v + 1);
+  }
+  return c;
+}
+
+describe("StatusListEncoder (statuses kept between lists)", () => {
+  const bytesOf = (r: ListResponse) => toBinary(ListResponseSchema, r);
+
+  it("answers each list with listResponseOf's bytes when any one field changes", () => {
+    const base = samples()[1] as ProcessStatus;
+    const other = { ...(samples()[2] as ProcessStatus), id: "other" };
+    for (const field of ProcessStatusSchema.fields) {
+      const encoder = new StatusListEncoder();
+      const changed = withFieldChanged(base, field);
+      assert.notDeepEqual(bytesOf(listResponseOf([changed])), bytesOf(listResponseOf([base])));
+      assert.deepEqual(
+        bytesOf(encoder.listResponse([base, other])),
+        bytesOf(listResponseOf([base, other])),
+      );
+      // The id is the key: a changed id is another process.
+      assert.deepEqual(
+        bytesOf(encoder.listResponse([changed, other])),
+        bytesOf(listResponseOf([changed, other])),
+        `after ${field.name} changed`,
+      );
+    }
+  });
+
+  it("writes a new uptime into the kept bytes, and re-encodes when the uptime comes or goes", () => {
+    const encoder = new StatusListEncoder();
+    const running = samples()[1] as ProcessStatus;
+    const lists = [
+      [running],
+      [{ ...running, uptimeSeconds: 99.25 }],
+      [{ ...running, uptimeSeconds: 0 }],
+      [{ ...running, uptimeSeconds: 3 }],
+      [],
+      [{ ...running, uptimeSeconds: 4 }, samples()[0] as ProcessStatus],
+    ];
+    for (const list of lists) {
+      assert.deepEqual(bytesOf(encoder.listResponse(list)), bytesOf(listResponseOf(list)));
+    }
+  });
+
+  it("a list's bytes stay as they were when a later list writes another uptime", () => {
+    const encoder = new StatusListEncoder();
+    const running = samples()[1] as ProcessStatus;
+    const first = encoder.listResponse([running]);
+    encoder.listResponse([{ ...running, uptimeSeconds: 1234.5 }]);
+    assert.deepEqual(bytesOf(first), bytesOf(listResponseOf([running])));
   });
 });
