@@ -47,11 +47,6 @@ const APPS = {
     passArgv0: false,
     exit: "exit",
     release: "daemon",
-    // First, the daemon's V8 flags (apps/daemon/src/v8-flags.ts: they must hold while the rest
-    // loads). Then LightHeaders: connect-node's server builds a Headers for every request, and
-    // the global one loads undici at the first call, ~2 MiB of heap and 2-4 MiB of RSS for the
-    // daemon's lifetime.
-    inject: ["apps/daemon/dist/v8-flags.js", "packages/rpc/dist/light-headers-global.js"],
   },
   cli: {
     dir: "apps/cli",
@@ -59,22 +54,6 @@ const APPS = {
     passArgv0: true,
     exit: "exitCode",
     release: "cli",
-    // The global Headers is undici, 30-50 ms to load at the first RPC: the CLI gets a small
-    // class with the same behaviour for what connect uses (packages/rpc/src/light-headers.ts).
-    inject: ["packages/rpc/dist/light-headers-global.js"],
-    // Startup snapshot: these modules (and the CLI's own, clipanion) are evaluated at build time
-    // and deserialized at start. Node 20 cannot snapshot its http modules; the CLI's client
-    // needs none (packages/rpc/src/h1-client.ts).
-    snapshot: [
-      "@bufbuild/protobuf",
-      "@connectrpc/connect",
-      "@connectrpc/connect/protocol",
-      "@connectrpc/connect/protocol-connect",
-      "@procmgr/rpc/contract",
-    ],
-    // Run at snapshot build after those are evaluated: the CLI's everyday lines against an
-    // in-memory daemon, so that the functions they run are in the snapshot compiled.
-    warm: "dist/warm.js",
   },
 };
 
@@ -99,13 +78,8 @@ function parse(argv) {
   if (app === undefined) usage("missing app");
   const known = APPS[app];
   const opts = known
-    ? {
-        ...known,
-        dir: join(root, known.dir),
-        inject: (known.inject ?? []).map((f) => join(root, f)),
-        warmPath: known.warm === undefined ? undefined : join(root, known.dir, known.warm),
-      }
-    : { dir: resolve(app), name: undefined, passArgv0: false, exit: "exitCode", inject: [] };
+    ? { ...known, dir: join(root, known.dir) }
+    : { dir: resolve(app), name: undefined, passArgv0: false, exit: "exitCode" };
   let out;
   let force = false;
   for (let i = 0; i < rest.length; i++) {
@@ -120,7 +94,7 @@ function parse(argv) {
   return { ...opts, out: out ?? join(opts.dir, "dist-bin", opts.name), force };
 }
 
-function entrySource(mainPath, { passArgv0, exit, snapshot, warmPath }) {
+function entrySource(mainPath, { passArgv0, exit }) {
   const args = passArgv0
     ? "process.argv.slice(2), process.env, process.argv[1] ?? process.argv0"
     : "process.argv.slice(2), process.env";
@@ -128,41 +102,14 @@ function entrySource(mainPath, { passArgv0, exit, snapshot, warmPath }) {
     exit === "exit"
       ? "process.exit(code)"
       : "process.exitCode = typeof code === 'number' ? code : 0";
-  const run = `function run() {
-  main(${args}).then(
-    (code) => { ${done}; },
-    (error) => {
-      process.stderr.write(\`\${error instanceof Error ? (error.stack ?? error.message) : String(error)}\\n\`);
-      process.exit(1);
-    },
-  );
-}`;
-  if (snapshot === undefined)
-    return `import { main } from ${JSON.stringify(mainPath)};\n${run}\nrun();\n`;
-  // Building the snapshot runs this file up to setDeserializeMainFunction: every module imported
-  // here is evaluated then, and run() is what the executable does at start.
-  const warm = snapshot.map((m, i) => `import * as warm${i} from ${JSON.stringify(m)};`).join("\n");
-  const names = snapshot.map((_, i) => `warm${i}`).join(", ");
-  // The warm-up runs once while building (its promise settles before Node takes the snapshot);
-  // a failing one fails the build.
-  const warmImport =
-    warmPath === undefined ? "" : `import { warmUp } from ${JSON.stringify(warmPath)};\n`;
-  const warmCall =
-    warmPath === undefined
-      ? ""
-      : `  warmUp().catch((e) => {
-    process.stderr.write(\`snapshot warm-up failed: \${e instanceof Error ? (e.stack ?? e.message) : String(e)}\\n\`);
-    process.exit(1);
-  });
-`;
   return `import { main } from ${JSON.stringify(mainPath)};
-import { startupSnapshot } from "node:v8";
-${warmImport}${warm}
-globalThis.__seaSnapshotModules = [${names}];
-${run}
-if (startupSnapshot.isBuildingSnapshot()) {
-  startupSnapshot.setDeserializeMainFunction(run);
-${warmCall}} else run();
+main(${args}).then(
+  (code) => { ${done}; },
+  (error) => {
+    process.stderr.write(\`\${error instanceof Error ? (error.stack ?? error.message) : String(error)}\\n\`);
+    process.exit(1);
+  },
+);
 `;
 }
 
@@ -181,7 +128,6 @@ async function bundle(opts, bundlePath) {
     target: "node20",
     format: "cjs",
     outfile: bundlePath,
-    inject: opts.inject,
     // import.meta.url does not exist in CommonJS: give dependencies that use it the bundle's URL.
     define: { "import.meta.url": "__sea_import_meta_url" },
     banner: {
@@ -228,9 +174,8 @@ async function main() {
       main: bundlePath,
       output: blobPath,
       disableExperimentalSEAWarning: true,
-      // A startup snapshot of the evaluated bundle (apps that list modules to warm), else the
-      // V8 code cache of the bundle: either way the executable skips compiling it at every start.
-      ...(opts.snapshot !== undefined ? { useSnapshot: true } : { useCodeCache: true }),
+      // The V8 code cache of the bundle: the executable skips compiling it at every start.
+      useCodeCache: true,
     }),
   );
   await run(process.execPath, ["--experimental-sea-config", configPath], { cwd: work });

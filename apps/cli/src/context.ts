@@ -1,4 +1,3 @@
-import type { ProcessManagerConnection } from "@procmgr/rpc";
 import type { BaseContext } from "clipanion";
 
 /** Everything a command may touch: streams, environment, identity. Tests pass their own. */
@@ -11,11 +10,6 @@ export type CliContext = BaseContext & {
   uid: number;
   /** Aborted on SIGINT/SIGTERM: following verbs (logs -f, events) end cleanly. */
   signal: AbortSignal;
-  /**
-   * The daemon to talk to instead of finding one (the in-memory daemon of warm.ts, which the
-   * single executable's build runs the CLI against). Absent in real runs.
-   */
-  daemon?: ProcessManagerConnection;
 };
 
 interface TtyLike {

@@ -14,7 +14,6 @@ import { Supervisor } from "@procmgr/core";
 import { type DaemonArgs, parseArgs, usage } from "./args.js";
 import { Daemon } from "./daemon.js";
 import { DaemonError } from "./errors.js";
-import { applyDaemonV8Flags, HeapCompactor } from "./heap.js";
 import { createLogger } from "./logger.js";
 import { VERSION } from "./version.js";
 
@@ -133,9 +132,6 @@ export async function main(
 }
 
 async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Promise<number> {
-  // The entry points set them before loading anything (v8-flags.ts); here for a daemon started
-  // through `main()` by an importer. Setting them twice changes nothing.
-  applyDaemonV8Flags();
   const log = createLogger({
     level: settings.logLevel,
     format: settings.logFormat,
@@ -143,20 +139,6 @@ async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Prom
   });
   const supervisor = new Supervisor({ stateDir: settings.stateDir });
   const daemon = new Daemon({ settings, logger: log, supervisor });
-  const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
-  const heap = new HeapCompactor({
-    delayMs: 500,
-    minGrowthBytes: 2 * 1048576,
-    onCompacted: ({ ms, beforeBytes, afterBytes }) =>
-      log.debug("heap compacted", {
-        ms: ms.toFixed(1),
-        used_before_mib: mib(beforeBytes),
-        used_after_mib: mib(afterBytes),
-      }),
-  });
-  const onActivity = () => heap.activity();
-  const lifecycle = ["created", "deleted", "state"] as const;
-  for (const event of lifecycle) supervisor.on(event, onActivity);
   let stopRequested: ((signal: string) => void) | undefined;
   const stopSignal = new Promise<string>((resolve) => {
     stopRequested = resolve;
@@ -181,7 +163,6 @@ async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Prom
   try {
     try {
       await daemon.start();
-      heap.activity();
     } catch (e) {
       const msg =
         e instanceof ConfigError
@@ -197,8 +178,6 @@ async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Prom
     await daemon.stop();
     return 0;
   } finally {
-    heap.close();
-    for (const event of lifecycle) supervisor.off(event, onActivity);
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onTerm);
     process.off("SIGHUP", onHup);

@@ -17,11 +17,9 @@ import {
 import type { ConfigDiff, ProcessInfo, SupervisorApi, SupervisorEvents } from "@procmgr/core";
 import {
   EventType,
-  ListResponseSchema,
   LogStream,
   ProcessManager,
   type ProcessStatus,
-  StatusListEncoder,
   type TailLogsResponse,
   TailLogsResponseSchema,
   type WatchEventsResponse,
@@ -123,8 +121,6 @@ function signalPromise(signal: AbortSignal): Promise<void> {
 
 export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<typeof ProcessManager> {
   const sup = deps.supervisor;
-  // Keeps each process's encoded status between Lists (status-codec.ts).
-  const statuses = new StatusListEncoder();
   const lastCpu = new Map<string, { cpu: number; at: number }>();
 
   return {
@@ -153,15 +149,8 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
       });
     },
 
-    async list(_req, ctx) {
-      return guard(deps, () => {
-        const processes = sup.list().map(toProcessStatus);
-        // Binary (gRPC, Connect proto): the statuses encoded field by field (status-codec.ts),
-        // the same bytes as protobuf-es's reflective encoding without its cost for 1,000
-        // processes. JSON clients get the plain message (JSON has no such shortcut).
-        const json = (ctx.requestHeader.get("content-type") ?? "").includes("json");
-        return json ? create(ListResponseSchema, { processes }) : statuses.listResponse(processes);
-      });
+    async list() {
+      return guard(deps, () => ({ processes: sup.list().map(toProcessStatus) }));
     },
 
     async describe(req, ctx) {
@@ -427,14 +416,13 @@ async function* tailLogs(
     );
     followers.set(s, f);
   }
-  const onOutput: (...a: SupervisorEvents["output"]) => void = ({ process, stream }) => {
-    if (process.id !== info.id) return;
+  // Only this process's output: a follower costs the others nothing.
+  const unsubscribe = sup.subscribeOutput(info.id, (stream) => {
     followers.get(stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT)?.poke();
-  };
+  });
   const onDeleted: (...a: SupervisorEvents["deleted"]) => void = ({ process }) => {
     if (process.id === info.id) queue.close();
   };
-  sup.on("output", onOutput);
   sup.on("deleted", onDeleted);
   // Output written while the process exits may land just before the exit event.
   const onExit: (...a: SupervisorEvents["exit"]) => void = ({ process }) => {
@@ -446,7 +434,7 @@ async function* tailLogs(
   try {
     yield* queue;
   } finally {
-    sup.off("output", onOutput);
+    unsubscribe();
     sup.off("deleted", onDeleted);
     sup.off("exit", onExit);
     for (const f of followers.values()) f.close();

@@ -4,7 +4,6 @@
  * it by PID. Every daemon started here is stopped by `stopAllDaemons()` (call it in `after`)
  * and, as a last resort, SIGKILLed when the test process exits.
  */
-import * as assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -110,19 +109,6 @@ export function daemonEnv(dirs: DaemonDirs, extra: Readonly<Record<string, strin
     PM_LOG_LEVEL: "debug",
     ...extra,
   };
-}
-
-/**
- * Asserts from the daemon's metrics (`nodejs_heap_space_size_total_bytes{space="new"}`,
- * prom-client's default metrics) that V8's young generation is still 2 x 1 MiB: the daemon's V8
- * flags were set before its modules loaded (apps/daemon/src/v8-flags.ts), else loading them
- * grows it.
- */
-export function assertSmallYoungGeneration(metrics: string): void {
-  const m = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics);
-  assert.ok(m !== null, "no nodejs_heap_space_size_total_bytes for new space");
-  const bytes = Number(m[1]);
-  assert.ok(bytes <= 2 * 1024 * 1024, `new space: ${bytes} bytes`);
 }
 
 export async function startDaemon(options: StartDaemonOptions = {}): Promise<DaemonInstance> {

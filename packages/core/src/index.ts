@@ -13,6 +13,7 @@ export { Supervisor } from "./supervisor.js";
 export type {
   ConfigDiff,
   ExitResult,
+  OutputListener,
   ProcessInfo,
   ProcessSource,
   ProcessState,

@@ -264,4 +264,36 @@ describe("logs", () => {
     await own.shutdown();
     assert.deepEqual(readyPipes(join(dir, "state")), []);
   });
+
+  it("subscribeOutput hands over one process's output, in the file first, until unsubscribed", async () => {
+    const lines = fixture("lines.mjs");
+    await sup.create(testConfig("subA", [process.execPath, lines, "5000"]));
+    await sup.create(testConfig("subB", [process.execPath, lines, "5000"]));
+    const got: { stream: string; text: string; inFile: number }[] = [];
+    let path = "";
+    const unsubscribe = sup.subscribeOutput("subA", (stream, chunk) => {
+      got.push({ stream, text: chunk.toString(), inFile: statSync(path).size });
+    });
+    path = sup.get("subA").stdoutPath ?? "";
+    const exited = Promise.all(["subA", "subB"].map((n) => waitState(sup, n, "exited")));
+    await sup.start("subA");
+    await sup.start("subB");
+    await exited;
+    const text = got.map((g) => g.text).join("");
+    // Every line of A, in order, and nothing of B (both write the same lines: counted).
+    assert.equal(text, Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join(""));
+    assert.ok(got.every((g) => g.stream === "stdout"));
+    // Each chunk was already in the file when it was handed over (a follower reads it there).
+    let written = 0;
+    for (const g of got) {
+      written += Buffer.byteLength(g.text);
+      assert.ok(g.inFile >= written, `chunk handed over before it was in the file`);
+    }
+    unsubscribe();
+    const before = got.length;
+    const again = waitFor(sup, "subA", (p) => p.state === "exited" && p.runCount === 2);
+    await sup.start("subA");
+    await again;
+    assert.equal(got.length, before, "nothing after unsubscribing");
+  });
 });

@@ -53,6 +53,7 @@ import { RunRecords } from "./run-records.js";
 import type {
   ConfigDiff,
   ExitResult,
+  OutputListener,
   ProcessInfo,
   ProcessSource,
   ProcessState,
@@ -130,6 +131,8 @@ interface Managed {
   paths?: { config: ProcessConfig; stdout: string | undefined; stderr: string | undefined };
   runtimeDirs: string[];
   deleted: boolean;
+  /** `subscribeOutput`'s listeners of this process. */
+  readonly outputListeners: Set<OutputListener>;
 }
 
 interface LaunchOptions {
@@ -464,6 +467,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     return { pid: run.pid, ...groupUsage(run.pid) };
   }
 
+  subscribeOutput(idOrName: string, listener: OutputListener): () => void {
+    const listeners = this.find(idOrName).outputListeners;
+    // A wrapper of its own, so that subscribing the same function twice needs two unsubscribes.
+    const entry: OutputListener = (stream, chunk) => listener(stream, chunk);
+    listeners.add(entry);
+    return () => listeners.delete(entry);
+  }
+
   async reopenLogs(): Promise<void> {
     const errors: unknown[] = [];
     for (const sink of this.sinks) {
@@ -530,6 +541,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       sinks: {},
       runtimeDirs: [],
       deleted: false,
+      outputListeners: new Set(),
     };
     this.byId.set(m.id, m);
     this.byName.set(m.name, m);
@@ -989,10 +1001,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           });
         }
       }
-      if (this.listenerCount("output") > 0) {
+      const everyProcess = this.listenerCount("output") > 0;
+      if (everyProcess || m.outputListeners.size > 0) {
         const copy = Buffer.from(chunk);
-        const emit = () =>
-          this.emit("output", { process: this.snapshot(m), stream: name, chunk: copy });
+        const emit = () => {
+          for (const listener of m.outputListeners) listener(name, copy);
+          if (everyProcess) {
+            this.emit("output", { process: this.snapshot(m), stream: name, chunk: copy });
+          }
+        };
         if (sink?.pending) void sink.flushed().then(emit);
         else emit();
       }

@@ -122,6 +122,9 @@ export interface SupervisorOptions {
   readonly failureResetMinMs?: number;
 }
 
+/** Output of one process (`subscribeOutput`): the chunk is the listener's to keep. */
+export type OutputListener = (stream: "stdout" | "stderr", chunk: Buffer) => void;
+
 /** Typed events. */
 export interface SupervisorEvents {
   state: [event: { process: ProcessInfo; previous: ProcessState }];
@@ -169,6 +172,12 @@ export interface SupervisorApi {
   recover(): Promise<{ readonly stopped: readonly { name: string; pid: number }[] }>;
   /** Resource usage of a running process's group; undefined when it is not running. */
   usage(idOrName: string): Promise<ResourceUsage | undefined>;
+  /**
+   * Calls `listener` with each chunk of one process's output once it is in the log file, until
+   * the returned function is called. Only the subscribed process's output is copied for it: the
+   * `output` event, by contrast, costs every process's output a copy while anyone listens.
+   */
+  subscribeOutput(idOrName: string, listener: OutputListener): () => void;
   /** Close and reopen every log file (logrotate). */
   reopenLogs(): Promise<void>;
   /** Stop every process by its own rules; afterwards no child is left. */

@@ -1,10 +1,14 @@
 import { strict as assert } from "node:assert";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as http from "node:http";
+import type * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -252,5 +256,189 @@ describe("discoverDaemon", () => {
     } finally {
       await rm(empty, { recursive: true, force: true });
     }
+  });
+});
+
+/** A daemon stand-in on a unix socket that records what the client did to it. */
+class FakeDaemon {
+  readonly sockets = new Set<net.Socket>();
+  connectionsOpened = 0;
+  /** One promise per endless stream, resolved when its call ends on the daemon's side. */
+  readonly streamEnded: Promise<unknown>[] = [];
+  private onFirstEvent: (() => void) | undefined;
+  readonly server: http.Server;
+
+  constructor() {
+    this.server = http.createServer(
+      connectNodeAdapter({
+        routes: (router) => {
+          router.service(ProcessManager, {
+            getStatus: () => ({ ready: true, version: "x".repeat(100_000) }),
+            // One event, then nothing until the call ends.
+            watchEvents: (_req, ctx) => this.endless(ctx.signal),
+          });
+        },
+      }),
+    );
+    this.server.on("connection", (s: net.Socket) => {
+      this.connectionsOpened++;
+      this.sockets.add(s);
+      s.once("close", () => this.sockets.delete(s));
+    });
+  }
+
+  private async *endless(signal: AbortSignal) {
+    this.streamEnded.push(
+      new Promise((resolve) => signal.addEventListener("abort", () => resolve(signal.reason))),
+    );
+    yield create(WatchEventsResponseSchema, { type: EventType.CREATED, processName: "a" });
+    this.onFirstEvent?.();
+    await new Promise((resolve) => signal.addEventListener("abort", resolve));
+  }
+
+  /** Calls `f` once the next endless stream has sent its event. */
+  afterFirstEvent(f: () => void): void {
+    this.onFirstEvent = () => {
+      this.onFirstEvent = undefined;
+      f();
+    };
+  }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Runs `script` (an ES module) in a fresh Node; its stdout, and whether it ended by itself. */
+async function runNode(script: string, uid?: number): Promise<{ out: string; code: unknown }> {
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+    ...(uid !== undefined ? { uid, gid: uid } : {}),
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  const [code, signal] = await once(child, "exit");
+  clearTimeout(timer);
+  assert.equal(signal, null, "the process had to be killed: it hung");
+  return { out: out.trim(), code };
+}
+
+describe("the connection's calls (connect-node over HTTP/1.1)", () => {
+  let dir: string;
+  let socketPath: string;
+  let daemon: FakeDaemon;
+  const clientJs = fileURLToPath(new URL("./client.js", import.meta.url));
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rpc-conn-"));
+    socketPath = join(dir, "d.sock");
+    daemon = new FakeDaemon();
+    await listen(daemon.server, socketPath);
+  });
+
+  after(async () => {
+    for (const s of daemon.sockets) s.destroy();
+    await closeServer(daemon.server);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("keeps one connection for the calls of a connection object, closed by close()", {
+    timeout: 15_000,
+  }, async () => {
+    const conn = createProcessManagerConnection(`unix:${socketPath}`);
+    const opened = daemon.connectionsOpened;
+    const first = await conn.client.getStatus({});
+    const second = await conn.client.getStatus({});
+    assert.equal(first.version.length, 100_000);
+    assert.equal(second.version, first.version);
+    assert.equal(daemon.connectionsOpened, opened + 1);
+    conn.close();
+    while (daemon.sockets.size > 0) await tick();
+  });
+
+  it("fails a stream whose connection breaks with UNAVAILABLE, instead of waiting forever", {
+    timeout: 15_000,
+  }, async () => {
+    const conn = createProcessManagerConnection(`unix:${socketPath}`);
+    const seen: string[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const ev of conn.client.watchEvents({})) {
+          seen.push(ev.processName);
+          // The daemon goes away in the middle of the stream.
+          for (const s of daemon.sockets) s.destroy();
+        }
+      })(),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Unavailable,
+    );
+    assert.deepEqual(seen, ["a"]);
+    conn.close();
+  });
+
+  it("ends the call on the daemon when the deadline passes", { timeout: 15_000 }, async () => {
+    const conn = createProcessManagerConnection(`unix:${socketPath}`);
+    const n = daemon.streamEnded.length;
+    await assert.rejects(
+      (async () => {
+        for await (const _ of conn.client.watchEvents({}, { timeoutMs: 200 })) {
+          // until the deadline
+        }
+      })(),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.DeadlineExceeded,
+    );
+    await daemon.streamEnded[n];
+    conn.close();
+  });
+
+  it("fails open calls with CANCELED when the connection is closed", {
+    timeout: 15_000,
+  }, async () => {
+    const conn = createProcessManagerConnection(`unix:${socketPath}`);
+    const n = daemon.streamEnded.length;
+    daemon.afterFirstEvent(() => conn.close());
+    await assert.rejects(
+      (async () => {
+        for await (const _ of conn.client.watchEvents({})) {
+          // until close()
+        }
+      })(),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Canceled,
+    );
+    await daemon.streamEnded[n];
+  });
+
+  it("does not keep a process alive once its calls are done", { timeout: 15_000 }, async () => {
+    // Calls, prints, and never closes the connection: the process must still end by itself.
+    const { out, code } = await runNode(`
+      const { createProcessManagerConnection } = await import(${JSON.stringify(clientJs)});
+      const conn = createProcessManagerConnection(${JSON.stringify(`unix:${socketPath}`)});
+      console.log((await conn.client.getStatus({})).ready);
+    `);
+    assert.equal(out, "true");
+    assert.equal(code, 0);
+  });
+
+  it("names a socket the caller may not open PERMISSION_DENIED", {
+    timeout: 15_000,
+    skip: process.getuid?.() === 0 ? false : "needs root to run the caller as another user",
+  }, async () => {
+    // The directory is open to all, the socket to root alone (as the daemon's system socket).
+    await chmod(dir, 0o755);
+    await chmod(socketPath, 0o600);
+    const { out } = await runNode(
+      `
+      const { createProcessManagerClient } = await import(${JSON.stringify(clientJs)});
+      const { ConnectError, Code } = await import("@connectrpc/connect");
+      try {
+        await createProcessManagerClient(${JSON.stringify(`unix:${socketPath}`)}).getStatus({});
+        console.log("answered");
+      } catch (e) {
+        console.log(Code[ConnectError.from(e).code]);
+      }
+    `,
+      65534,
+    );
+    assert.equal(out, "PermissionDenied");
   });
 });

@@ -1,16 +1,29 @@
 import { readFile } from "node:fs/promises";
+import * as http from "node:http";
 import * as net from "node:net";
-import { H1Client } from "./h1-client.js";
 import {
-  connectionOver,
-  createDaemonTransport,
-  type DaemonAddress,
-  type DaemonTransportOptions,
-  type ProcessManagerClient,
-  type ProcessManagerConnection,
-} from "./transport.js";
+  type Client,
+  Code,
+  ConnectError,
+  createClient,
+  type Interceptor,
+} from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { ProcessManager } from "./gen/procmgr/v1/process_manager_pb.js";
 
-export type { DaemonAddress, ProcessManagerClient, ProcessManagerConnection } from "./transport.js";
+/** Where a dd-procmgrd listens: its unix socket or a TCP host and port. */
+export type DaemonAddress =
+  | { kind: "unix"; path: string }
+  | { kind: "tcp"; host: string; port: number };
+
+export type ProcessManagerClient = Client<typeof ProcessManager>;
+
+export interface ProcessManagerConnection {
+  readonly client: ProcessManagerClient;
+  readonly address: DaemonAddress;
+  /** Ends the calls in flight (they fail with CANCELED) and the connections kept open. */
+  close(): void;
+}
 
 export type RpcClientErrorCode = "invalid-address" | "invalid-option";
 
@@ -89,12 +102,81 @@ export function formatAddress(address: DaemonAddress): string {
     : `${address.host}:${address.port}`;
 }
 
-export type ProcessManagerClientOptions = DaemonTransportOptions;
+export interface ProcessManagerClientOptions {
+  /** Sent as `authorization: Bearer <token>` on every call. */
+  token?: string | undefined;
+  /** Default deadline of unary calls (streams are not limited). */
+  timeoutMs?: number | undefined;
+}
+
+/** Every call carries the token. */
+function bearer(token: string): Interceptor {
+  const value = `Bearer ${token}`;
+  return (next) => async (req) => {
+    req.header.set("authorization", value);
+    return await next(req);
+  };
+}
+
+/** Every call ends when `signal` does (connect reports an aborted call as CANCELED). */
+function endedBy(signal: AbortSignal): Interceptor {
+  return (next) => (req) => next({ ...req, signal: AbortSignal.any([req.signal, signal]) });
+}
 
 /**
- * A client of the daemon (unix socket or host:port) together with a way to end its calls. It
- * speaks the Connect protocol over HTTP/1.1, one connection per call (h1-client.ts): what a
- * short-lived CLI does fastest. The daemon serves gRPC on the same socket for other clients.
+ * A socket error as the call's code. connect-node names a refused connection or an unresolvable
+ * host UNAVAILABLE, but what only a unix socket gives (no socket file: ENOENT, not a socket:
+ * ENOTSOCK, not allowed: EACCES) is INTERNAL, and a connection the daemon drops mid-call is
+ * ABORTED (the code its server side uses for a client that hung up). The CLI tells "no daemon
+ * there" (exit 3) and "not allowed" (exit 4) apart by these codes, so the client names them.
+ */
+const socketErrors: Interceptor = (next) => async (req) => {
+  try {
+    const res = await next(req);
+    return res.stream ? { ...res, message: mapStreamErrors(res.message) } : res;
+  } catch (e) {
+    throw fromSocketError(e);
+  }
+};
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (e) {
+    throw fromSocketError(e);
+  }
+}
+
+function fromSocketError(e: unknown): ConnectError {
+  const ce = ConnectError.from(e);
+  if (ce.code !== Code.Internal && ce.code !== Code.Aborted) return ce;
+  const errno = errnoOf(ce);
+  const code =
+    errno === "EACCES" || errno === "EPERM"
+      ? Code.PermissionDenied
+      : errno === "ENOENT" || errno === "ENOTSOCK" || errno === "ECONNRESET" || errno === "EPIPE"
+        ? Code.Unavailable
+        : undefined;
+  return code === undefined ? ce : new ConnectError(ce.rawMessage, code, ce.metadata, [], ce);
+}
+
+/** The errno name (`ENOENT`) somewhere along an error's causes. */
+function errnoOf(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; depth++) {
+    const code = (c as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return code;
+    c = c.cause;
+  }
+  return undefined;
+}
+
+/**
+ * A client of the daemon (unix socket or host:port) together with a way to end its calls:
+ * connect-node's Connect transport, binary protobuf over HTTP/1.1 (node:http), which the daemon
+ * serves beside gRPC on the same socket. HTTP/1.1 because a short-lived CLI makes one or two
+ * calls: it needs no HTTP/2 session and its SETTINGS round trip. Connections are kept alive
+ * between the calls of one connection object and closed by `close()`; an idle one never keeps a
+ * process alive (Node's agent unrefs the sockets it keeps).
  */
 export function createProcessManagerConnection(
   address: DaemonAddress | string,
@@ -110,16 +192,28 @@ export function createProcessManagerConnection(
       `invalid timeoutMs ${String(options.timeoutMs)}: expected a positive number of milliseconds`,
     );
   }
-  const baseUrl =
-    resolved.kind === "unix" ? "http://localhost" : `http://${formatAddress(resolved)}`;
-  const http = new H1Client(
-    resolved.kind === "unix"
-      ? () => net.createConnection({ path: resolved.path })
-      : () => net.createConnection({ host: resolved.host, port: resolved.port }),
-    resolved.kind === "unix" ? "localhost" : formatAddress(resolved),
-  );
-  const transport = createDaemonTransport(http.request, baseUrl, options);
-  return connectionOver(transport, resolved, () => http.close());
+  const agent = new http.Agent({ keepAlive: true });
+  const closing = new AbortController();
+  const interceptors = [endedBy(closing.signal), socketErrors];
+  if (options.token !== undefined && options.token !== "") interceptors.push(bearer(options.token));
+  const transport = createConnectTransport({
+    httpVersion: "1.1",
+    baseUrl: resolved.kind === "unix" ? "http://localhost" : `http://${formatAddress(resolved)}`,
+    nodeOptions: resolved.kind === "unix" ? { agent, socketPath: resolved.path } : { agent },
+    useBinaryFormat: true,
+    interceptors,
+    // No compression: the daemon is local (unix socket or loopback).
+    acceptCompression: [],
+    ...(options.timeoutMs !== undefined ? { defaultTimeoutMs: options.timeoutMs } : {}),
+  });
+  return {
+    client: createClient(ProcessManager, transport),
+    address: resolved,
+    close() {
+      closing.abort();
+      agent.destroy();
+    },
+  };
 }
 
 /**

@@ -34,7 +34,6 @@ export type {
   HealthCheck,
   ListRequest,
   ListResponse,
-  ListResponseWire,
   ProcessSpec,
   ProcessStatus,
   ReloadConfigRequest,
@@ -75,7 +74,6 @@ export {
   KillModeSchema,
   ListRequestSchema,
   ListResponseSchema,
-  ListResponseWireSchema,
   LogStream,
   LogStreamSchema,
   ProcessManager,
@@ -105,14 +103,3 @@ export {
   WatchEventsRequestSchema,
   WatchEventsResponseSchema,
 } from "./gen/procmgr/v1/process_manager_pb.js";
-export { H1Client } from "./h1-client.js";
-export { LightHeaders } from "./light-headers.js";
-export {
-  decodeProcessStatus,
-  encodeProcessStatus,
-  listResponseOf,
-  processStatusFieldNumbers,
-  StatusListEncoder,
-} from "./status-codec.js";
-export type { DaemonTransportOptions } from "./transport.js";
-export { connectionOver, createDaemonTransport } from "./transport.js";

@@ -70,9 +70,6 @@ export abstract class BaseCommand extends Command<CliContext> {
 
   /** The connection to the daemon (discovered once per command run). */
   private async daemon(): Promise<ProcessManagerConnection> {
-    if (this.connection === undefined && this.context.daemon !== undefined) {
-      this.connection = this.context.daemon;
-    }
     if (this.connection === undefined) {
       const { connectDaemon } = await import("../connection.js");
       const { connection } = await connectDaemon(this.context, this.address, (target) => {
@@ -88,9 +85,9 @@ export abstract class BaseCommand extends Command<CliContext> {
     return (await this.daemon()).client;
   }
 
-  /** Every process's status (List), decoded by the rpc package's status codec. */
+  /** Every process's status (List). */
   protected async listStatuses(): Promise<ProcessStatus[]> {
-    return await (await this.daemon()).listStatuses();
+    return (await (await this.client()).list({})).processes;
   }
 
   protected closeConnection(): void {
