@@ -359,13 +359,26 @@ export class Daemon {
   }
 
   private attachPersistence(): void {
+    // What is saved of a state is whether the process should run: a change of state that keeps
+    // it (a restart: running -> starting -> running) saves nothing, so a crash loop costs no
+    // snapshot of every API process per exit.
+    const desired = new Map<string, boolean>();
     const onChange = ({ process }: { process: ProcessInfo }) => {
-      if (process.source === "api") this.schedulePersist();
+      if (process.source !== "api") return;
+      desired.set(process.id, isDesiredRunning(process));
+      this.schedulePersist();
     };
-    const onDeleted = () => this.schedulePersist();
+    const onState = ({ process }: { process: ProcessInfo }) => {
+      if (process.source !== "api" || desired.get(process.id) === isDesiredRunning(process)) return;
+      onChange({ process });
+    };
+    const onDeleted = ({ process }: { process: ProcessInfo }) => {
+      desired.delete(process.id);
+      this.schedulePersist();
+    };
     this.supervisor.on("created", onChange);
     this.supervisor.on("updated", onChange);
-    this.supervisor.on("state", onChange);
+    this.supervisor.on("state", onState);
     this.supervisor.on("deleted", onDeleted);
   }
 

@@ -19,6 +19,12 @@ export interface PipeEnds {
 
 /** How many FIFOs one `mkfifo` call makes at most (its argv stays small). */
 const batchSize = 256;
+/**
+ * How many FIFOs one `mkfifo` call makes at least. A refill is a process spawned by the daemon,
+ * as costly as starting a managed process: refilling after every take made each restart of a
+ * crash loop two spawns. A FIFO waiting in the directory costs an inode and nothing else.
+ */
+const minBatch = 32;
 
 /**
  * Named pipes made ahead of need, so a child's output reaches the daemon through a real pipe
@@ -122,10 +128,11 @@ export class FifoPool {
     return paths;
   }
 
+  /** Refills once fewer than half the target are ready: to the target, `minBatch` at least. */
   private fill(): void {
     if (this.filling || this.disabled || this.closed) return;
-    const missing = Math.min(this.target - this.ready.length, batchSize);
-    if (missing <= 0) return;
+    if (this.ready.length >= this.target / 2) return;
+    const missing = Math.min(Math.max(this.target - this.ready.length, minBatch), batchSize);
     const paths = this.newPaths(missing);
     if (paths === undefined) return;
     this.filling = new Promise((settled) => {

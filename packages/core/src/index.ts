@@ -5,6 +5,7 @@ export {
   type ExitFacts,
   failureResetAfterMs,
   failureResetMinMs,
+  forgetOldStarts,
   restartDecision,
   startLimitExceeded,
   startsInWindow,

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import {
   backoffDelayMs,
   failureResetAfterMs,
+  forgetOldStarts,
   restartDecision,
   startLimitExceeded,
   startsInWindow,
@@ -79,9 +80,48 @@ describe("startLimitExceeded", () => {
     assert.deepEqual(startsInWindow(starts, 100_000, 10), [95_000, 97_000, 99_000]);
   });
 
+  it("counts only starts up to `at` (a start scheduled after it does not count yet)", () => {
+    assert.equal(startLimitExceeded([95_000, 99_000, 101_000], 100_000, 3, 10), false);
+    assert.equal(startLimitExceeded([95_000, 99_000, 101_000], 101_000, 3, 10), true);
+  });
+
   it("is disabled by a zero burst or interval", () => {
     const many = Array.from({ length: 50 }, (_, i) => i);
     assert.equal(startLimitExceeded(many, 50, 0, 10), false);
     assert.equal(startLimitExceeded(many, 50, 5, 0), false);
+  });
+});
+
+describe("forgetOldStarts", () => {
+  it("drops, in place, starts before the window and all but the last burst", () => {
+    const starts = [80_000, 85_000, 95_000, 97_000, 99_000];
+    const same = starts;
+    forgetOldStarts(starts, 100_000, 5, 10);
+    assert.equal(starts, same);
+    assert.deepEqual(starts, [95_000, 97_000, 99_000]);
+    forgetOldStarts(starts, 100_000, 2, 10);
+    assert.deepEqual(starts, [97_000, 99_000]);
+  });
+
+  it("keeps what the limit needs: the answer is the same as with the whole history", () => {
+    const history: number[] = [];
+    const kept: number[] = [];
+    for (let t = 0; t < 60_000; t += 700) {
+      // Same answer for a start at t, then both record it.
+      assert.equal(startLimitExceeded(kept, t, 5, 10), startLimitExceeded(history, t, 5, 10));
+      forgetOldStarts(kept, t, 5, 10);
+      kept.push(t);
+      history.push(t);
+      assert.ok(kept.length <= 6);
+    }
+  });
+
+  it("keeps nothing when the limit is disabled", () => {
+    const starts = [1, 2, 3];
+    forgetOldStarts(starts, 4, 0, 10);
+    assert.deepEqual(starts, []);
+    const more = [1, 2, 3];
+    forgetOldStarts(more, 4, 5, 0);
+    assert.deepEqual(more, []);
   });
 });

@@ -76,5 +76,30 @@ export function startLimitExceeded(
   intervalSec: number,
 ): boolean {
   if (!(burst > 0) || !(intervalSec > 0)) return false;
-  return startsInWindow(starts, at, intervalSec).length + 1 > burst;
+  const from = at - intervalSec * 1000;
+  let inWindow = 0;
+  // Oldest first: count back from the newest until the window's start.
+  for (let i = starts.length - 1; i >= 0 && (starts[i] as number) > from; i--) {
+    if ((starts[i] as number) <= at) inWindow++;
+  }
+  return inWindow + 1 > burst;
+}
+
+/**
+ * Forgets, in place, the starts (oldest first) that can no longer count toward the limit of a
+ * start at `at` or later: those before the window ending at `at`, and all but the last `burst`
+ * (more would not change `startLimitExceeded`'s answer). A crash loop's history stays bounded
+ * and costs no new array per start. With the limit disabled nothing needs keeping.
+ */
+export function forgetOldStarts(
+  starts: number[],
+  at: number,
+  burst: number,
+  intervalSec: number,
+): void {
+  const keep = burst > 0 && intervalSec > 0 ? burst : 0;
+  const from = at - intervalSec * 1000;
+  while (starts.length > 0 && (starts.length > keep || (starts[0] as number) <= from)) {
+    starts.shift();
+  }
 }

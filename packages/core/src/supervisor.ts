@@ -44,6 +44,7 @@ import {
   backoffDelayMs,
   failureResetAfterMs,
   failureResetMinMs,
+  forgetOldStarts,
   restartDecision,
   startLimitExceeded,
   startsInWindow,
@@ -769,7 +770,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       return;
     }
     const now = Date.now();
-    m.starts = startsInWindow(m.starts, now, config.startLimitIntervalSec);
+    forgetOldStarts(m.starts, now, config.startLimitBurst, config.startLimitIntervalSec);
     m.starts.push(now);
     m.runCount++;
     if (opts.automatic) m.restartCount++;
