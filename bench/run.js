@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * pnpm bench: ours (dd-procmgrd + pm-cli) side by side with PM2 and supervisord (issue 5).
+ * pnpm bench: ours (dd-procmgrd + pm-cli) side by side with PM2 and supervisord (issues 5, 13).
  * See bench/README.md. Every daemon and child it starts is stopped by PID before it exits,
  * on Ctrl-C too, and a final scan proves nothing is left.
  */
@@ -17,6 +17,13 @@ import { pidsWithEnv, readStat, sleep } from "./lib/proc.js";
 import { summarizeProfile } from "./lib/profile.js";
 import { Results } from "./lib/results.js";
 import { renderTable, renderTargets, summarize } from "./lib/stats.js";
+import {
+  crashLoopFloor,
+  crashLoopWorkload,
+  firehoseWorkload,
+  nodeFloor,
+  soakWorkload,
+} from "./lib/sustained.js";
 import {
   lifecycleWorkload,
   logsWorkload,
@@ -35,12 +42,18 @@ const help = `Usage: pnpm bench [-- options]   (or: node bench/run.js [options])
 Runs the same workloads on ours (dd-procmgrd + pm-cli), PM2 ${pm2Version} (npm, into bench/.tools)
 and supervisord (Debian's supervisor package), one tool at a time, and prints one table:
 min / median / max of every figure for every tool, our ratio to the best of the others, and
-issue 5's targets marked met or missed.
+issue 13's targets marked met or missed (then the issue 5 targets it did not replace).
+
+Workloads: 1 daemon RSS, 2 start/stop N, 3 restart after SIGKILL, 4 CLI list, 5 logs,
+6 scale (start, list, idle CPU, stop of 1,000), 7 lower bounds (plain Node, sh, the writer),
+8 crash loop, 9 log firehose, 10 soak, 11 bare Node's RSS (a lower bound).
 
 Options:
   --quick              small counts for a fast run (also BENCH_QUICK=1)
   --tools LIST         comma list of ours,pm2,supervisord (BENCH_TOOLS; default all)
-  --workloads LIST     comma list of 1-7 (BENCH_WORKLOADS; 1, 2 and 4 run together)
+  --workloads LIST     comma list of 1-11 (BENCH_WORKLOADS; 1, 2 and 4 run together)
+  --soak MINUTES       length of the soak (workload 10; BENCH_SOAK_SECONDS; default 1 min,
+                       quick 15 s)
   --json FILE          also write the raw results as JSON (default bench/.work/results.json)
   --no-install         do not install PM2 / supervisord when missing
   --ours-js            run ours from the repo's bin scripts even when dist-bin exists
@@ -53,6 +66,10 @@ Counts (environment; full / quick defaults):
   BENCH_N=100/10 BENCH_CYCLES=5/2 BENCH_LIST_RUNS=20/5 BENCH_RESTART_TRIES=20/5
   BENCH_LOG_LINES=2000000/200000 BENCH_LOG_RUNS=3/1 BENCH_SCALE_N=1000/50
   BENCH_SCALE_LIST_RUNS=5/3 BENCH_IDLE_SECONDS=10/2
+  8 crash loop: BENCH_CRASH_EXITS=10000/1000 exits, BENCH_CRASH_CAP_SECONDS=180/20 time cap
+  9 firehose: BENCH_FH_N=50/10 writers, BENCH_FH_SECONDS=60/10 each, BENCH_FH_LISTS=20/10
+  10 soak: BENCH_SOAK_N=100/20 processes, BENCH_SOAK_SECONDS=60/15, BENCH_SOAK_KILL_MS=100/100
+  11 bare Node: BENCH_NODE_FLOOR_RUNS=3/1
   BENCH_OURS_NODE_OPTIONS="--max-semi-space-size=1" passes NODE_OPTIONS to our daemon only
   BENCH_PAIRED=0 skips re-running the plain-Node / writer floors before each tool's runs
 
@@ -79,6 +96,7 @@ function parseArgs(argv) {
     else if (a === "--profile") o.profile = true;
     else if (a === "--tools") o.tools = argv[++i];
     else if (a === "--workloads") o.workloads = argv[++i];
+    else if (a === "--soak") o.soakMinutes = Number(argv[++i]);
     else if (a === "--json") o.json = argv[++i];
     else if (a === "--") continue;
     else throw new Error(`unknown option ${a} (see --help)`);
@@ -95,8 +113,12 @@ function config(o) {
   const tools = (o.tools ?? benchEnv("BENCH_TOOLS") ?? allTools.join(",")).split(",");
   for (const t of tools) if (!allTools.includes(t)) throw new Error(`unknown tool ${t}`);
   const workloads = new Set(
-    (o.workloads ?? benchEnv("BENCH_WORKLOADS") ?? "1,2,3,4,5,6,7").split(",").map(Number),
+    (o.workloads ?? benchEnv("BENCH_WORKLOADS") ?? "1,2,3,4,5,6,7,8,9,10,11")
+      .split(",")
+      .map(Number),
   );
+  for (const w of workloads) if (!(w >= 1 && w <= 11)) throw new Error(`unknown workload ${w}`);
+  if (o.soakMinutes !== undefined && !(o.soakMinutes > 0)) throw new Error("--soak needs minutes");
   return {
     quick: q,
     tools,
@@ -112,6 +134,16 @@ function config(o) {
     scaleN: num("BENCH_SCALE_N", 1000, 50),
     scaleListRuns: num("BENCH_SCALE_LIST_RUNS", 5, 3),
     idleSeconds: num("BENCH_IDLE_SECONDS", 10, 2),
+    crashExits: num("BENCH_CRASH_EXITS", 10_000, 1_000),
+    crashCapSeconds: num("BENCH_CRASH_CAP_SECONDS", 180, 20),
+    fhN: num("BENCH_FH_N", 50, 10),
+    fhSeconds: num("BENCH_FH_SECONDS", 60, 10),
+    fhLists: num("BENCH_FH_LISTS", 20, 10),
+    soakN: num("BENCH_SOAK_N", 100, 20),
+    soakSeconds:
+      o.soakMinutes !== undefined ? o.soakMinutes * 60 : num("BENCH_SOAK_SECONDS", 60, 15),
+    soakKillMs: num("BENCH_SOAK_KILL_MS", 100, 100),
+    nodeFloorRuns: num("BENCH_NODE_FLOOR_RUNS", 3, 1),
     settleMs: q ? 500 : 2000,
     // Run the plain-Node and writer-to-file floors again right before each tool's own runs, so
     // the ratio targets compare with a floor taken under the same machine load.
@@ -210,31 +242,135 @@ const workloadKeys = {
   ],
   3: ["restart"],
   5: ["log_block_time", "log_block_cpu", "log_line_time", "log_line_cpu"],
-  6: ["scale_start", "scale_list", "scale_rss", "scale_cpu"],
+  6: ["scale_start", "scale_list", "scale_rss", "scale_cpu", "scale_stop"],
+  8: ["crash_rate", "crash_cpu", "crash_rss500", "crash_rss_peak"],
+  9: ["fh_rate", "fh_lossless", "fh_cpu", "fh_cpu_mib", "fh_list_p50", "fh_list_p99"],
+  10: ["soak_rss_start", "soak_rss_end", "soak_rss_peak", "soak_growth"],
 };
 
-/** Issue 5's targets, judged on medians of this run. */
-function judge(R, cfg, toolsRun) {
+/**
+ * What both target lists share: medians of this run, a verdict per target ("n/a" when ours did
+ * not run or a figure is missing), and the floors paired with ours' own runs.
+ */
+function targetKit(R, toolsRun) {
   const m = (k, t) => R.median(k, t);
   const has = toolsRun.includes("ours");
-  const v = (ok, value) => ({
-    value,
-    verdict: !has || Number.isNaN(ok) ? "n/a" : ok ? "met" : "missed",
-  });
-  const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
   const out = [];
-  const push = (target, ok, value) => out.push({ target, ...v(ok, value) });
+  const push = (target, ok, value) =>
+    out.push({ target, value, verdict: !has || Number.isNaN(ok) ? "n/a" : ok ? "met" : "missed" });
+  const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+  /** The floor measured right before ours' own runs, else the run-wide one. */
   const paired = (k) => {
     const xs = R.extras[`paired.ours.${k}`];
     return Array.isArray(xs) ? (summarize(xs)?.median ?? Number.NaN) : m(k, "bound");
   };
-  const nodeStart = paired("bound_node_start");
-  const start = m("start_n", "ours");
+  /** NaN (n/a) unless every value is a finite number, else the comparison. */
+  const when = (values, ok) => (values.every((x) => Number.isFinite(x)) ? ok() : Number.NaN);
+  return { m, f, out, push, paired, when };
+}
+
+/** Issue 13's targets, judged on medians of this run. */
+function judge13(R, cfg, toolsRun) {
+  const { m, f, out, push, paired, when } = targetKit(R, toolsRun);
+  const ratio = (a, b) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : "n/a");
+
+  const peak = m("crash_rss_peak", "ours");
+  const at500 = m("crash_rss500", "ours");
   push(
-    `start ${cfg.n} within 2x of plain Node`,
-    Number.isFinite(start * nodeStart) ? start <= 2 * nodeStart : Number.NaN,
-    `${f(start)} ms vs 2 x ${f(nodeStart)} ms = ${(start / nodeStart).toFixed(2)}x`,
+    "crash loop: peak RSS at most 1.3x the RSS after 500 exits",
+    when([peak, at500], () => peak <= 1.3 * at500),
+    `${f(peak, 1)} MiB vs ${f(at500, 1)} MiB = ${ratio(peak, at500)}`,
   );
+  const rate = m("crash_rate", "ours");
+  const others = ["pm2", "supervisord"].filter((t) => Number.isFinite(m("crash_rate", t)));
+  const best = Math.max(...others.map((t) => m("crash_rate", t)));
+  push(
+    "crash loop: at least as many exits per second as the faster of PM2 and supervisord",
+    when([rate, best], () => rate >= best),
+    `${f(rate)}/s vs ${others.map((t) => `${t} ${f(m("crash_rate", t))}/s`).join(", ") || "n/a"}`,
+  );
+
+  const start = m("soak_rss_start", "ours");
+  const soakPeak = m("soak_rss_peak", "ours");
+  push(
+    "soak: peak RSS at most 1.2x the start",
+    when([start, soakPeak], () => soakPeak <= 1.2 * start),
+    `${f(soakPeak, 1)} MiB vs ${f(start, 1)} MiB = ${ratio(soakPeak, start)}`,
+  );
+  const growth = m("soak_growth", "ours");
+  push(
+    "soak: extrapolated RSS growth under 1 MiB per hour",
+    when([growth], () => growth < 1),
+    `${f(growth, 1)} MiB/h over ${f(cfg.soakSeconds)} s`,
+  );
+
+  const flag = R.fig("fh_lossless").flags.ours;
+  push(
+    "log firehose: lossless",
+    flag === undefined ? Number.NaN : flag.startsWith("yes"),
+    flag ?? "n/a",
+  );
+  const cpuMib = m("fh_cpu_mib", "ours");
+  const supCpuMib = m("fh_cpu_mib", "supervisord");
+  push(
+    "log firehose: daemon CPU per delivered MiB at most supervisord's",
+    when([cpuMib, supCpuMib], () => cpuMib <= supCpuMib),
+    `${f(cpuMib, 1)} ms vs supervisord ${f(supCpuMib, 1)} ms = ${ratio(cpuMib, supCpuMib)}`,
+  );
+  const p99 = m("fh_list_p99", "ours");
+  push(
+    "log firehose: list p99 under 500 ms while it runs",
+    when([p99], () => p99 < 500),
+    `${f(p99)} ms`,
+  );
+
+  // Ahead of PM2: ours' median below PM2's median.
+  const ahead = [
+    ["start_n", `start ${cfg.n}`, "ms", 0],
+    ["stop_n", `stop ${cfg.n}`, "ms", 0],
+    ["scale_start", `start ${cfg.scaleN.toLocaleString("en-US")}`, "s", 2],
+    ["scale_stop", `stop ${cfg.scaleN.toLocaleString("en-US")}`, "s", 2],
+    ["restart", "restart after SIGKILL", "ms", 1],
+    ["list_n", `list of ${cfg.n}`, "ms", 0],
+    ["scale_list", `list of ${cfg.scaleN.toLocaleString("en-US")}`, "ms", 0],
+    ["rss_n", `RSS with ${cfg.n} running`, "MiB", 1],
+    ["scale_rss", `RSS with ${cfg.scaleN.toLocaleString("en-US")} running`, "MiB", 1],
+    ["log_block_time", "logs, large writes (time)", "s", 2],
+    ["log_line_time", "logs, one write per line (time)", "s", 2],
+  ];
+  for (const [key, what, unit, d] of ahead) {
+    const ours = m(key, "ours");
+    const pm2 = m(key, "pm2");
+    push(
+      `ahead of PM2: ${what}`,
+      when([ours, pm2], () => ours < pm2),
+      `${f(ours, d)} ${unit} vs PM2 ${f(pm2, d)} ${unit} = ${ratio(ours, pm2)}`,
+    );
+  }
+
+  const nodeStart = paired("bound_node_start");
+  const startN = m("start_n", "ours");
+  push(
+    `start ${cfg.n} within 1.5x of plain Node spawning ${cfg.n}`,
+    when([startN, nodeStart], () => startN <= 1.5 * nodeStart),
+    `${f(startN)} ms vs 1.5 x ${f(nodeStart)} ms = ${ratio(startN, nodeStart)}`,
+  );
+  const rs = m("restart", "ours");
+  const nodeRs = m("bound_restart", "bound");
+  push(
+    "restart after SIGKILL within 1.5x of plain Node's respawn",
+    when([rs, nodeRs], () => rs <= 1.5 * nodeRs),
+    `${f(rs, 2)} ms vs 1.5 x ${f(nodeRs, 2)} ms = ${ratio(rs, nodeRs)}`,
+  );
+  return out;
+}
+
+/**
+ * Issue 5's targets that issue 13 did not replace (its "start within 2x of plain Node" is now
+ * "within 1.5x"), judged on medians of this run.
+ */
+function judge5(R, cfg, toolsRun) {
+  const { m, f, out, push, paired } = targetKit(R, toolsRun);
   const stop = m("stop_n", "ours");
   push(
     `stop ${cfg.n} under 150 ms`,
@@ -341,6 +477,16 @@ async function sweep() {
   return [...left].map(([pid, what]) => `${pid} ${what}`);
 }
 
+/** Shut a tool's daemon down (every child stopped by pid after it) and start a new one. */
+async function restartDaemon(a, R) {
+  await a.shutdown();
+  const left = await sweep();
+  if (left.length > 0)
+    R.note(`${a.id}: left processes behind at a restart (killed): ${left.join(", ")}`);
+  await a.start();
+  log(`  (a fresh daemon: pid ${a.pid})`);
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (o.help) {
@@ -371,17 +517,23 @@ async function main() {
   };
 
   const t0 = Date.now();
-  if (cfg.workloads.has(7)) {
-    log("workload 7: lower bounds");
+  const floors = [
+    [7, "workload 7: lower bounds", lowerBounds],
+    [8, "workload 8's floor: plain Node's crash loop", crashLoopFloor],
+    [11, "workload 11: bare Node's RSS", nodeFloor],
+  ];
+  for (const [w, title, fn] of floors) {
+    if (!cfg.workloads.has(w)) continue;
+    log(title);
     try {
-      await lowerBounds(cfg, R, log);
+      await fn(cfg, R, log);
     } catch (e) {
       if (cleaning !== null) throw e;
-      log(`workload 7 FAILED: ${e.message}`);
-      R.note(`workload 7 (lower bounds) failed: ${e.message}`);
+      log(`${title} FAILED: ${e.message}`);
+      R.note(`${title} failed: ${e.message}`);
     }
     const left = await sweep();
-    if (left.length > 0) R.note(`lower bounds left processes behind (killed): ${left.join(", ")}`);
+    if (left.length > 0) R.note(`${title} left processes behind (killed): ${left.join(", ")}`);
   }
   for (const id of allTools.filter((t) => cfg.tools.includes(t)).reverse()) {
     let a;
@@ -398,16 +550,24 @@ async function main() {
     try {
       await a.start();
       tools[0].label = a.label;
+      // The sustained workloads (8-10) each get a fresh daemon: their RSS figures (start of the
+      // soak, after 500 exits) are baselines, which must not depend on what ran before them.
       const steps = [
         [[1, 2, 4], "workloads 1, 2, 4: RSS, start/stop, list", lifecycleWorkload, workloadKeys[1]],
         [[3], "workload 3: restart after SIGKILL", restartWorkload, workloadKeys[3]],
         [[5], "workload 5: logs", logsWorkload, workloadKeys[5]],
         [[6], "workload 6: scale", scaleWorkload, workloadKeys[6]],
+        [[8], "workload 8: crash loop", crashLoopWorkload, workloadKeys[8], "fresh"],
+        [[9], "workload 9: log firehose", firehoseWorkload, workloadKeys[9], "fresh"],
+        [[10], "workload 10: soak", soakWorkload, workloadKeys[10], "fresh"],
       ];
-      for (const [ws, title, fn, keys] of steps) {
+      let used = false;
+      for (const [ws, title, fn, keys, fresh] of steps) {
         if (!ws.some((w) => cfg.workloads.has(w))) continue;
         log(`${a.id}: ${title}`);
         try {
+          if (fresh && used) await restartDaemon(a, R);
+          used = true;
           await fn(a, cfg, R, log);
         } catch (e) {
           if (cleaning !== null) throw e;
@@ -438,11 +598,8 @@ async function main() {
   // Order the columns ours, pm2, supervisord.
   tools.sort((x, y) => allTools.indexOf(x.id) - allTools.indexOf(y.id));
 
-  const targets = judge(
-    R,
-    cfg,
-    tools.map((t) => t.id),
-  );
+  const toolIds = tools.map((t) => t.id);
+  const targets = { issue13: judge13(R, cfg, toolIds), issue5: judge5(R, cfg, toolIds) };
   const table = renderTable(R.figures.values(), tools);
   const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
   const left = await cleanup();
@@ -455,11 +612,13 @@ async function main() {
     `## procmgr bench ${m.date}${cfg.quick ? " (QUICK run: small counts, not comparable)" : ""}`,
     "",
     `Machine: ${m.nproc} cores (${m.cpu}), memory ${m.memory}, kernel ${m.kernel}, Node ${m.node}. Load average ${m.load} at the start, ${loadEnd} at the end. CPU steal (time taken by the hypervisor) ${steal}% of the run. Run took ${elapsed} s. NODE_EXTRA_CA_CERTS: ${m.nodeExtraCaCerts}.`,
-    `Ours: ${ours?.how ?? "not run"}. Figures are min / **median** / max; lower is better everywhere.`,
+    `Ours: ${ours?.how ?? "not run"}. Figures are min / **median** / max; lower is better except where a row says "higher is better". "ours / best other" is below 1.00x where ours is ahead (on a higher-is-better row it is the best other over ours).`,
     "",
     table,
     "",
-    renderTargets(targets),
+    renderTargets(targets.issue13, "issue 13"),
+    "",
+    renderTargets(targets.issue5, "issue 5, the ones issue 13 did not replace"),
     "",
     ...R.notes.map((n) => `- ${n}`),
     left.length === 0

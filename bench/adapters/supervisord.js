@@ -15,6 +15,12 @@ import { exists, sleep, waitFor } from "../lib/proc.js";
 /** supervisord expands %(name)s in values: a literal % is %%. */
 const esc = (s) => s.replaceAll("%", "%%");
 
+/**
+ * One argument of a command line as supervisord splits it (Python's shlex, POSIX rules): plain
+ * words as they are, anything else in single quotes (the crash loop's `sh -c '...'`).
+ */
+const shellWord = (s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'"'"'`)}'`);
+
 /** @param {{ work: string }} ctx */
 export function supervisordAdapter(ctx) {
   const dir = join(ctx.work, "supervisord");
@@ -90,11 +96,13 @@ export function supervisordAdapter(ctx) {
       const parts = specs.map((s) =>
         [
           `[program:${s.name}]`,
-          `command=${esc([s.command, ...s.args].join(" "))}`,
+          `command=${esc([s.command, ...s.args].map(shellWord).join(" "))}`,
           "autostart=false",
           `autorestart=${s.restart === "always" ? "true" : "false"}`,
           "startsecs=0",
-          "startretries=3",
+          // With startsecs=0 no exit counts as a failed start, so this never applies; set high
+          // all the same, like the other tools' limits (the crash loop restarts 10,000 times).
+          "startretries=1000000",
           "stopwaitsecs=10",
           ...(s.stdoutFile
             ? [

@@ -1,7 +1,10 @@
 /** Collected figures, in table order. */
 import { fmtNumber, summarize } from "./stats.js";
 
-/** key, label, unit, and the lower-bound figure shown beside it. */
+/**
+ * key, label, unit, the lower-bound figure shown beside it, and options: `higher` for the few
+ * figures where more is better (rates), which the table says and its ratio column inverts.
+ */
 export const catalog = [
   ["rss_idle", "1 daemon RSS, idle", "MiB"],
   ["rss_idle_anon", "1 daemon RssAnon (own heap/stacks, no code pages), idle", "MiB"],
@@ -29,6 +32,7 @@ export const catalog = [
   ["log_line_cpu", "5 logs, one write per line: daemon CPU", "s"],
   ["log_line_lossless", "5 logs, one write per line: every line, in order", ""],
   ["scale_start", "6 start {scaleN} until all pids exist", "s"],
+  ["scale_stop", "6 stop {scaleN} until all are reaped", "s"],
   ["scale_list", "6 CLI list, {scaleN} processes", "ms"],
   ["scale_rss", "6 daemon RSS, {scaleN} running", "MiB"],
   ["scale_cpu", "6 daemon idle CPU over {idleSeconds} s, {scaleN} processes", "%"],
@@ -39,15 +43,54 @@ export const catalog = [
   ["bound_restart", "7 plain Node respawning a SIGKILLed child", "ms"],
   ["bound_log_block", "7 writer straight to a file, large writes", "s"],
   ["bound_log_line", "7 writer straight to a file, one write per line", "s"],
+  [
+    "crash_rate",
+    "8 crash loop, up to {crashExits} exits: exits per second",
+    "exits/s",
+    "bound_crash_rate",
+    { higher: true },
+  ],
+  ["crash_cpu", "8 crash loop: daemon CPU per exit", "ms"],
+  ["crash_rss500", "8 crash loop: daemon RSS after the first 500 exits", "MiB"],
+  ["crash_rss_peak", "8 crash loop: peak daemon RSS over the loop", "MiB"],
+  [
+    "bound_crash_rate",
+    "8 plain Node restarting a program that exits at once",
+    "exits/s",
+    undefined,
+    { higher: true },
+  ],
+  [
+    "fh_rate",
+    "9 log firehose, {fhN} writers x {fhSeconds} s: lines delivered per second",
+    "lines/s",
+    undefined,
+    { higher: true },
+  ],
+  ["fh_lossless", "9 log firehose: every line, in order", ""],
+  ["fh_cpu", "9 log firehose: daemon CPU", "s"],
+  ["fh_cpu_mib", "9 log firehose: daemon CPU per delivered MiB", "ms"],
+  ["fh_list_p50", "9 log firehose: CLI list while it runs, p50", "ms"],
+  ["fh_list_p99", "9 log firehose: CLI list while it runs, p99", "ms"],
+  [
+    "soak_rss_start",
+    "10 soak, {soakN} processes, a SIGKILL every {soakKillMs} ms, {soakSeconds} s: daemon RSS at the start",
+    "MiB",
+  ],
+  ["soak_rss_end", "10 soak: daemon RSS at the end", "MiB"],
+  ["soak_rss_peak", "10 soak: peak daemon RSS", "MiB"],
+  ["soak_growth", "10 soak: RSS growth (least squares, second half of the run)", "MiB/h"],
+  ["bound_node_rss", "11 bare Node process that only waits: RSS after 2 s", "MiB"],
 ];
 
 export class Results {
   constructor(cfg) {
-    /** @type {Map<string, { key: string, label: string, unit: string, boundKey?: string, values: Record<string, number[]>, flags: Record<string, string> }>} */
+    /** @type {Map<string, { key: string, label: string, unit: string, boundKey?: string, higher?: boolean, values: Record<string, number[]>, flags: Record<string, string> }>} */
     this.figures = new Map();
-    for (const [key, label, unit, boundKey] of catalog) {
+    for (const [key, label, unit, boundKey, opts] of catalog) {
       const text = label.replace(/\{(\w+)\}/g, (_, k) => Number(cfg[k]).toLocaleString("en-US"));
-      this.figures.set(key, { key, label: text, unit, boundKey, values: {}, flags: {} });
+      const higher = opts?.higher === true;
+      this.figures.set(key, { key, label: text, unit, boundKey, higher, values: {}, flags: {} });
     }
     this.extras = {};
     this.notes = [];

@@ -22,7 +22,7 @@ function fmtNumber(x) {
 /**
  * A figure: one row of the table.
  * @typedef {{ key: string, label: string, unit: string, values: Record<string, number[]>,
- *   flags?: Record<string, string>, bound?: number }} Figure
+ *   flags?: Record<string, string>, bound?: number, higher?: boolean }} Figure
  */
 
 export function formatCell(values, flag) {
@@ -36,15 +36,21 @@ export function formatCell(values, flag) {
   return flag === undefined ? text : `${text} ${flag}`;
 }
 
-/** ours' median over the best (lowest) median of the other tools. */
+/**
+ * ours' median over the best (lowest) median of the other tools. For a figure where higher is
+ * better (a rate), the best is the highest and the ratio is best / ours, so below 1.00x still
+ * means ours is ahead. No ratio of signed figures (an RSS slope can be negative).
+ */
 export function ratioToBest(figure, ours, others) {
   const o = summarize(figure.values[ours] ?? []);
-  let best = Number.POSITIVE_INFINITY;
+  const higher = figure.higher === true;
+  let best = higher ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   for (const t of others) {
     const s = summarize(figure.values[t] ?? []);
-    if (s !== null && s.median < best) best = s.median;
+    if (s !== null && (higher ? s.median > best : s.median < best)) best = s.median;
   }
-  if (o === null || !Number.isFinite(best) || best === 0) return "n/a";
+  if (o === null || !Number.isFinite(best) || best <= 0 || o.median < 0) return "n/a";
+  if (higher) return o.median === 0 ? "n/a" : `${(best / o.median).toFixed(2)}x`;
   return `${(o.median / best).toFixed(2)}x`;
 }
 
@@ -76,8 +82,9 @@ export function renderTable(figures, tools, oursId = "ours") {
     }
     const empty = tools.every((t) => f.values[t.id] === undefined && f.flags?.[t.id] === undefined);
     if (empty && !isBound) continue;
+    const unit = f.higher === true ? `${f.unit}, higher is better` : f.unit;
     rows.push([
-      f.unit === "" ? f.label : `${f.label} (${f.unit})`,
+      unit === "" ? f.label : `${f.label} (${unit})`,
       ...tools.map((t) => (isBound ? "" : formatCell(f.values[t.id], f.flags?.[t.id]))),
       bound,
       isBound || !tools.some((t) => t.id === oursId) ? "" : ratioToBest(f, oursId, others),
@@ -88,10 +95,11 @@ export function renderTable(figures, tools, oursId = "ours") {
 
 /**
  * @param {{ target: string, value: string, verdict: "met" | "missed" | "n/a" }[]} targets
+ * @param {string} issue the header's issue ("issue 13")
  */
-export function renderTargets(targets) {
+export function renderTargets(targets, issue = "issue 13") {
   const rows = [
-    ["target (issue 5)", "ours", "verdict"],
+    [`target (${issue})`, "ours", "verdict"],
     ["---", "---", "---"],
   ];
   for (const t of targets) rows.push([t.target, t.value, t.verdict.toUpperCase()]);

@@ -1,5 +1,6 @@
 /**
- * The workloads of issue 5, each run the same way on every tool through its adapter.
+ * The workloads of issue 5 (1-7), each run the same way on every tool through its adapter
+ * (issue 13's sustained workloads 8-11 are in sustained.js).
  * Every timing is taken against /proc, never against the tool's own report:
  *   - "started": the daemon's direct child has exec'd the program (comm) and is not a zombie;
  *   - "stopped": /proc/<pid> is gone (the daemon has reaped it);
@@ -83,7 +84,7 @@ export function waitGone(pids, timeoutMs) {
 }
 
 /** Wait for `waiting`, but fail at once if the CLI command `cli` fails first. */
-function alongside(waiting, cli) {
+export function alongside(waiting, cli) {
   return Promise.race([waiting, cli.then(() => waiting)]);
 }
 
@@ -224,7 +225,8 @@ export function verifyLog(file, lines) {
   return { ok: true };
 }
 
-function fileSize(file) {
+/** Size in bytes, 0 while the file does not exist. */
+export function fileSize(file) {
   try {
     return statSync(file).size;
   } catch {
@@ -314,7 +316,7 @@ export async function logsWorkload(a, cfg, R, log) {
   }
 }
 
-/** Workload 6: 1,000 processes: start time, list latency, idle CPU. */
+/** Workload 6: 1,000 processes: start time, list latency, idle CPU, then stop time. */
 export async function scaleWorkload(a, cfg, R, log) {
   const specs = sleepSpecs(cfg.scaleN, "s", "never");
   const td = now();
@@ -326,20 +328,30 @@ export async function scaleWorkload(a, cfg, R, log) {
   R.push("scale_start", a.id, (now() - t0) / 1000);
   await cli;
   for (const p of pids) track(p, `${a.id} child`);
-  for (let i = 0; i < cfg.scaleListRuns; i++) R.push("scale_list", a.id, (await a.list()).ms);
-  R.push("scale_rss", a.id, mib(rssBytes(a.pid)));
-  await sleep(2_000);
-  const c0 = cpuSeconds(a.pid);
-  const w0 = now();
-  await sleep(cfg.idleSeconds * 1000);
-  const c1 = cpuSeconds(a.pid);
-  R.push("scale_cpu", a.id, (100 * (c1 - c0)) / ((now() - w0) / 1000));
+  try {
+    for (let i = 0; i < cfg.scaleListRuns; i++) R.push("scale_list", a.id, (await a.list()).ms);
+    R.push("scale_rss", a.id, mib(rssBytes(a.pid)));
+    await sleep(2_000);
+    const c0 = cpuSeconds(a.pid);
+    const w0 = now();
+    await sleep(cfg.idleSeconds * 1000);
+    const c1 = cpuSeconds(a.pid);
+    R.push("scale_cpu", a.id, (100 * (c1 - c0)) / ((now() - w0) / 1000));
+    // Stop all of them through the CLI, as workload 2 does with N: from launching the stop
+    // command until every pid is gone from /proc (reaped).
+    const t1 = now();
+    const stop = a.stopAll();
+    await alongside(waitGone(pids, 900_000), stop);
+    R.push("scale_stop", a.id, (now() - t1) / 1000);
+    await stop;
+  } finally {
+    // On a failure above, the children (restart never) are SIGKILLed by pid before the delete.
+    for (const p of pids) killTracked(p, "SIGKILL");
+    await waitGone(pids, 120_000);
+  }
   log(
-    `  scale: start ${R.summary("scale_start", a.id)} s, list ${R.summary("scale_list", a.id)} ms, idle cpu ${R.summary("scale_cpu", a.id)} %`,
+    `  scale: start ${R.summary("scale_start", a.id)} s, list ${R.summary("scale_list", a.id)} ms, idle cpu ${R.summary("scale_cpu", a.id)} %, stop ${R.summary("scale_stop", a.id)} s`,
   );
-  // Teardown is not measured: the children (restart never) are SIGKILLed by pid, then deleted.
-  for (const p of pids) killTracked(p, "SIGKILL");
-  await waitGone(pids, 120_000);
   await a.deleteAll();
 }
 
