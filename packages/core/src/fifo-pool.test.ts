@@ -22,6 +22,8 @@ describe("FifoPool", () => {
       pool.want(10);
       // A first batch in the background: at least 32, not just the 10 wanted.
       await untilReady(dir, 32);
+      // On disk is not yet ready to take: mkfifo's exit is reported after its last FIFO.
+      await pool.filled();
       const taken = [];
       for (let i = 0; i < 27; i++) taken.push(pool.take());
       await new Promise((r) => setTimeout(r, 200));

@@ -86,6 +86,11 @@ export class FifoPool {
     return undefined;
   }
 
+  /** Resolves once the batch `mkfifo` is making in the background (if any) is ready to take. */
+  filled(): Promise<void> {
+    return this.filling ?? Promise.resolve();
+  }
+
   /** Removes the pipes not taken (after the batch in the making); `take()` returns undefined. */
   async close(): Promise<void> {
     this.closed = true;
