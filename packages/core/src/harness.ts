@@ -4,9 +4,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type ProcessConfig, resolveProcessConfig } from "@procmgr/config";
-import type { Supervisor } from "./supervisor.js";
+import { Supervisor } from "./supervisor.js";
 import type { ProcessInfo } from "./types.js";
 
 /**
@@ -43,6 +44,34 @@ export function tempDir(prefix = "procmgr-core-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.push(dir);
   return dir;
+}
+
+/**
+ * Supervisors for one test file: each with a state dir of its own under `root`, runtime
+ * directories in `<root>/run`, every one shut down after the file's tests.
+ */
+export function supervisorFactory(): {
+  readonly root: string;
+  newSupervisor(options?: { failureResetMinMs?: number }): Supervisor;
+} {
+  const root = tempDir();
+  const made: Supervisor[] = [];
+  let n = 0;
+  after(async () => {
+    await Promise.all(made.map((s) => s.shutdown()));
+  });
+  return {
+    root,
+    newSupervisor(options = {}) {
+      const sup = new Supervisor({
+        stateDir: join(root, `s${n++}`),
+        runtimeDir: join(root, "run"),
+        ...options,
+      });
+      made.push(sup);
+      return sup;
+    },
+  };
 }
 
 /** Resolves with the process info once `test` holds (checked now and on every state event). */

@@ -1,5 +1,8 @@
 import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
 import {
+  closeSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -11,7 +14,10 @@ import {
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fixture, tempDir, testConfig, waitFor, waitOutput, waitState } from "./harness.js";
+import { type Host, newManaged } from "./managed.js";
+import { OutputRelay, stdioFor } from "./output-relay.js";
 import { Supervisor } from "./supervisor.js";
+import type { ProcessInfo, SupervisorEvents } from "./types.js";
 
 const root = tempDir("procmgr-logs-");
 const sup = new Supervisor({ stateDir: join(root, "state") });
@@ -295,5 +301,71 @@ describe("logs", () => {
     await sup.start("subA");
     await again;
     assert.equal(got.length, before, "nothing after unsubscribing");
+  });
+});
+
+/** The relay's view of a supervisor: events to listen to, warnings collected. */
+function fakeHost(warnings: string[] = []): Host {
+  return {
+    events: new EventEmitter<SupervisorEvents>(),
+    snapshot: (m) => ({ name: m.name }) as ProcessInfo,
+    warn: (_m, message) => warnings.push(message),
+    setState: () => {},
+  };
+}
+
+describe("OutputRelay (without a supervisor)", () => {
+  it("log paths: <logDir>/<name>.<stream>.log by default, files relative to working_dir, none for inherit/null", () => {
+    const dir = tempDir("procmgr-relay-paths-");
+    const relay = new OutputRelay(fakeHost(), { stateDir: dir, logDir: join(dir, "logs") });
+    const m = newManaged(testConfig("web", ["true"]), "api", "id-web");
+    assert.equal(relay.logPath(m, "stdout"), join(dir, "logs", "web.stdout.log"));
+    assert.equal(relay.logPath(m, "stderr"), join(dir, "logs", "web.stderr.log"));
+    m.config = testConfig("web", ["true"], {
+      workingDir: "/srv/web",
+      stdout: { kind: "file", path: "out.log" },
+      stderr: { kind: "file", path: "/var/log/web.err" },
+    });
+    assert.equal(relay.logPath(m, "stdout"), "/srv/web/out.log");
+    assert.equal(relay.logPath(m, "stderr"), "/var/log/web.err");
+    m.config = testConfig("web", ["true"], {
+      stdout: { kind: "file", path: "rel.log" },
+      stderr: { kind: "inherit" },
+    });
+    assert.equal(relay.logPath(m, "stdout"), join(dir, "rel.log"));
+    assert.equal(relay.logPath(m, "stderr"), undefined);
+    assert.equal(stdioFor({ kind: "inherit" }), "inherit");
+    assert.equal(stdioFor({ kind: "null" }), "ignore");
+    assert.equal(stdioFor({ kind: "default" }), "pipe");
+    assert.equal(relay.takePipe({ kind: "null" }), undefined);
+  });
+
+  it("relays a child's pipes to its files, then to its subscribers and the output event", async () => {
+    const dir = tempDir("procmgr-relay-direct-");
+    const host = fakeHost();
+    const relay = new OutputRelay(host, { stateDir: dir, logDir: join(dir, "logs") });
+    relay.reserve(1);
+    const m = newManaged(testConfig("direct", ["sh"]), "api", "id-direct");
+    const got: string[] = [];
+    const unsubscribe = relay.subscribe(m, (stream, chunk) => got.push(`${stream}:${chunk}`));
+    const events: string[] = [];
+    host.events.on("output", ({ process: p, stream, chunk }) =>
+      events.push(`${p.name}/${stream}:${chunk}`),
+    );
+    const out = relay.takePipe(m.config.stdout);
+    const err = relay.takePipe(m.config.stderr);
+    const child = spawn("sh", ["-c", "echo out; echo err >&2"], {
+      stdio: ["ignore", out?.write ?? "pipe", err?.write ?? "pipe"],
+    });
+    for (const pipe of [out, err]) if (pipe) closeSync(pipe.write);
+    const sinks = relay.sinksOf(m);
+    await relay.relay(m, child, out, err, sinks, undefined);
+    await Promise.all([sinks.stdout?.flushed(), sinks.stderr?.flushed()]);
+    assert.equal(readFileSync(join(dir, "logs", "direct.stdout.log"), "utf8"), "out\n");
+    assert.equal(readFileSync(join(dir, "logs", "direct.stderr.log"), "utf8"), "err\n");
+    assert.deepEqual(got.sort(), ["stderr:err\n", "stdout:out\n"]);
+    assert.deepEqual(events.sort(), ["direct/stderr:err\n", "direct/stdout:out\n"]);
+    unsubscribe();
+    await relay.close();
   });
 });

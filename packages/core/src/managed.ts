@@ -1,0 +1,132 @@
+/**
+ * The supervisor's records, shared by its parts: a `Managed` per defined process, a `Run` per
+ * child it started, and `Host`, the `Supervisor` facade as its parts see it (its events, the
+ * snapshot they carry, and the one way to change a state).
+ */
+import type { ChildProcess } from "node:child_process";
+import type { EventEmitter } from "node:events";
+import type { ProcessConfig } from "@procmgr/config";
+import type { Identity } from "./identity.js";
+import type { LogSink } from "./log-sink.js";
+import type { ProcessEvent } from "./state-machine.js";
+import type {
+  ExitResult,
+  OutputListener,
+  ProcessInfo,
+  ProcessSource,
+  ProcessState,
+  SupervisorEvents,
+} from "./types.js";
+
+export type Stream = "stdout" | "stderr";
+
+/** The uid/gid a child runs as, when the supervisor switched users for it. */
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** The log files of a process (undefined for inherit/null). */
+export type Sinks = { stdout?: LogSink | undefined; stderr?: LogSink | undefined };
+
+/** What a launch of a process (its command or one of its hooks) runs with. */
+export interface LaunchContext {
+  readonly identity: Identity;
+  readonly env: Record<string, string>;
+  readonly switchUser: boolean;
+  readonly sinks: Sinks;
+}
+
+/** One child of a process, from its spawn until its output is in the files. */
+export interface Run {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly startedAt: Date;
+  /** The backoff delay before this run (the failure counter resets after a run this long). */
+  readonly precedingDelayMs: number;
+  readonly owner: Owner | undefined;
+  spawned: boolean;
+  stopRequested: boolean;
+  timedOut: boolean;
+  exit?: { code: number | null; signal: NodeJS.Signals | null; at: Date };
+  finished: boolean;
+  /** Resolves when the output pipes the daemon reads are closed (FIFOs or child.stdout/err). */
+  readonly pipesClosed: Promise<unknown>;
+  stopping?: Promise<void>;
+  /** Aborted when the run is over: cancels stop timers and exec_start_post hooks. */
+  readonly over: AbortController;
+  readonly done: Promise<ExitResult>;
+  resolveDone: (exit: ExitResult) => void;
+}
+
+/** One defined process. */
+export interface Managed {
+  readonly id: string;
+  readonly name: string;
+  readonly source: ProcessSource;
+  config: ProcessConfig;
+  /** Changed only by Supervisor.setState, through the state machine's table. */
+  state: ProcessState;
+  failureReason?: string | undefined;
+  stateReason?: string | undefined;
+  nextRestartAt?: Date | undefined;
+  runCount: number;
+  restartCount: number;
+  consecutiveFailures: number;
+  lastExit?: ExitResult | undefined;
+  readonly createdAt: Date;
+  startedAt?: Date | undefined;
+  endedAt?: Date | undefined;
+  run?: Run | undefined;
+  launching?: Promise<void> | undefined;
+  launchAbort?: AbortController | undefined;
+  /** Settles when the post-exit work (exec_stop_post, state, restart scheduling) is done. */
+  settling?: Promise<void> | undefined;
+  backoffTimer?: NodeJS.Timeout | undefined;
+  /** Start times (ms) still counting toward the start limit, oldest first. */
+  starts: number[];
+  sinks: Sinks;
+  /** The log paths of `config` (computed once per config: every snapshot shows them). */
+  paths?: { config: ProcessConfig; stdout: string | undefined; stderr: string | undefined };
+  runtimeDirs: string[];
+  deleted: boolean;
+  /** `subscribeOutput`'s listeners of this process. */
+  readonly outputListeners: Set<OutputListener>;
+}
+
+/** A process record in state `created`. */
+export function newManaged(config: ProcessConfig, source: ProcessSource, id: string): Managed {
+  return {
+    id,
+    name: config.name,
+    source,
+    config,
+    state: "created",
+    runCount: 0,
+    restartCount: 0,
+    consecutiveFailures: 0,
+    createdAt: new Date(),
+    starts: [],
+    sinks: {},
+    runtimeDirs: [],
+    deleted: false,
+    outputListeners: new Set(),
+  };
+}
+
+/** Whether a process has a run, a start in progress or a pending restart. */
+export function isActive(m: Managed): boolean {
+  return m.run !== undefined || m.launching !== undefined || m.backoffTimer !== undefined;
+}
+
+/** The `Supervisor` facade as its parts see it. */
+export interface Host {
+  /** The supervisor's events (the facade itself). */
+  readonly events: EventEmitter<SupervisorEvents>;
+  /** The ProcessInfo of `m` now, as every event carries it. */
+  snapshot(m: Managed): ProcessInfo;
+  /** A `warning` event about `m`. */
+  warn(m: Managed, message: string, cause?: unknown): void;
+  /** Moves `m` by `event` through the state machine's table; emits `state` when it changed. */
+  setState(m: Managed, event: ProcessEvent): void;
+}

@@ -1,0 +1,81 @@
+/**
+ * Recovery after a daemon crash. While a child runs, `<stateDir>/run/<id>.json` records it
+ * (pid, pgid, process start time, boot id, how to stop it); `recover` stops the groups of the
+ * records a crashed supervisor left whose pid, start time and boot id still match (a reused pid
+ * is never touched), escalating to SIGKILL, and forgets every record.
+ */
+import type { Managed, Run } from "./managed.js";
+import { bootId, groupMembers, isGone, readProcStat, signalSafe } from "./proc-fs.js";
+import type { RunRecord, RunRecords } from "./run-records.js";
+import { sleep } from "./stopper.js";
+
+/** Records a run that has just spawned (nothing when it is already gone). */
+export function recordRun(records: RunRecords, m: Managed, run: Run): void {
+  const st = readProcStat(run.pid);
+  if (st && !run.exit) {
+    records.write({
+      id: m.id,
+      name: m.name,
+      pid: run.pid,
+      pgid: run.pid,
+      startTime: st.startTime,
+      bootId: bootId(),
+      killSignal: m.config.killSignal,
+      timeoutStopSec: m.config.timeoutStopSec,
+    });
+  }
+}
+
+/**
+ * Stops what the records of a crashed supervisor describe, and deletes every record. A record
+ * of another boot, or of a process this supervisor runs itself (`isRunning`), stops nothing.
+ */
+export async function stopLeftovers(
+  records: RunRecords,
+  isRunning: (id: string) => boolean,
+): Promise<{ readonly stopped: readonly { name: string; pid: number }[] }> {
+  const found = records.readAll();
+  const currentBoot = bootId();
+  const results = await Promise.all(
+    found.map(async (r) => {
+      try {
+        if (r.bootId !== currentBoot || isRunning(r.id)) return undefined;
+        return await stopLeftover(r);
+      } finally {
+        records.remove(r.id);
+      }
+    }),
+  );
+  return { stopped: results.filter((x): x is { name: string; pid: number } => x !== undefined) };
+}
+
+/** Stops the group of one record, if it is still the one recorded. */
+async function stopLeftover(r: RunRecord): Promise<{ name: string; pid: number } | undefined> {
+  const leader = readProcStat(r.pid);
+  const leaderAlive =
+    leader !== undefined &&
+    leader.state !== "Z" &&
+    leader.startTime === r.startTime &&
+    leader.pgrp === r.pgid;
+  let targets: number[];
+  if (leaderAlive) {
+    targets = [-r.pgid];
+  } else if (leader === undefined || leader.state === "Z") {
+    // The leader is gone; members forked after it started may remain in its group.
+    targets = groupMembers(r.pgid)
+      .filter((s) => s.startTime >= r.startTime)
+      .map((s) => s.pid);
+  } else {
+    targets = []; // pid reused by another process: never touch it
+  }
+  if (targets.length === 0) return undefined;
+  for (const t of targets) signalSafe(t, r.killSignal);
+  const alive = (): boolean =>
+    leaderAlive ? groupMembers(r.pgid).length > 0 : targets.some((pid) => !isGone(pid));
+  const deadline = Date.now() + Math.min(r.timeoutStopSec, 10) * 1000;
+  // These are not our children: no exit events to wait on, so poll (once, at startup).
+  const never = new AbortController().signal;
+  while (alive() && Date.now() < deadline) await sleep(20, never);
+  if (alive()) for (const t of targets) signalSafe(t, "SIGKILL");
+  return { name: r.name, pid: r.pid };
+}

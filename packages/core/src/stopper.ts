@@ -1,0 +1,85 @@
+/**
+ * The stopper: ends a run in two steps on an abortable timer (kill_signal, then SIGKILL after
+ * timeout_stop_sec) and, when a main process exits, kills what it left in its process group.
+ * Completion is the run's own exit (`Run.done`), never polling.
+ */
+import { spawn } from "node:child_process";
+import type { ProcessConfig } from "@procmgr/config";
+import type { Run } from "./managed.js";
+import { signalSafe } from "./proc-fs.js";
+
+/** Resolves when the delay elapsed or the signal aborted (never rejects). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    if (signal.aborted) return done();
+    const timer = setTimeout(finish, ms);
+    function finish(): void {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", finish);
+      done();
+    }
+    signal.addEventListener("abort", finish, { once: true });
+  });
+}
+
+/**
+ * Stops a run: `kill_signal` to the whole process group (`process-group`, `control-group`) or
+ * to the main pid (`process`, `mixed`), then after `timeout_stop_sec` (0: wait forever) SIGKILL
+ * to the group (to the main pid only with `process`), marking the run `timedOut`. Resolves when
+ * the run is over (its output in the files).
+ */
+export async function stopRun(
+  run: Run,
+  config: Pick<ProcessConfig, "killSignal" | "killMode" | "timeoutStopSec">,
+): Promise<void> {
+  if (!run.exit) {
+    const { killSignal, killMode, timeoutStopSec } = config;
+    if (killMode === "process" || killMode === "mixed") signalRun(run, run.pid, killSignal);
+    else signalRun(run, -run.pid, killSignal);
+    if (Number.isFinite(timeoutStopSec) && timeoutStopSec > 0) {
+      await sleep(timeoutStopSec * 1000, run.over.signal);
+    } else {
+      await run.done;
+    }
+    if (!run.finished && !run.exit) {
+      run.timedOut = true;
+      if (killMode === "process") signalRun(run, run.pid, "SIGKILL");
+      else signalRun(run, -run.pid, "SIGKILL");
+    }
+  }
+  await run.done;
+}
+
+/**
+ * At the main process's exit: whatever stayed in its group goes with it (no orphans), except
+ * with kill_mode `process`.
+ */
+export function killRemnants(run: Run, killMode: ProcessConfig["killMode"]): void {
+  if (killMode !== "process") signalRun(run, -run.pid, "SIGKILL");
+}
+
+/**
+ * Signal a run's process (or group, with a negative pid). A non-root daemon whose capabilities
+ * come from `setcap cap_setuid,cap_setgid+ep` (the seed guide's step) has no CAP_KILL: the
+ * kernel answers EPERM for a child running as another user. It can still become that user, so
+ * the signal is then sent by `kill` spawned with the child's uid/gid.
+ */
+export function signalRun(run: Run, target: number, sig: NodeJS.Signals): void {
+  try {
+    signalSafe(target, sig);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPERM" || run.owner === undefined) throw e;
+    const killer = spawn("kill", ["-s", sig.replace(/^SIG/, ""), "--", String(target)], {
+      uid: run.owner.uid,
+      gid: run.owner.gid,
+      stdio: "ignore",
+    });
+    killer.on("error", () => {});
+  }
+}
+
+/** timeout_stop_sec as a deadline; 0 or infinity wait forever (as in systemd). */
+export function stopDeadline(config: Pick<ProcessConfig, "timeoutStopSec">): number {
+  const t = config.timeoutStopSec;
+  return Number.isFinite(t) && t > 0 ? Date.now() + t * 1000 : Number.POSITIVE_INFINITY;
+}
