@@ -27,6 +27,7 @@ import {
   type PathCondition,
   type ProcessConfig,
 } from "@procmgr/config";
+import { runtimeDirectoryBase } from "@procmgr/platform";
 import { buildEnvironment } from "./environment.js";
 import { SupervisorError } from "./errors.js";
 import { FifoPool } from "./fifo-pool.js";
@@ -199,10 +200,6 @@ export function describeExit(exit: ExitResult): string {
   return `exited with code ${exit.code}`;
 }
 
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
-
 /**
  * One buffer for the reads of every output FIFO: libuv reads into it and the callback is done
  * with the bytes before the next read, so a read allocates nothing and no stream machinery runs
@@ -249,10 +246,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.stateDir = resolve(options.stateDir);
     this.logDir = resolve(options.logDir ?? join(this.stateDir, "logs"));
     this.runtimeDir =
-      options.runtimeDir ??
-      (isRoot()
-        ? "/run"
-        : (process.env.XDG_RUNTIME_DIR ?? `/tmp/dd-procmgrd-${process.getuid?.() ?? "user"}`));
+      options.runtimeDir ?? runtimeDirectoryBase(process.env, process.getuid?.() ?? -1);
     this.records = new RunRecords(join(this.stateDir, "run"));
     this.fifos = new FifoPool(join(this.stateDir, "fifo"));
     this.daemon = daemonIdentity();
