@@ -20,8 +20,10 @@ describe("FifoPool", () => {
     const pool = new FifoPool(dir);
     try {
       pool.want(10);
-      // A first batch in the background: at least 32, not just the 10 wanted.
+      // A first batch in the background: at least 32, not just the 10 wanted. The FIFOs exist
+      // before mkfifo's exit is reported: wait for the batch to be ready to take as well.
       await untilReady(dir, 32);
+      await pool.settled();
       const taken = [];
       for (let i = 0; i < 27; i++) taken.push(pool.take());
       await new Promise((r) => setTimeout(r, 200));

@@ -86,6 +86,11 @@ export class FifoPool {
     return undefined;
   }
 
+  /** Settles when the batch being made in the background (if any) is ready to take. */
+  async settled(): Promise<void> {
+    await this.filling;
+  }
+
   /** Removes the pipes not taken (after the batch in the making); `take()` returns undefined. */
   async close(): Promise<void> {
     this.closed = true;
