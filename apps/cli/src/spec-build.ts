@@ -1,9 +1,9 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { parseDurationSeconds } from "@procmgr/platform";
 import type { ProcessSpecSchema } from "@procmgr/rpc";
 import { UsageError } from "clipanion";
-import { parseDurationSeconds } from "./format/duration.js";
 import { killModeFrom, restartPolicyFrom } from "./format/process.js";
 import type { SpecFlag } from "./spec-flags.js";
 

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
 import { open, readFile, unlink } from "node:fs/promises";
-import { isIP } from "node:net";
 import {
   Code,
   ConnectError,
@@ -108,22 +107,4 @@ export async function removeTokenFile(path: string, token: string): Promise<void
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
-}
-
-/** `127.0.0.1:50051`, `[::1]:50051`, `localhost:1` → host and port. */
-export function splitHostPort(address: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
-  if (m === null) throw new Error(`invalid bind address "${address}": expected host:port`);
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid bind address "${address}": port out of range`);
-  }
-  return { host: m[1] as string, port };
-}
-
-export function isLoopbackHost(host: string): boolean {
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1" || host === "0:0:0:0:0:0:0:1";
-  return false;
 }

@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { OutputTarget, ProcessConfig, RawProcess } from "@procmgr/config";
 import type { ProcessState as CoreState, ExitResult, ProcessInfo } from "@procmgr/core";
+import { shellJoin as argvToString } from "@procmgr/platform";
 import {
   type ExitInfo,
   ExitInfoSchema,
@@ -141,16 +142,6 @@ function outputToString(t: OutputTarget): string {
     default:
       return t.kind;
   }
-}
-
-/** Quotes one word for display like a shell would need it. */
-export function quoteWord(w: string): string {
-  if (w !== "" && /^[\w@%+=:,./-]+$/.test(w)) return w;
-  return `'${w.replaceAll("'", `'\\''`)}'`;
-}
-
-function argvToString(argv: readonly string[]): string {
-  return argv.map(quoteWord).join(" ");
 }
 
 /** The full (defaults filled) spec of a resolved config, for Describe. */

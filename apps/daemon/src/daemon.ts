@@ -15,14 +15,13 @@ import {
   resolveProcessConfig,
 } from "@procmgr/config";
 import type { ConfigDiff, ProcessInfo, SupervisorApi } from "@procmgr/core";
+import { type HostPort, isLoopbackHost, splitHostPort } from "@procmgr/platform";
 import {
   authInterceptor,
   type CallerTransport,
   contextValuesFor,
-  isLoopbackHost,
   newToken,
   removeTokenFile,
-  splitHostPort,
   writeTokenFile,
 } from "./auth.js";
 import { DaemonError } from "./errors.js";
@@ -40,6 +39,15 @@ export interface DaemonOptions {
 
 function isDesiredRunning(p: ProcessInfo): boolean {
   return p.state === "running" || p.state === "starting" || p.state === "backoff";
+}
+
+/** The TCP listener's host and port (the settings were validated; this is the last check). */
+function bindHostPort(address: string): HostPort {
+  const hostPort = splitHostPort(address);
+  if (hostPort === undefined) {
+    throw new DaemonError("usage", `invalid bind address "${address}": expected host:port`);
+  }
+  return hostPort;
 }
 
 /**
@@ -110,7 +118,7 @@ export class Daemon {
    */
   async start(): Promise<void> {
     const s = this.settings;
-    const tcp = s.bindAddress === null ? undefined : splitHostPort(s.bindAddress);
+    const tcp = s.bindAddress === null ? undefined : bindHostPort(s.bindAddress);
     if (tcp !== undefined && !isLoopbackHost(tcp.host) && !s.allowRemote) {
       throw new DaemonError(
         "remote-bind",

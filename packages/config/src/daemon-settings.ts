@@ -1,5 +1,5 @@
-import { isIP } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
+import { daemonRuntimeDir, isLoopbackHost, splitHostPort } from "@procmgr/platform";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -61,25 +61,6 @@ function pick(
   return undefined;
 }
 
-/** Split "host:port" / "[v6]:port"; undefined when malformed. */
-export function splitHostPort(address: string): { host: string; port: number } | undefined {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:[\]]+):(\d+)$/.exec(address);
-  if (m === null) return undefined;
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
-  const host = m[1] as string;
-  if (host.includes(":") && isIP(host) !== 6) return undefined;
-  return { host, port };
-}
-
-/** Loopback: 127.0.0.0/8, ::1, localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === "localhost" || h === "ip6-localhost" || h === "::1") return true;
-  if (isIP(h) === 4) return h.startsWith("127.");
-  return h === "::ffff:127.0.0.1";
-}
-
 function parseBool(s: Sourced<string>, issues: ConfigIssue[]): boolean | undefined {
   const v = s.value.trim().toLowerCase();
   if (["true", "1", "yes", "on"].includes(v)) return true;
@@ -114,17 +95,16 @@ function absoluteXdg(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return v !== undefined && v !== "" && isAbsolute(v) ? v : undefined;
 }
 
-/**
- * Resolve the daemon's paths and options from flags, environment and identity (BRIEF rules):
- * flags win over variables, variables over defaults. Throws ConfigError naming every bad
- * variable or flag with its value.
- */
-export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSettings {
-  const { env, uid, home } = input;
-  const flags = input.flags ?? {};
-  const isRoot = uid === 0;
-  const issues: ConfigIssue[] = [];
+type Flags = NonNullable<DaemonSettingsInput["flags"]>;
+type Paths = Pick<
+  DaemonSettings,
+  "configPath" | "stateDir" | "runtimeDir" | "socketPath" | "tokenPath"
+>;
 
+/** processes.yaml, the state dir, and the runtime dir with its socket and token. */
+function resolvePaths(input: DaemonSettingsInput, flags: Flags, issues: ConfigIssue[]): Paths {
+  const { env, uid, home } = input;
+  const isRoot = uid === 0;
   const configDefault = isRoot
     ? "/etc/dd-procmgrd/processes.yaml"
     : join(
@@ -135,9 +115,7 @@ export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSetting
   const stateDefault = isRoot
     ? "/var/lib/dd-procmgrd"
     : join(absoluteXdg(env, "XDG_DATA_HOME") ?? join(home, ".local", "share"), "dd-procmgrd");
-  const runtimeDefault = isRoot
-    ? "/run/dd-procmgrd"
-    : (absoluteXdg(env, "XDG_RUNTIME_DIR") ?? `/tmp/dd-procmgrd-${uid}`);
+  const runtimeDefault = daemonRuntimeDir(env, uid);
 
   const configPath = resolve(
     pick(flags.config, "--config", env, ["PM_CONFIG_PATH"])?.value ?? configDefault,
@@ -164,7 +142,15 @@ export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSetting
   const tokenPath = resolve(
     pick(undefined, "", env, ["PM_TOKEN_PATH"])?.value ?? join(runtimeDir, "dd-procmgrd.token"),
   );
+  return { configPath, stateDir, runtimeDir, socketPath, tokenPath };
+}
 
+/** The TCP listener: an address (loopback unless remote is allowed) or none. */
+function resolveBind(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  issues: ConfigIssue[],
+): Pick<DaemonSettings, "bindAddress" | "allowRemote"> {
   let allowRemote = flags.allowRemote ?? false;
   if (flags.allowRemote === undefined) {
     const s = pick(undefined, "", env, ["PM_ALLOW_REMOTE"]);
@@ -192,7 +178,14 @@ export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSetting
       bindAddress = v;
     }
   }
+  return { bindAddress, allowRemote };
+}
 
+function resolveLogging(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  issues: ConfigIssue[],
+): Pick<DaemonSettings, "logLevel" | "logFormat"> {
   let logLevel: LogLevel = "info";
   const level = pick(flags.logLevel, "--log-level", env, ["PM_LOG_LEVEL"]);
   if (level !== undefined) {
@@ -211,7 +204,10 @@ export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSetting
     if (f === "text" || f === "json") logFormat = f;
     else issues.push(invalid(format, "text or json"));
   }
+  return { logLevel, logFormat };
+}
 
+function resolveMetrics(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): DaemonSettings["metrics"] {
   let metricsEnabled = false;
   const me = pick(undefined, "", env, ["METRICS_ENABLED"]);
   if (me !== undefined) metricsEnabled = parseBool(me, issues) ?? false;
@@ -223,19 +219,21 @@ export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSetting
       issues.push(invalid(mp, "a port from 0 to 65535"));
     else metricsPort = n;
   }
+  return { enabled: metricsEnabled, host: "127.0.0.1", port: metricsPort };
+}
 
+/**
+ * Resolve the daemon's paths and options from flags, environment and identity (BRIEF rules):
+ * flags win over variables, variables over defaults. Throws ConfigError naming every bad
+ * variable or flag with its value.
+ */
+export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSettings {
+  const flags = input.flags ?? {};
+  const issues: ConfigIssue[] = [];
+  const paths = resolvePaths(input, flags, issues);
+  const bind = resolveBind(flags, input.env, issues);
+  const logging = resolveLogging(flags, input.env, issues);
+  const metrics = resolveMetrics(input.env, issues);
   if (issues.length > 0) throw ConfigError.fromIssues(issues);
-  return {
-    configPath,
-    stateDir,
-    runtimeDir,
-    socketPath,
-    tokenPath,
-    bindAddress,
-    allowRemote,
-    logLevel,
-    logFormat,
-    metrics: { enabled: metricsEnabled, host: "127.0.0.1", port: metricsPort },
-    isRoot,
-  };
+  return { ...paths, ...bind, ...logging, metrics, isRoot: input.uid === 0 };
 }

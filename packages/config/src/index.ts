@@ -9,40 +9,12 @@ export type {
 export {
   defaultBindAddress,
   defaultMetricsPort,
-  isLoopbackHost,
   resolveDaemonSettings,
-  splitHostPort,
 } from "./daemon-settings.js";
 export { defaultConfigText } from "./default-config.js";
 export { parseDuration } from "./duration.js";
 export type { ConfigErrorCode, ConfigIssue } from "./errors.js";
 export { ConfigError, formatConfigError, formatConfigIssue } from "./errors.js";
-export type {
-  HostModuleConfig,
-  HostProfile,
-  HostProfileFormat,
-  HostProfileInput,
-  HostProfileOutput,
-  HostServiceConfig,
-} from "./host-profile.js";
-export {
-  enabledModules,
-  enabledServices,
-  HostProfileSchema,
-  hostProfileExtensions,
-  hostProfileFormat,
-  loadHostProfile,
-  parseHostProfileText,
-  resolveHostName,
-  stripJsonComments,
-} from "./host-profile.js";
-export type { ModuleManifest, PsychedRepo, ServiceManifest } from "./host-profile-repo.js";
-export {
-  discoverPsychedRepo,
-  findPsychedRepoRoot,
-  loadModuleManifest,
-  loadServiceManifest,
-} from "./host-profile-repo.js";
 export type { LoadedConfig } from "./load-config.js";
 export { loadConfig, parseConfigText, processesDirFor } from "./load-config.js";
 export type {

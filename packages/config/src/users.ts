@@ -1,42 +1,19 @@
-import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { lookupGroup, lookupUser } from "@procmgr/platform";
 import type { ConfigIssue } from "./errors.js";
 import { configOrigin, issueAt } from "./resolve-process.js";
 import type { ProcessConfig } from "./types.js";
 
 type Database = "passwd" | "group";
 
-function getent(db: Database, key: string): Promise<boolean | "no-getent"> {
-  return new Promise((resolveLookup, reject) => {
-    execFile("getent", [db, key], { timeout: 10_000 }, (error) => {
-      if (error === null) return resolveLookup(true);
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return resolveLookup("no-getent");
-      // getent exits 2 when the key is not found.
-      if (typeof error.code === "number" && error.code === 2) return resolveLookup(false);
-      reject(error);
-    });
-  });
-}
-
-/** Fallback when getent is not installed: the local files only. */
-async function inLocalFile(db: Database, key: string): Promise<boolean> {
-  const text = await readFile(db === "passwd" ? "/etc/passwd" : "/etc/group", "utf8");
-  return text.split("\n").some((line) => {
-    const parts = line.split(":");
-    return parts[0] === key || parts[2] === key;
-  });
-}
-
 async function exists(db: Database, key: string): Promise<boolean> {
-  const found = await getent(db, key);
-  return found === "no-getent" ? inLocalFile(db, key) : found;
+  const entry = db === "passwd" ? await lookupUser(key) : await lookupGroup(key);
+  return entry !== undefined;
 }
 
 /**
  * Start-time check (not parse time: users may be created after the file is written) that every
- * `user` and `group` exists, via `getent` (so NSS sources like LDAP count). Numeric ids are
- * accepted as they are. Returns one issue per unknown name and process (empty = all good).
+ * `user` and `group` exists, via `getent` (so NSS sources like LDAP count; the /etc files when
+ * getent is missing). Numeric ids are accepted as they are. Returns one issue per unknown name and process (empty = all good).
  */
 export async function checkUsersAndGroups(
   configs: readonly ProcessConfig[],

@@ -1,10 +1,15 @@
 /**
- * Who a child runs as: NSS-aware lookups through `getent`, and the `setpriv` wrapper that
- * switches uid/gid/supplementary groups and capabilities before exec'ing the command.
+ * Who a child runs as: NSS-aware lookups through `getent` (@procmgr/platform), and the `setpriv`
+ * wrapper that switches uid/gid/supplementary groups and capabilities before exec'ing the command.
  */
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
+import {
+  lookupGroup as groupEntry,
+  type PasswdEntry,
+  lookupUser as passwdEntry,
+  supplementaryGroupIds,
+} from "@procmgr/platform";
 
 export interface Identity {
   readonly user: string;
@@ -20,64 +25,26 @@ export class IdentityLookupError extends Error {
   override readonly name = "IdentityLookupError";
 }
 
-function getent(db: string, key: string): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    execFile("getent", [db, key], { encoding: "utf8" }, (error, stdout) => {
-      if (!error) return resolve(stdout);
-      // getent exits 2 when the key is not found.
-      if ((error as { code?: unknown }).code === 2) return resolve(undefined);
-      reject(error);
-    });
-  });
-}
-
 const numeric = /^\d+$/;
 
-interface PasswdEntry {
-  readonly name: string;
-  readonly uid: number;
-  readonly gid: number;
-  readonly home: string;
-  readonly shell: string;
-}
-
+/** A user by name or uid (a uid without an entry runs as that uid, its gid the same number). */
 export async function lookupUser(nameOrId: string): Promise<PasswdEntry | undefined> {
-  const out = await getent("passwd", nameOrId);
-  const line = out?.split("\n")[0];
-  if (!line) {
+  const entry = await passwdEntry(nameOrId);
+  if (entry === undefined) {
     if (numeric.test(nameOrId)) {
       const uid = Number(nameOrId);
       return { name: nameOrId, uid, gid: uid, home: "/", shell: "/bin/sh" };
     }
     return undefined;
   }
-  const f = line.split(":");
-  return {
-    name: f[0] ?? nameOrId,
-    uid: Number(f[2]),
-    gid: Number(f[3]),
-    home: f[5] || "/",
-    shell: f[6] || "/bin/sh",
-  };
+  return { ...entry, home: entry.home || "/", shell: entry.shell || "/bin/sh" };
 }
 
+/** A group id by name or gid (a gid without an entry is used as it is). */
 export async function lookupGroup(nameOrId: string): Promise<number | undefined> {
-  const out = await getent("group", nameOrId);
-  const line = out?.split("\n")[0];
-  if (!line) return numeric.test(nameOrId) ? Number(nameOrId) : undefined;
-  return Number(line.split(":")[2]);
-}
-
-/** Supplementary group ids of a user (initgroups), not counting the primary group. */
-export async function supplementaryGroups(user: string): Promise<number[]> {
-  const out = await getent("initgroups", user);
-  if (!out) return [];
-  return out
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .filter((s) => numeric.test(s))
-    .map(Number);
+  const entry = await groupEntry(nameOrId);
+  if (entry === undefined) return numeric.test(nameOrId) ? Number(nameOrId) : undefined;
+  return entry.gid;
 }
 
 /** Resolve `user`/`group` of a process config into a full identity. */
@@ -91,7 +58,7 @@ export async function resolveIdentity(
     const entry = await lookupUser(user);
     if (!entry) throw new IdentityLookupError(`unknown user "${user}"`);
     const extra =
-      numeric.test(user) && entry.name === user ? [] : await supplementaryGroups(entry.name);
+      numeric.test(user) && entry.name === user ? [] : await supplementaryGroupIds(entry.name);
     base = {
       user: entry.name,
       uid: entry.uid,

@@ -10,6 +10,7 @@
 import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
+import { runtimeDirectoryBase } from "@procmgr/platform";
 import { bindsTo, conflict, dependencies, StartOrder } from "./dependency-graph.js";
 import { SupervisorError } from "./errors.js";
 import { Launcher } from "./launcher.js";
@@ -36,10 +37,6 @@ import type {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
-
 export class Supervisor extends EventEmitter<SupervisorEvents> implements SupervisorApi {
   readonly stateDir: string;
   readonly logDir: string;
@@ -61,10 +58,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.stateDir = resolve(options.stateDir);
     this.logDir = resolve(options.logDir ?? join(this.stateDir, "logs"));
     this.runtimeDir =
-      options.runtimeDir ??
-      (isRoot()
-        ? "/run"
-        : (process.env.XDG_RUNTIME_DIR ?? `/tmp/dd-procmgrd-${process.getuid?.() ?? "user"}`));
+      options.runtimeDir ?? runtimeDirectoryBase(process.env, process.getuid?.() ?? -1);
     this.records = new RunRecords(join(this.stateDir, "run"));
     const host: Host = {
       events: this,

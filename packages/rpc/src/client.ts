@@ -9,6 +9,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { systemRuntimeDir, userRuntimeDir } from "@procmgr/platform";
 import { ProcessManager } from "./gen/procmgr/v1/process_manager_pb.js";
 
 /** Where a dd-procmgrd listens: its unix socket or a TCP host and port. */
@@ -46,8 +47,6 @@ export class RpcClientError extends Error {
 
 /** The default TCP address of the daemon. */
 export const defaultTcpAddress: DaemonAddress = { kind: "tcp", host: "127.0.0.1", port: 50051 };
-/** The system daemon's runtime directory (root). */
-export const systemRuntimeDir = "/run/dd-procmgrd";
 export const socketFileName = "dd-procmgrd.sock";
 export const tokenFileName = "dd-procmgrd.token";
 
@@ -244,9 +243,7 @@ export function runtimeDirCandidates(env: NodeJS.ProcessEnv, uid: number): strin
     if (d !== undefined && d !== "" && !dirs.includes(d)) dirs.push(d);
   };
   add(env.PM_RUNTIME_DIR);
-  if (uid !== 0) {
-    add(env.XDG_RUNTIME_DIR || `/tmp/dd-procmgrd-${uid}`);
-  }
+  if (uid !== 0) add(userRuntimeDir(env, uid));
   add(systemRuntimeDir);
   return dirs;
 }

@@ -16,7 +16,6 @@ export {
   RpcClientError,
   runtimeDirCandidates,
   socketFileName,
-  systemRuntimeDir,
   tokenFileName,
 } from "./client.js";
 export type {

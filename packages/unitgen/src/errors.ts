@@ -1,4 +1,4 @@
-/** Why a unit could not be rendered. Codes are never reused. */
+/** Why a unit could not be rendered or installed. Codes are never reused. */
 export type UnitErrorCode =
   | "invalid-section" // section name empty or containing "[", "]" or a control character
   | "invalid-key" // directive name not matching [A-Za-z][A-Za-z0-9-]*
@@ -8,6 +8,7 @@ export type UnitErrorCode =
   | "invalid-command" // empty argv, relative executable...
   | "invalid-path" // a path directive that is not absolute
   | "invalid-header" // a header comment line containing a newline or NUL
+  | "step-failed" // an install/uninstall step's command failed (names the command and its stderr)
   | "unknown";
 
 /** The unit-generation domain's one error class. */

@@ -11,6 +11,21 @@ export {
   quoteExecArgv,
   withSpecifiers,
 } from "./escape.js";
+export type { ApplyOptions, StepOutcome, StepResult } from "./install/apply.js";
+export { applySteps, findExecutable, sameCaps } from "./install/apply.js";
+export type { InstallOptions, Step, UninstallOptions, VariantPaths } from "./install/plan.js";
+export {
+  describeStep,
+  isUserVariant,
+  planInstall,
+  planUninstall,
+  SERVICE_NAME,
+  SERVICE_USER,
+  seedFileCaps,
+  stepCommand,
+  UNIT_FILE,
+  variantPaths,
+} from "./install/plan.js";
 export type { UnitFile, UnitSection, UnitValue } from "./render.js";
 export { renderUnit } from "./render.js";
 export type {

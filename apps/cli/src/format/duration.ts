@@ -11,34 +11,6 @@ export function formatDuration(seconds: number): string {
   return `${d}d${h % 24}h`;
 }
 
-const units: Record<string, number> = {
-  ms: 0.001,
-  s: 1,
-  sec: 1,
-  m: 60,
-  min: 60,
-  h: 3600,
-  d: 86400,
-};
-
-/**
- * Seconds from "5", "1.5", "500ms", "5s", "1m30s", "2h", "infinity". Undefined when the text
- * is not a duration.
- */
-export function parseDurationSeconds(text: string): number | undefined {
-  const t = text.trim().toLowerCase();
-  if (t === "infinity" || t === "inf") return Number.POSITIVE_INFINITY;
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const re = /(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h|d)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(t); m !== null; m = re.exec(t)) {
-    total += Number(m[1]) * (units[m[2] ?? "s"] ?? 1);
-    matched = re.lastIndex;
-  }
-  return matched > 0 && matched === t.length ? total : undefined;
-}
-
 /** "12.3 MiB" */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "-";

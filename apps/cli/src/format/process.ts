@@ -1,3 +1,4 @@
+import { shellQuote } from "@procmgr/platform";
 import {
   type DescribeResponse,
   EventType,
@@ -77,11 +78,6 @@ export function timestampIso(ts: Timestamp): string | null {
 /** The command line as one string, each argument quoted when needed. */
 export function commandLine(command: string, args: readonly string[]): string {
   return [command, ...args.map(shellQuote)].join(" ");
-}
-
-export function shellQuote(s: string): string {
-  if (s !== "" && /^[\w@%+=:,./-]+$/.test(s)) return s;
-  return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The stable JSON shape of a process in `list -o json` (snake_case, lowercase states). */

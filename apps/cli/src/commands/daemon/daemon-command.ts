@@ -11,9 +11,16 @@ export abstract class DaemonCommand extends Command<CliContext> {
     try {
       return await this.run();
     } catch (e) {
-      const err = CliError.from(e);
+      const err = await cliErrorOf(e);
       this.context.stderr.write(`${this.context.programName}: ${err.message}\n`);
       return err.exitCode;
     }
   }
+}
+
+/** A failed install step (a UnitError from @procmgr/unitgen) is a failure, not a CLI bug. */
+async function cliErrorOf(e: unknown): Promise<CliError> {
+  const { UnitError } = await import("@procmgr/unitgen");
+  if (e instanceof UnitError) return new CliError("failed", e.message, { cause: e });
+  return CliError.from(e);
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from "clipanion";
 import * as t from "typanion";
 import { DaemonCommand } from "./daemon-command.js";
-import { type InstallVariant, installVariants } from "./plan.js";
+import { installVariants } from "./variants.js";
 
 /** `daemon install`: the seed guide's installation of the daemon as a systemd service. */
 export class DaemonInstallCommand extends DaemonCommand {
@@ -58,14 +58,12 @@ export class DaemonInstallCommand extends DaemonCommand {
     const { existsSync } = await import("node:fs");
     const { homedir } = await import("node:os");
     const { join } = await import("node:path");
-    const { daemonUnit, renderUnit } = await import("@procmgr/unitgen");
+    const { applySteps, daemonUnit, planInstall, renderUnit } = await import("@procmgr/unitgen");
     const { defaultConfigText } = await import("@procmgr/config");
-    const { planInstall } = await import("./plan.js");
-    const { applySteps } = await import("./apply.js");
     const { locateExecutables } = await import("./locate.js");
     const { privilege } = await import("./privilege.js");
 
-    const variant: InstallVariant = this.variant;
+    const variant = this.variant;
     const env = this.context.env;
     const home = env.HOME || homedir();
     const sudo = privilege(variant, this.context.uid, env, this.dryRun);

@@ -1,13 +1,12 @@
+import { type DaemonVariant, findExecutable, isUserVariant } from "@procmgr/unitgen";
 import { CliError } from "../../errors.js";
-import { findExecutable } from "./apply.js";
-import { type InstallVariant, isUserVariant } from "./plan.js";
 
 /**
  * Whether the steps must run through sudo: only for a system variant when not root. Throws a
  * clear error when that is needed and sudo is missing (not for a dry run).
  */
 export function privilege(
-  variant: InstallVariant,
+  variant: DaemonVariant,
   uid: number,
   env: NodeJS.ProcessEnv,
   dryRun: boolean,

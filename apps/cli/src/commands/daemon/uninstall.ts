@@ -1,7 +1,8 @@
+import type { DaemonVariant } from "@procmgr/unitgen";
 import { Command, Option } from "clipanion";
 import * as t from "typanion";
 import { DaemonCommand } from "./daemon-command.js";
-import { type InstallVariant, installVariants } from "./plan.js";
+import { installVariants } from "./variants.js";
 
 /** `daemon uninstall`: reverses `daemon install`. */
 export class DaemonUninstallCommand extends DaemonCommand {
@@ -35,11 +36,10 @@ export class DaemonUninstallCommand extends DaemonCommand {
 
   override async run(): Promise<number> {
     const { homedir } = await import("node:os");
-    const { planUninstall } = await import("./plan.js");
-    const { applySteps } = await import("./apply.js");
+    const { applySteps, planUninstall } = await import("@procmgr/unitgen");
     const { privilege } = await import("./privilege.js");
     const env = this.context.env;
-    const variant: InstallVariant = this.variant ?? (this.context.uid === 0 ? "standard" : "user");
+    const variant: DaemonVariant = this.variant ?? (this.context.uid === 0 ? "standard" : "user");
     const sudo = privilege(variant, this.context.uid, env, this.dryRun);
     const steps = planUninstall({
       variant,

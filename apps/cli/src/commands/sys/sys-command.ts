@@ -1,9 +1,13 @@
+import type { SysAction } from "@procmgr/psh";
 import { Command, Option } from "clipanion";
 import type { CliContext } from "../../context.js";
 
-export type SysVerb = "setup" | "teardown" | "enable" | "disable" | "up" | "down" | "debug";
+export type SysVerb = SysAction;
 
-/** Options shared by every `psh sys` verb; subclasses set `verb`, `paths` and `usage`. */
+/**
+ * Options shared by every `psh sys` verb; subclasses set `verb`, `paths` and `usage`. The work is
+ * @procmgr/psh's `runSys`.
+ */
 export abstract class SysCommand extends Command<CliContext> {
   protected abstract readonly verb: SysVerb;
 
@@ -23,7 +27,7 @@ export abstract class SysCommand extends Command<CliContext> {
 
   override async execute(): Promise<number> {
     const [{ runSys }, { userInfo }] = await Promise.all([
-      import("../../psh/sys-runner.js"),
+      import("@procmgr/psh"),
       import("node:os"),
     ]);
     return runSys(

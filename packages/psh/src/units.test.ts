@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { ModuleManifest, ServiceManifest } from "@procmgr/config";
-import { parseHostProfileText } from "@procmgr/config";
+import { parseHostProfileText } from "./host-profile.js";
 import type { InstallUser } from "./install-user.js";
+import type { ModuleManifest, ServiceManifest } from "./psyched-repo.js";
 import {
   launchWrapper,
   moduleEnvironment,
@@ -17,7 +17,7 @@ import {
   type UnitContext,
 } from "./units.js";
 
-const fixtures = new URL("../../test/fixtures/psh/", import.meta.url);
+const fixtures = new URL("../test/fixtures/", import.meta.url);
 
 /** Compare with a golden file; `UPDATE_GOLDEN=1` rewrites it. */
 async function golden(name: string, actual: string): Promise<void> {

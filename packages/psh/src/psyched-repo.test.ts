@@ -3,13 +3,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ConfigError } from "./errors.js";
+import { PshError } from "./errors.js";
 import {
   discoverPsychedRepo,
   findPsychedRepoRoot,
   loadModuleManifest,
   loadServiceManifest,
-} from "./host-profile-repo.js";
+} from "./psyched-repo.js";
 
 let root = "";
 
@@ -44,7 +44,7 @@ describe("findPsychedRepoRoot", () => {
     assert.equal(await findPsychedRepoRoot({}, join(root, "modules", "pilot")), root);
     await assert.rejects(
       findPsychedRepoRoot({}, tmpdir()),
-      (e: unknown) => e instanceof ConfigError && e.code === "not-found",
+      (e: unknown) => e instanceof PshError && e.code === "not-found",
     );
     await assert.rejects(
       findPsychedRepoRoot({ PSYCHED_REPO_ROOT: join(root, "nope") }, "/"),
@@ -90,7 +90,7 @@ describe("loadModuleManifest", () => {
     await assert.rejects(loadModuleManifest(root, "bad"), /module\.toml: unit\.bad: /);
     await assert.rejects(
       loadModuleManifest(root, "ghost"),
-      (e: unknown) => e instanceof ConfigError && e.code === "not-found",
+      (e: unknown) => e instanceof PshError && e.code === "not-found",
     );
   });
 });

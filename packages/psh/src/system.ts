@@ -4,26 +4,14 @@ import { access, constants, mkdtemp, readFile, rename, rm, writeFile } from "nod
 import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, isAbsolute, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { PshError } from "./psh-error.js";
-
-export interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { type CommandResult, runCommand } from "@procmgr/platform";
+import { PshError } from "./errors.js";
 
 export interface SystemOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly uid: number;
   readonly stdin: Readable;
   readonly stderr: Writable;
-}
-
-/** Quote a word for display in a shell-like command line. */
-export function showArgv(argv: readonly string[]): string {
-  return argv
-    .map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-    .join(" ");
 }
 
 /**
@@ -70,42 +58,15 @@ export class System {
   }
 
   /** Run a command, capturing its output. A missing executable gives code 127. */
-  run(argv: readonly string[], options?: { input?: string }): Promise<RunResult> {
-    return new Promise((resolve) => {
-      const [file, ...args] = argv;
-      if (file === undefined) {
-        resolve({ code: 127, stdout: "", stderr: "empty command" });
-        return;
-      }
-      const child = spawn(file, args, {
-        env: this.options.env,
-        stdio: ["pipe", "pipe", "pipe"],
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on("data", (b: Buffer) => out.push(b));
-      child.stderr.on("data", (b: Buffer) => err.push(b));
-      child.stdin.on("error", () => {});
-      child.on("error", (e: NodeJS.ErrnoException) => {
-        resolve({
-          code: e.code === "ENOENT" ? 127 : 126,
-          stdout: "",
-          stderr: `${file}: ${e.message}`,
-        });
-      });
-      child.on("close", (code, signal) => {
-        resolve({
-          code: code ?? (signal ? 128 : 1),
-          stdout: Buffer.concat(out).toString("utf8"),
-          stderr: Buffer.concat(err).toString("utf8"),
-        });
-      });
-      child.stdin.end(options?.input ?? "");
+  run(argv: readonly string[], options?: { input?: string }): Promise<CommandResult> {
+    return runCommand(argv, {
+      env: this.options.env,
+      ...(options?.input !== undefined ? { input: options.input } : {}),
     });
   }
 
   /** Run a privileged command (sudo -n when not root). */
-  runPrivileged(argv: readonly string[], options?: { input?: string }): Promise<RunResult> {
+  runPrivileged(argv: readonly string[], options?: { input?: string }): Promise<CommandResult> {
     return this.run(this.privileged(argv), options);
   }
 

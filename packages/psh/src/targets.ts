@@ -1,6 +1,6 @@
-import type { HostProfile, PsychedRepo } from "@procmgr/config";
-import { enabledModules, enabledServices } from "@procmgr/config";
-import { PshError } from "./psh-error.js";
+import { PshError } from "./errors.js";
+import { enabledModules, enabledServices, type HostProfile } from "./host-profile.js";
+import type { PsychedRepo } from "./psyched-repo.js";
 
 export type UnitKind = "module" | "service";
 

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { PshError } from "./errors.js";
 import { lookupInstallUser, selectInstallUserName } from "./install-user.js";
-import { PshError } from "./psh-error.js";
 
 describe("selectInstallUserName", () => {
   it("uses $SUDO_USER when running as root under sudo", () => {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ConfigError } from "./errors.js";
+import { PshError } from "./errors.js";
 import {
   enabledModules,
   enabledServices,
@@ -42,15 +42,14 @@ TTS_USE_CUDA = "false"
 up = false
 `;
 
-function expectConfigError(fn: () => unknown, pattern: RegExp): ConfigError {
+function expectPshError(fn: () => unknown, pattern: RegExp): PshError {
   let error: unknown;
   try {
     fn();
   } catch (e) {
     error = e;
   }
-  if (!(error instanceof ConfigError))
-    return assert.fail(`expected a ConfigError, got ${String(error)}`);
+  if (!(error instanceof PshError)) return assert.fail(`expected a PshError, got ${String(error)}`);
   assert.match(error.message, pattern);
   return error;
 }
@@ -112,7 +111,7 @@ describe("parseHostProfileText", () => {
   });
 
   it("names the file and key path of a malformed table", () => {
-    const e = expectConfigError(
+    const e = expectPshError(
       () => parseHostProfileText(`[modules]\noops = "pilot"\n`, "/r/hosts/bad.toml"),
       /Expected modules\.oops to be a table, received string/,
     );
@@ -123,7 +122,7 @@ describe("parseHostProfileText", () => {
   });
 
   it("names nested key paths and every issue", () => {
-    const e = expectConfigError(
+    const e = expectPshError(
       () =>
         parseHostProfileText(
           `host:\n  modules: pilot\nconfig:\n  mod:\n    ear:\n      env:\n        X: [1, 2]\n`,
@@ -142,24 +141,21 @@ describe("parseHostProfileText", () => {
   });
 
   it("reports syntax errors with their position", () => {
-    const e = expectConfigError(
+    const e = expectPshError(
       () => parseHostProfileText(`[host]\nmodules = [\n`, "/r/hosts/broken.toml"),
       /broken\.toml:\d+:\d+: cannot parse toml/,
     );
     assert.equal(e.code, "parse");
     assert.ok(e.issues[0]?.line !== undefined);
-    expectConfigError(
-      () => parseHostProfileText(`host: [`, "/r/hosts/b.yaml"),
-      /cannot parse yaml/,
-    );
-    expectConfigError(
+    expectPshError(() => parseHostProfileText(`host: [`, "/r/hosts/b.yaml"), /cannot parse yaml/);
+    expectPshError(
       () => parseHostProfileText(`{"host": }`, "/r/hosts/b.json"),
       /cannot parse json/,
     );
   });
 
   it("rejects unsupported extensions", () => {
-    expectConfigError(
+    expectPshError(
       () => parseHostProfileText("", "/r/hosts/x.ini"),
       /unsupported host profile extension/,
     );

@@ -1,13 +1,20 @@
 /**
  * Performs planned steps idempotently: each step is first checked against the machine and only
  * run when something differs ("unchanged" otherwise). Commands run with sudo when asked (a system
- * variant installed by a non-root user). A failing step throws, naming the command and its stderr.
+ * variant installed by a non-root user). A failing step throws a UnitError "step-failed", naming the
+ * command and its stderr.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { CliError } from "../../errors.js";
-import { describeStep, formatCommand, octal, type Step, stepCommand } from "./plan.js";
+import {
+  type CommandResult,
+  lookupUser,
+  PlatformError,
+  runCommand,
+  shellJoin,
+} from "@procmgr/platform";
+import { UnitError } from "../errors.js";
+import { describeStep, octal, type Step, stepCommand } from "./plan.js";
 
 export type StepOutcome = "changed" | "unchanged" | "warning" | "planned";
 
@@ -26,48 +33,6 @@ export interface ApplyOptions {
   env: NodeJS.ProcessEnv;
   /** One line per step as it completes. */
   report: (line: string) => void;
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command, never throws (a missing executable is code 127). */
-export function runCommand(
-  argv: readonly string[],
-  options: { env: NodeJS.ProcessEnv; input?: string },
-): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = argv;
-    const child = spawn(cmd as string, args, {
-      env: options.env,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.stdin.on("error", () => {
-      // the command may not read its input
-    });
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      resolve({
-        code: e.code === "ENOENT" ? 127 : 126,
-        stdout: "",
-        stderr: `${cmd}: ${e.message}`,
-      });
-    });
-    child.on("close", (code, signal) => {
-      resolve({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      });
-    });
-    child.stdin.end(options.input);
-  });
 }
 
 /** The first directory of PATH (plus the sbin dirs) holding an executable `name`. */
@@ -109,7 +74,7 @@ class Executor {
 
   constructor(private readonly options: ApplyOptions) {}
 
-  run(argv: readonly string[], input?: string): Promise<RunResult> {
+  run(argv: readonly string[], input?: string): Promise<CommandResult> {
     // Node's stdin "pipe" is a socket, which `install /dev/stdin` cannot open: feed a real pipe
     const fed = input !== undefined && argv.includes("/dev/stdin");
     const cmd = fed ? ["sh", "-c", 'cat | "$@"', "sh", ...argv] : [...argv];
@@ -124,11 +89,11 @@ class Executor {
   async must(argv: readonly string[], input?: string): Promise<string> {
     const r = await this.run(argv, input);
     if (r.code !== 0) {
-      const shown = formatCommand(this.options.sudo ? ["sudo", ...argv] : argv);
+      const shown = shellJoin(this.options.sudo ? ["sudo", ...argv] : argv);
       const why = (r.stderr || r.stdout).trim() || `exit code ${r.code}`;
-      throw new CliError("failed", `step failed: ${shown}\n${why}`);
+      throw new UnitError("step-failed", `step failed: ${shown}\n${why}`);
     }
-    return formatCommand(argv);
+    return shellJoin(argv);
   }
 
   async meta(path: string): Promise<Meta | undefined> {
@@ -163,90 +128,109 @@ class Executor {
   }
 
   async apply(step: Step): Promise<StepResult> {
-    const changed = async (argv: readonly string[], input?: string): Promise<StepResult> => ({
-      step,
-      outcome: "changed",
-      detail: await this.must(argv, input),
-    });
     const unchanged: StepResult = { step, outcome: "unchanged" };
     const cmd = stepCommand(step);
     switch (step.kind) {
-      case "user": {
-        const r = await this.run(["getent", "passwd", step.name]);
-        return r.code === 0 ? unchanged : changed(cmd);
-      }
-      case "deluser": {
-        const r = await this.run(["getent", "passwd", step.name]);
-        return r.code === 0 ? changed(cmd) : unchanged;
-      }
+      case "user":
+        return (await this.userExists(step.name)) ? unchanged : this.changed(step, cmd);
+      case "deluser":
+        return (await this.userExists(step.name)) ? this.changed(step, cmd) : unchanged;
       case "dir": {
         const meta = await this.meta(step.path);
         if (meta?.type === "directory" && Executor.metaOk(meta, step)) return unchanged;
-        return changed(cmd);
+        return this.changed(step, cmd);
       }
-      case "install": {
-        const meta = await this.meta(step.path);
-        if (meta?.type === "regular file") {
-          const same = await this.run(["cmp", "-s", step.source, step.path]);
-          if (same.code === 0) {
-            const fixed = await this.fixMeta(step.path, meta, step);
-            if (fixed === "unchanged") return unchanged;
-            if (step.service) this.serviceChanged = true;
-            return { step, outcome: "changed", detail: String(fixed) };
-          }
-        }
-        if (step.service) this.serviceChanged = true;
-        return changed(cmd);
-      }
+      case "install":
+        return this.install(step, cmd);
       case "symlink": {
         const r = await this.run(["readlink", step.path]);
-        return r.code === 0 && r.stdout.trim() === step.target ? unchanged : changed(cmd);
+        return r.code === 0 && r.stdout.trim() === step.target
+          ? unchanged
+          : this.changed(step, cmd);
       }
-      case "file": {
-        const meta = await this.meta(step.path);
-        if (meta?.type === "regular file") {
-          const same =
-            step.ifMissing ||
-            (await this.run(["cmp", "-s", "-", step.path], step.content)).code === 0;
-          if (same) {
-            const fixed = await this.fixMeta(step.path, meta, step);
-            return fixed === "unchanged" ? unchanged : { step, outcome: "changed", detail: fixed };
-          }
-        }
-        if (step.unit) this.unitChanged = true;
-        if (step.service) this.serviceChanged = true;
-        return changed(cmd, step.content);
-      }
-      case "setcap": {
-        if (findExecutable("setcap", this.options.env) === undefined) {
-          return {
-            step,
-            outcome: "warning",
-            detail:
-              "setcap not found (install libcap2-bin); AmbientCapabilities= in the unit grants the capabilities anyway",
-          };
-        }
-        const have = await this.run(["getcap", step.path]);
-        if (have.code === 0 && sameCaps(have.stdout, step.caps)) return unchanged;
-        const r = await this.run(cmd);
-        if (r.code !== 0) {
-          return {
-            step,
-            outcome: "warning",
-            detail: `${formatCommand(cmd)} failed: ${r.stderr.trim()}; AmbientCapabilities= in the unit grants the capabilities anyway`,
-          };
-        }
-        return { step, outcome: "changed", detail: formatCommand(cmd) };
-      }
+      case "file":
+        return this.file(step, cmd);
+      case "setcap":
+        return this.setcap(step, cmd);
       case "systemctl":
         return this.systemctl(step, cmd);
       case "remove": {
         const r = await this.run(["test", "-e", step.path, "-o", "-L", step.path]);
         if (r.code !== 0) return unchanged;
         if (step.path.endsWith(".service")) this.unitChanged = true;
-        return changed(cmd);
+        return this.changed(step, cmd);
       }
     }
+  }
+
+  /** Runs the step's command (which must succeed): the step changed something. */
+  async changed(step: Step, argv: readonly string[], input?: string): Promise<StepResult> {
+    return { step, outcome: "changed", detail: await this.must(argv, input) };
+  }
+
+  async userExists(name: string): Promise<boolean> {
+    try {
+      return (await lookupUser(name)) !== undefined;
+    } catch (e) {
+      const why = PlatformError.from(e).message;
+      throw new UnitError("step-failed", `step failed: getent passwd ${name}\n${why}`, {
+        cause: e,
+      });
+    }
+  }
+
+  async install(step: Extract<Step, { kind: "install" }>, cmd: string[]): Promise<StepResult> {
+    const meta = await this.meta(step.path);
+    if (meta?.type === "regular file") {
+      const same = await this.run(["cmp", "-s", step.source, step.path]);
+      if (same.code === 0) {
+        const fixed = await this.fixMeta(step.path, meta, step);
+        if (fixed === "unchanged") return { step, outcome: "unchanged" };
+        if (step.service) this.serviceChanged = true;
+        return { step, outcome: "changed", detail: String(fixed) };
+      }
+    }
+    if (step.service) this.serviceChanged = true;
+    return this.changed(step, cmd);
+  }
+
+  async file(step: Extract<Step, { kind: "file" }>, cmd: string[]): Promise<StepResult> {
+    const meta = await this.meta(step.path);
+    if (meta?.type === "regular file") {
+      const same =
+        step.ifMissing || (await this.run(["cmp", "-s", "-", step.path], step.content)).code === 0;
+      if (same) {
+        const fixed = await this.fixMeta(step.path, meta, step);
+        return fixed === "unchanged"
+          ? { step, outcome: "unchanged" }
+          : { step, outcome: "changed", detail: fixed };
+      }
+    }
+    if (step.unit) this.unitChanged = true;
+    if (step.service) this.serviceChanged = true;
+    return this.changed(step, cmd, step.content);
+  }
+
+  async setcap(step: Extract<Step, { kind: "setcap" }>, cmd: string[]): Promise<StepResult> {
+    if (findExecutable("setcap", this.options.env) === undefined) {
+      return {
+        step,
+        outcome: "warning",
+        detail:
+          "setcap not found (install libcap2-bin); AmbientCapabilities= in the unit grants the capabilities anyway",
+      };
+    }
+    const have = await this.run(["getcap", step.path]);
+    if (have.code === 0 && sameCaps(have.stdout, step.caps)) return { step, outcome: "unchanged" };
+    const r = await this.run(cmd);
+    if (r.code !== 0) {
+      return {
+        step,
+        outcome: "warning",
+        detail: `${shellJoin(cmd)} failed: ${r.stderr.trim()}; AmbientCapabilities= in the unit grants the capabilities anyway`,
+      };
+    }
+    return { step, outcome: "changed", detail: shellJoin(cmd) };
   }
 
   async systemctl(step: Extract<Step, { kind: "systemctl" }>, cmd: string[]): Promise<StepResult> {
@@ -287,9 +271,9 @@ class Executor {
         const after = await query("is-active", step.unit);
         if (after !== "active" && after !== "activating" && after !== "reloading") {
           const status = await this.run([...base, "status", "--no-pager", "-n", "20", step.unit]);
-          throw new CliError(
-            "failed",
-            `step failed: ${formatCommand(argv)}: the service is ${after}\n${status.stdout.trim()}`,
+          throw new UnitError(
+            "step-failed",
+            `step failed: ${shellJoin(argv)}: the service is ${after}\n${status.stdout.trim()}`,
           );
         }
         return { step, outcome: "changed", detail };
@@ -298,7 +282,7 @@ class Executor {
   }
 }
 
-/** Checks and performs each step in order; stops at the first failure (thrown as CliError). */
+/** Checks and performs each step in order; stops at the first failure (a UnitError "step-failed"). */
 export async function applySteps(
   steps: readonly Step[],
   options: ApplyOptions,
@@ -324,8 +308,8 @@ export async function applySteps(
       result.outcome === "warning"
         ? `${label}  ${describeStep(step)}: ${result.detail}`
         : result.outcome === "changed"
-          ? `${label}  ${prefix}${result.detail ?? formatCommand(stepCommand(step))}`
-          : `${label}  ${formatCommand(stepCommand(step))}`;
+          ? `${label}  ${prefix}${result.detail ?? shellJoin(stepCommand(step))}`
+          : `${label}  ${shellJoin(stepCommand(step))}`;
     options.report(line);
     results.push(result);
   }

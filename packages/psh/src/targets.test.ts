@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { type HostProfile, type PsychedRepo, parseHostProfileText } from "@procmgr/config";
-import { PshError } from "./psh-error.js";
+import { PshError } from "./errors.js";
+import { type HostProfile, parseHostProfileText } from "./host-profile.js";
+import type { PsychedRepo } from "./psyched-repo.js";
 import { isWildcard, resolveTargets, unitNameFor } from "./targets.js";
 
 const repo: PsychedRepo = {

@@ -3,14 +3,8 @@
  * one variant, as data. `apply.ts` checks each step against the machine and performs it.
  */
 import { join } from "node:path";
-
-export type InstallVariant = "standard" | "capability" | "user" | "secure";
-export const installVariants: readonly InstallVariant[] = [
-  "standard",
-  "capability",
-  "user",
-  "secure",
-];
+import { shellJoin, systemRuntimeDir } from "@procmgr/platform";
+import type { DaemonVariant } from "../daemon.js";
 
 export const SERVICE_NAME = "dd-procmgrd";
 export const SERVICE_USER = "dd-procmgrd";
@@ -54,14 +48,14 @@ export type Step =
   | { kind: "remove"; path: string; recursive: boolean };
 
 export interface InstallOptions {
-  variant: InstallVariant;
+  variant: DaemonVariant;
   /** The standalone daemon executable to install. */
   daemonBinary: string;
   /** The standalone CLI executable to install. */
   cliBinary: string;
   /** Where the executables go (default /usr/bin, user variant ~/.local/bin). */
   binDir?: string;
-  /** The unit text (rendered by the caller from @procmgr/unitgen `daemonUnit`). */
+  /** The unit text (rendered by the caller with `renderUnit(daemonUnit(variant))`). */
   unitText: string;
   /** The default processes.yaml, written only when none exists. */
   configText: string;
@@ -83,7 +77,7 @@ export interface InstallOptions {
 export const seedFileCaps = "cap_setuid,cap_setgid+ep";
 
 export interface UninstallOptions {
-  variant: InstallVariant;
+  variant: DaemonVariant;
   binDir?: string;
   home: string;
   xdgConfigHome?: string;
@@ -92,7 +86,7 @@ export interface UninstallOptions {
   purge: boolean;
 }
 
-export function isUserVariant(variant: InstallVariant): boolean {
+export function isUserVariant(variant: DaemonVariant): boolean {
   return variant === "user";
 }
 
@@ -109,7 +103,7 @@ export interface VariantPaths {
 }
 
 export function variantPaths(
-  variant: InstallVariant,
+  variant: DaemonVariant,
   options: { binDir?: string; home: string; xdgConfigHome?: string; xdgDataHome?: string },
 ): VariantPaths {
   if (isUserVariant(variant)) {
@@ -133,117 +127,125 @@ export function variantPaths(
     configPath: "/etc/dd-procmgrd/processes.yaml",
     stateDir: "/var/lib/dd-procmgrd",
     logDir: "/var/log/dd-procmgrd",
-    runtimeDir: "/run/dd-procmgrd",
+    runtimeDir: systemRuntimeDir,
   };
+}
+
+type SystemctlStep = Extract<Step, { kind: "systemctl" }>;
+
+function systemctlStep(variant: DaemonVariant, action: SystemctlStep["action"]): Step {
+  return { kind: "systemctl", action, user: isUserVariant(variant), unit: SERVICE_NAME };
 }
 
 /** The seed guide's installation steps for a variant, in its order. */
 export function planInstall(options: InstallOptions): Step[] {
   const { variant } = options;
   const paths = variantPaths(variant, options);
-  const steps: Step[] = [];
-  const systemctl = (action: "daemon-reload" | "enable" | "start"): Step => ({
-    kind: "systemctl",
-    action,
-    user: isUserVariant(variant),
-    unit: SERVICE_NAME,
-  });
+  const steps = isUserVariant(variant)
+    ? planUserInstall(options, paths)
+    : planSystemInstall(options, paths);
+  steps.push(systemctlStep(variant, "daemon-reload"));
+  if (options.enable) steps.push(systemctlStep(variant, "enable"));
+  if (options.start) steps.push(systemctlStep(variant, "start"));
+  return steps;
+}
 
-  if (isUserVariant(variant)) {
-    // seed "User Service": ~/.local/bin/{dd-procmgrd,pm-cli}, XDG dirs, user unit
-    steps.push(
-      { kind: "dir", path: paths.binDir },
-      {
-        kind: "install",
-        source: options.daemonBinary,
-        path: join(paths.binDir, "dd-procmgrd"),
-        mode: 0o755,
-        service: true,
-      },
-      {
-        kind: "install",
-        source: options.cliBinary,
-        path: join(paths.binDir, "pm-cli"),
-        mode: 0o755,
-        service: false,
-      },
-      { kind: "dir", path: paths.configDir },
-      { kind: "dir", path: paths.stateDir },
-      { kind: "dir", path: join(paths.stateDir, "logs") },
-      {
-        kind: "file",
-        path: paths.configPath,
-        content: options.configText,
-        mode: 0o644,
-        ifMissing: true,
-        service: false,
-        unit: false,
-      },
-      { kind: "dir", path: paths.unitDir },
-      {
-        kind: "file",
-        path: paths.unitPath,
-        content: options.unitText,
-        mode: 0o644,
-        ifMissing: false,
-        service: true,
-        unit: true,
-      },
-      systemctl("daemon-reload"),
-    );
-  } else {
-    const root = { owner: "root", group: "root" };
-    const cap = variant === "capability";
-    const svc = cap ? { owner: SERVICE_USER, group: SERVICE_USER } : root;
-    const daemonPath = join(paths.binDir, "dd-procmgrd");
-    // 1. binaries (root-owned, 0755: "Protect binary")
-    steps.push(
-      {
-        kind: "install",
-        source: options.daemonBinary,
-        path: daemonPath,
-        mode: 0o755,
-        ...root,
-        service: true,
-      },
-      {
-        kind: "install",
-        source: options.cliBinary,
-        path: join(paths.binDir, "dd-procmgr-cli"),
-        mode: 0o755,
-        ...root,
-        service: false,
-      },
-      { kind: "symlink", path: join(paths.binDir, "pm-cli"), target: "dd-procmgr-cli" },
-    );
-    // 2. service user (capability)
-    if (cap) {
-      steps.push({
-        kind: "user",
-        name: SERVICE_USER,
-        home: paths.stateDir,
-        shell: options.nologinShell ?? "/usr/sbin/nologin",
-      });
-    }
-    // 3./4. directories with their permissions
-    steps.push(
-      {
-        kind: "dir",
-        path: paths.configDir,
-        mode: cap ? 0o750 : 0o700,
-        owner: "root",
-        group: svc.group,
-      },
-      { kind: "dir", path: paths.stateDir, mode: 0o755, ...svc },
-      { kind: "dir", path: paths.logDir as string, mode: 0o755, ...svc },
-      { kind: "dir", path: paths.runtimeDir as string, mode: 0o755, ...svc },
-    );
-    // 5. file capabilities (capability)
-    if (cap) {
-      steps.push({ kind: "setcap", path: daemonPath, caps: seedFileCaps });
-    }
-    // configuration, only if missing
+/** seed "User Service": ~/.local/bin/{dd-procmgrd,pm-cli}, XDG dirs, user unit. */
+function planUserInstall(options: InstallOptions, paths: VariantPaths): Step[] {
+  return [
+    { kind: "dir", path: paths.binDir },
+    {
+      kind: "install",
+      source: options.daemonBinary,
+      path: join(paths.binDir, "dd-procmgrd"),
+      mode: 0o755,
+      service: true,
+    },
+    {
+      kind: "install",
+      source: options.cliBinary,
+      path: join(paths.binDir, "pm-cli"),
+      mode: 0o755,
+      service: false,
+    },
+    { kind: "dir", path: paths.configDir },
+    { kind: "dir", path: paths.stateDir },
+    { kind: "dir", path: join(paths.stateDir, "logs") },
+    {
+      kind: "file",
+      path: paths.configPath,
+      content: options.configText,
+      mode: 0o644,
+      ifMissing: true,
+      service: false,
+      unit: false,
+    },
+    { kind: "dir", path: paths.unitDir },
+    {
+      kind: "file",
+      path: paths.unitPath,
+      content: options.unitText,
+      mode: 0o644,
+      ifMissing: false,
+      service: true,
+      unit: true,
+    },
+  ];
+}
+
+/** The system variants: root-owned executables, /etc, /var/lib, /var/log, /run, the unit. */
+function planSystemInstall(options: InstallOptions, paths: VariantPaths): Step[] {
+  const root = { owner: "root", group: "root" };
+  const cap = options.variant === "capability";
+  const svc = cap ? { owner: SERVICE_USER, group: SERVICE_USER } : root;
+  const daemonPath = join(paths.binDir, "dd-procmgrd");
+  // 1. binaries (root-owned, 0755: "Protect binary")
+  const steps: Step[] = [
+    {
+      kind: "install",
+      source: options.daemonBinary,
+      path: daemonPath,
+      mode: 0o755,
+      ...root,
+      service: true,
+    },
+    {
+      kind: "install",
+      source: options.cliBinary,
+      path: join(paths.binDir, "dd-procmgr-cli"),
+      mode: 0o755,
+      ...root,
+      service: false,
+    },
+    { kind: "symlink", path: join(paths.binDir, "pm-cli"), target: "dd-procmgr-cli" },
+  ];
+  // 2. service user (capability)
+  if (cap) {
     steps.push({
+      kind: "user",
+      name: SERVICE_USER,
+      home: paths.stateDir,
+      shell: options.nologinShell ?? "/usr/sbin/nologin",
+    });
+  }
+  // 3./4. directories with their permissions
+  steps.push(
+    {
+      kind: "dir",
+      path: paths.configDir,
+      mode: cap ? 0o750 : 0o700,
+      owner: "root",
+      group: svc.group,
+    },
+    { kind: "dir", path: paths.stateDir, mode: 0o755, ...svc },
+    { kind: "dir", path: paths.logDir as string, mode: 0o755, ...svc },
+    { kind: "dir", path: paths.runtimeDir as string, mode: 0o755, ...svc },
+  );
+  // 5. file capabilities (capability)
+  if (cap) steps.push({ kind: "setcap", path: daemonPath, caps: seedFileCaps });
+  // configuration, only if missing; the unit: every system variant is dd-procmgrd.service
+  steps.push(
+    {
       kind: "file",
       path: paths.configPath,
       content: options.configText,
@@ -253,24 +255,18 @@ export function planInstall(options: InstallOptions): Step[] {
       ifMissing: true,
       service: false,
       unit: false,
-    });
-    // the unit: every system variant is installed as dd-procmgrd.service
-    steps.push(
-      {
-        kind: "file",
-        path: paths.unitPath,
-        content: options.unitText,
-        mode: 0o644,
-        ...root,
-        ifMissing: false,
-        service: true,
-        unit: true,
-      },
-      systemctl("daemon-reload"),
-    );
-  }
-  if (options.enable) steps.push(systemctl("enable"));
-  if (options.start) steps.push(systemctl("start"));
+    },
+    {
+      kind: "file",
+      path: paths.unitPath,
+      content: options.unitText,
+      mode: 0o644,
+      ...root,
+      ifMissing: false,
+      service: true,
+      unit: true,
+    },
+  );
   return steps;
 }
 
@@ -348,18 +344,9 @@ export function stepCommand(step: Step): string[] {
   }
 }
 
-/** Shell-quotes one word for display. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=,+@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-export function formatCommand(argv: readonly string[]): string {
-  return argv.map(shellQuote).join(" ");
-}
-
 /** A step for humans: its command line, with a note for conditional steps. */
 export function describeStep(step: Step): string {
-  const cmd = formatCommand(stepCommand(step));
+  const cmd = shellJoin(stepCommand(step));
   switch (step.kind) {
     case "file":
       return `${cmd}${step.ifMissing ? "   # only if missing" : ""}`;

@@ -25,7 +25,7 @@ import { basename, extname, join } from "node:path";
 import { load as loadYaml, YAMLException } from "js-yaml";
 import { parse as parseToml, TomlError } from "smol-toml";
 import * as v from "valibot";
-import { ConfigError, type ConfigIssue } from "./errors.js";
+import { PshError, type PshIssue } from "./errors.js";
 
 /** Extensions tried, in order, for `hosts/<hostname>.<ext>`. The first one found wins. */
 export const hostProfileExtensions = ["toml", "json", "jsonc", "yaml", "yml"] as const;
@@ -104,15 +104,17 @@ export function hostProfileFormat(file: string): HostProfileFormat {
   const ext = extname(file).slice(1).toLowerCase();
   if (ext === "toml" || ext === "json" || ext === "jsonc") return ext;
   if (ext === "yaml" || ext === "yml") return "yaml";
-  throw new ConfigError("parse", `${file}: unsupported host profile extension ".${ext}"`, [
-    {
-      file,
-      path: "",
-      message: `unsupported extension ".${ext}"`,
-      expected: hostProfileExtensions.map((e) => `.${e}`).join(" | "),
-      received: `.${ext}`,
-    },
-  ]);
+  throw new PshError("parse", `${file}: unsupported host profile extension ".${ext}"`, {
+    issues: [
+      {
+        file,
+        path: "",
+        message: `unsupported extension ".${ext}"`,
+        expected: hostProfileExtensions.map((e) => `.${e}`).join(" | "),
+        received: `.${ext}`,
+      },
+    ],
+  });
 }
 
 /** Parse a profile's text (format from the file's extension) and validate it. */
@@ -121,8 +123,9 @@ export function parseHostProfileText(text: string, file: string): HostProfile {
   const raw = parseDocument(text, file, format);
   const result = v.safeParse(HostProfileSchema, raw ?? {});
   if (!result.success) {
-    const issues = result.issues.map((issue) => toConfigIssue(issue, file));
-    throw new ConfigError("invalid", issues.map((i) => `${file}: ${i.message}`).join("\n"), issues);
+    const issues = result.issues.map((issue) => toIssue(issue, file));
+    const message = issues.map((i) => `${file}: ${i.message}`).join("\n");
+    throw new PshError("invalid", message, { issues });
   }
   return normalise(result.output, file, format);
 }
@@ -136,7 +139,7 @@ export function resolveHostName(env: NodeJS.ProcessEnv): string {
 /**
  * Find and load `hosts/<host>.<ext>` under the repo root; the first extension found wins. A host
  * name with a domain (`rover1.lan`) falls back to its first label. Returns null when no file
- * exists; throws {@link ConfigError} when one exists but is malformed.
+ * exists; throws {@link PshError} when one exists but is malformed.
  */
 export async function loadHostProfile(repoRoot: string, host: string): Promise<HostProfile | null> {
   const candidates = [host];
@@ -151,12 +154,10 @@ export async function loadHostProfile(repoRoot: string, host: string): Promise<H
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "ENOENT" || code === "ENOTDIR") continue;
-        throw new ConfigError(
-          "io",
-          `${file}: cannot read host profile`,
-          [{ file, path: "", message: `cannot read: ${(e as Error).message}` }],
-          { cause: e },
-        );
+        throw new PshError("io", `${file}: cannot read host profile`, {
+          issues: [{ file, path: "", message: `cannot read: ${(e as Error).message}` }],
+          cause: e,
+        });
       }
       return parseHostProfileText(text, file);
     }
@@ -189,10 +190,14 @@ function parseDocument(text: string, file: string, format: HostProfileFormat): u
   } catch (e) {
     const where = errorPosition(e);
     const message = e instanceof Error ? (e.message.split("\n")[0] ?? e.message) : String(e);
-    const issue: ConfigIssue = { file, path: "", message: `cannot parse ${format}: ${message}` };
-    if (where) Object.assign(issue, where);
+    const issue: PshIssue = {
+      file,
+      path: "",
+      message: `cannot parse ${format}: ${message}`,
+      ...where,
+    };
     const loc = where ? `:${where.line}:${where.column}` : "";
-    throw new ConfigError("parse", `${file}${loc}: ${issue.message}`, [issue], { cause: e });
+    throw new PshError("parse", `${file}${loc}: ${issue.message}`, { issues: [issue], cause: e });
   }
 }
 
@@ -258,7 +263,7 @@ export function stripJsonComments(text: string): string {
   return result;
 }
 
-function toConfigIssue(issue: v.BaseIssue<unknown>, file: string): ConfigIssue {
+function toIssue(issue: v.BaseIssue<unknown>, file: string): PshIssue {
   const path = (issue.path ?? []).map((p) => String(p.key)).join(".");
   const expected = describeExpected(issue.expected);
   const received = describeValue(issue.input);

@@ -1,19 +1,17 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { type CommandResult, shellJoin } from "@procmgr/platform";
+import { PshError } from "./errors.js";
+import { type HostProfile, loadHostProfile, resolveHostName } from "./host-profile.js";
+import { type InstallUser, lookupInstallUser, selectInstallUserName } from "./install-user.js";
 import {
-  ConfigError,
   discoverPsychedRepo,
   findPsychedRepoRoot,
-  type HostProfile,
-  loadHostProfile,
   loadModuleManifest,
   loadServiceManifest,
-  resolveHostName,
-} from "@procmgr/config";
-import { type InstallUser, lookupInstallUser, selectInstallUserName } from "./install-user.js";
-import { PshError } from "./psh-error.js";
-import { type RunResult, System, showArgv, whichExecutable } from "./system.js";
+} from "./psyched-repo.js";
+import { System, whichExecutable } from "./system.js";
 import { resolveTargets, type SysTarget, type UnitKind } from "./targets.js";
 import { renderModuleUnit, renderServiceUnit, type UnitContext } from "./units.js";
 
@@ -70,10 +68,6 @@ export async function runSys(request: SysRequest, io: SysIo): Promise<number> {
   try {
     return await runSysUnsafe(request, io);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      io.stderr.write(`psh sys ${request.action}: ${e.message}\n`);
-      return 1;
-    }
     if (e instanceof PshError) {
       io.stderr.write(`psh sys ${request.action}: ${e.message}\n`);
       return e.code === "usage" ? 2 : 1;
@@ -183,8 +177,8 @@ function unitPath(ctx: RunContext, target: SysTarget): string {
 }
 
 /** Run (or, with --dry-run, print) a privileged command. */
-async function command(ctx: RunContext, argv: readonly string[]): Promise<RunResult> {
-  const shown = showArgv(ctx.system.privileged(argv));
+async function command(ctx: RunContext, argv: readonly string[]): Promise<CommandResult> {
+  const shown = shellJoin(ctx.system.privileged(argv));
   if (ctx.request.dryRun) {
     ctx.io.stdout.write(`$ ${shown}\n`);
     return { code: 0, stdout: "", stderr: "" };
@@ -195,9 +189,9 @@ async function command(ctx: RunContext, argv: readonly string[]): Promise<RunRes
   return r;
 }
 
-function failure(argv: readonly string[], r: RunResult): string {
+function failure(argv: readonly string[], r: CommandResult): string {
   const last = r.stderr.trim().split("\n").pop();
-  return `${showArgv(argv)} exited ${r.code}${last ? `: ${last}` : ""}`;
+  return `${shellJoin(argv)} exited ${r.code}${last ? `: ${last}` : ""}`;
 }
 
 async function setup(ctx: RunContext, targets: readonly SysTarget[]): Promise<Outcome[]> {
@@ -291,7 +285,7 @@ async function teardown(ctx: RunContext, targets: readonly SysTarget[]): Promise
         if (r.code !== 0) throw new PshError("command-failed", failure(argv, r));
       }
       if (ctx.request.dryRun)
-        ctx.io.stdout.write(`$ ${showArgv(ctx.system.privileged(["rm", "-f", "--", path]))}\n`);
+        ctx.io.stdout.write(`$ ${shellJoin(ctx.system.privileged(["rm", "-f", "--", path]))}\n`);
       else await ctx.system.removeUnit(path);
       outcome.ok = true;
       outcome.detail = ctx.request.dryRun ? "would be removed" : "removed";
@@ -390,7 +384,7 @@ async function debug(ctx: RunContext, targets: readonly SysTarget[]): Promise<Ou
     ];
     for (const argv of commands) {
       const run = privileged ? ctx.system.privileged(argv) : argv;
-      stdout.write(`\n$ ${showArgv(run)}\n`);
+      stdout.write(`\n$ ${shellJoin(run)}\n`);
       if (ctx.request.dryRun) continue;
       const r = await ctx.system.run(run);
       stdout.write(r.stdout);
@@ -411,7 +405,7 @@ async function debug(ctx: RunContext, targets: readonly SysTarget[]): Promise<Ou
 }
 
 function errorMessage(e: unknown): string {
-  if (e instanceof ConfigError || e instanceof PshError) return e.message;
+  if (e instanceof PshError) return e.message;
   if (e instanceof Error && e.name === "UnitError") return `cannot generate the unit: ${e.message}`;
   if (e instanceof Error) return e.message;
   return String(e);

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readlink, rm, stat, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CliError } from "../../errors.js";
+import { UnitError } from "../errors.js";
 import { applySteps, sameCaps } from "./apply.js";
 import type { Step } from "./plan.js";
 
@@ -118,8 +118,8 @@ describe("applySteps (file steps, real files)", () => {
   it("a failing step names its command and stderr", async () => {
     const bad: Step[] = [{ kind: "dir", path: join(dir, "config", "sub"), mode: 0o755 }];
     await assert.rejects(applySteps(bad, opts()), (e: unknown) => {
-      assert.ok(e instanceof CliError);
-      assert.equal(e.code, "failed");
+      assert.ok(e instanceof UnitError);
+      assert.equal(e.code, "step-failed");
       assert.match(e.message, /step failed: install -d -m 0755 .*config\/sub\n.*Not a directory/s);
       return true;
     });

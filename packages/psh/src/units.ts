@@ -1,6 +1,7 @@
-import type { HostProfile, ModuleManifest, ServiceManifest } from "@procmgr/config";
 import { renderUnit, type ServiceUnitSpec, serviceUnit } from "@procmgr/unitgen";
+import type { HostProfile } from "./host-profile.js";
 import type { InstallUser } from "./install-user.js";
+import type { ModuleManifest, ServiceManifest } from "./psyched-repo.js";
 
 /** Everything a unit depends on besides its manifest. */
 export interface UnitContext {

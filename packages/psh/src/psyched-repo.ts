@@ -6,7 +6,7 @@ import { access, readdir, readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import * as v from "valibot";
-import { ConfigError } from "./errors.js";
+import { PshError, type PshErrorCode, type PshIssue } from "./errors.js";
 
 export interface PsychedRepo {
   readonly root: string;
@@ -39,16 +39,18 @@ export interface ServiceManifest {
 
 /**
  * The repo root: `$PSYCHED_REPO_ROOT`, else the nearest directory at or above `cwd` that has a
- * `modules/` directory. Throws ConfigError "not-found" when there is none.
+ * `modules/` directory. Throws PshError "not-found" when there is none.
  */
 export async function findPsychedRepoRoot(env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
   const fromEnv = env.PSYCHED_REPO_ROOT?.trim();
   if (fromEnv) {
     const root = resolve(cwd, fromEnv);
     if (!(await isDirectory(root))) {
-      throw new ConfigError("not-found", `PSYCHED_REPO_ROOT=${fromEnv} is not a directory`, [
-        { path: "PSYCHED_REPO_ROOT", message: "not a directory", received: fromEnv },
-      ]);
+      throw problem("not-found", `PSYCHED_REPO_ROOT=${fromEnv} is not a directory`, {
+        path: "PSYCHED_REPO_ROOT",
+        message: "not a directory",
+        received: fromEnv,
+      });
     }
     return root;
   }
@@ -59,10 +61,10 @@ export async function findPsychedRepoRoot(env: NodeJS.ProcessEnv, cwd: string): 
     if (parent === dir) break;
     dir = parent;
   }
-  throw new ConfigError(
+  throw problem(
     "not-found",
     `no Psyched repo found at or above ${cwd} (no modules/ directory); set PSYCHED_REPO_ROOT`,
-    [{ path: "PSYCHED_REPO_ROOT", message: "not set and no modules/ directory found" }],
+    { path: "PSYCHED_REPO_ROOT", message: "not set and no modules/ directory found" },
   );
 }
 
@@ -105,9 +107,10 @@ const ServiceTomlSchema = v.looseObject({
 export async function loadModuleManifest(root: string, name: string): Promise<ModuleManifest> {
   const dir = join(root, "modules", name);
   if (!(await isDirectory(dir))) {
-    throw new ConfigError("not-found", `module ${name}: ${dir} does not exist`, [
-      { path: `modules.${name}`, message: `${dir} does not exist` },
-    ]);
+    throw problem("not-found", `module ${name}: ${dir} does not exist`, {
+      path: `modules.${name}`,
+      message: `${dir} does not exist`,
+    });
   }
   const file = join(dir, "module.toml");
   const doc = await readToml(file, ModuleTomlSchema);
@@ -123,10 +126,10 @@ export async function loadModuleManifest(root: string, name: string): Promise<Mo
   } else if (await exists(join(dir, "launch_unit.sh"))) {
     launch = join(dir, "launch_unit.sh");
   } else {
-    throw new ConfigError(
+    throw problem(
       "invalid",
       `module ${name}: no launch script (${file}: [${keyPath}] launch, or ${join(dir, "launch_unit.sh")})`,
-      [{ file, path: `${keyPath}.launch`, message: "no launch script declared or found" }],
+      { file, path: `${keyPath}.launch`, message: "no launch script declared or found" },
     );
   }
   let shutdown: string | undefined;
@@ -152,9 +155,10 @@ export async function loadModuleManifest(root: string, name: string): Promise<Mo
 export async function loadServiceManifest(root: string, name: string): Promise<ServiceManifest> {
   const dir = join(root, "services", name);
   if (!(await isDirectory(dir))) {
-    throw new ConfigError("not-found", `service ${name}: ${dir} does not exist`, [
-      { path: `services.${name}`, message: `${dir} does not exist` },
-    ]);
+    throw problem("not-found", `service ${name}: ${dir} does not exist`, {
+      path: `services.${name}`,
+      message: `${dir} does not exist`,
+    });
   }
   const file = join(dir, "service.toml");
   const doc = await readToml(file, ServiceTomlSchema);
@@ -167,9 +171,11 @@ export async function loadServiceManifest(root: string, name: string): Promise<S
   if (table?.compose !== undefined) {
     compose = isAbsolute(table.compose) ? table.compose : join(dir, table.compose);
     if (!(await exists(compose))) {
-      throw new ConfigError("not-found", `service ${name}: compose file ${compose} not found`, [
-        { file, path: `service.${key}.compose`, message: `${compose} not found` },
-      ]);
+      throw problem("not-found", `service ${name}: compose file ${compose} not found`, {
+        file,
+        path: `service.${key}.compose`,
+        message: `${compose} not found`,
+      });
     }
   } else {
     for (const candidate of [
@@ -185,9 +191,11 @@ export async function loadServiceManifest(root: string, name: string): Promise<S
     }
   }
   if (compose === undefined) {
-    throw new ConfigError("invalid", `service ${name}: no compose file in ${dir}`, [
-      { file, path: `service.${name}.compose`, message: "no compose file declared or found" },
-    ]);
+    throw problem("invalid", `service ${name}: no compose file in ${dir}`, {
+      file,
+      path: `service.${name}.compose`,
+      message: "no compose file declared or found",
+    });
   }
   const env: Record<string, string> = {};
   for (const [k, val] of Object.entries(table?.env ?? {})) env[k] = String(val);
@@ -214,14 +222,12 @@ async function resolveScript(
   for (const candidate of candidates) {
     if (await isFile(candidate)) return candidate;
   }
-  throw new ConfigError("not-found", `${file}: ${path}: script "${script}" not found`, [
-    {
-      file,
-      path,
-      message: `script not found (tried ${candidates.join(", ")})`,
-      received: script,
-    },
-  ]);
+  throw problem("not-found", `${file}: ${path}: script "${script}" not found`, {
+    file,
+    path,
+    message: `script not found (tried ${candidates.join(", ")})`,
+    received: script,
+  });
 }
 
 async function readToml<S extends v.GenericSchema>(
@@ -233,11 +239,11 @@ async function readToml<S extends v.GenericSchema>(
     text = await readFile(file, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new ConfigError(
+    throw problem(
       "io",
       `${file}: cannot read`,
-      [{ file, path: "", message: (e as Error).message }],
-      { cause: e },
+      { file, path: "", message: (e as Error).message },
+      e,
     );
   }
   let raw: unknown;
@@ -246,9 +252,7 @@ async function readToml<S extends v.GenericSchema>(
   } catch (e) {
     const pos = e instanceof TomlError ? { line: e.line, column: e.column } : {};
     const message = `cannot parse toml: ${(e as Error).message.split("\n")[0]}`;
-    throw new ConfigError("parse", `${file}: ${message}`, [{ file, path: "", message, ...pos }], {
-      cause: e,
-    });
+    throw problem("parse", `${file}: ${message}`, { file, path: "", message, ...pos }, e);
   }
   const result = v.safeParse(schema, raw);
   if (!result.success) {
@@ -256,7 +260,9 @@ async function readToml<S extends v.GenericSchema>(
       const path = (issue.path ?? []).map((p) => String(p.key)).join(".");
       return { file, path, message: `${path}: ${issue.message}` };
     });
-    throw new ConfigError("invalid", issues.map((i) => `${file}: ${i.message}`).join("\n"), issues);
+    throw new PshError("invalid", issues.map((i) => `${file}: ${i.message}`).join("\n"), {
+      issues,
+    });
   }
   return result.output;
 }
@@ -270,8 +276,16 @@ async function listDirs(dir: string): Promise<string[]> {
       .sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw ConfigError.from(e);
+    const file = (e as NodeJS.ErrnoException).path ?? dir;
+    throw problem("io", (e as Error).message, { file, path: "", message: (e as Error).message }, e);
   }
+}
+
+function problem(code: PshErrorCode, message: string, issue: PshIssue, cause?: unknown): PshError {
+  return new PshError(code, message, {
+    issues: [issue],
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -1,0 +1,22 @@
+export type { HostPort } from "./address.js";
+export { isLoopbackHost, splitHostPort } from "./address.js";
+export { durationExpected, parseDurationSeconds } from "./duration.js";
+export type { PlatformErrorCode } from "./errors.js";
+export { PlatformError } from "./errors.js";
+export type { CommandResult } from "./run-command.js";
+export { runCommand } from "./run-command.js";
+export {
+  daemonRuntimeDir,
+  runtimeDirectoryBase,
+  systemRuntimeDir,
+  userRuntimeDir,
+} from "./runtime-dir.js";
+export { shellJoin, shellQuote } from "./shell-quote.js";
+export type { GroupEntry, PasswdEntry, UserDatabaseOptions } from "./users.js";
+export {
+  lookupGroup,
+  lookupUser,
+  parseGroupLine,
+  parsePasswdLine,
+  supplementaryGroupIds,
+} from "./users.js";
