@@ -97,6 +97,20 @@ export function splitCommand(command: string): string[] {
   return splitCommandWords(command).map((w) => w.value);
 }
 
+/**
+ * One word as a command line needs it to split back into that word: as is when it only holds
+ * safe characters, else in single quotes (`'` written as `'\''`).
+ */
+export function quoteWord(word: string): string {
+  if (word !== "" && /^[\w@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A command and its arguments as one line: the arguments quoted, the command as written. */
+export function commandLine(command: string, args: readonly string[]): string {
+  return [command, ...args.map(quoteWord)].join(" ");
+}
+
 /** Words a shell would treat as operators: procmgr never runs a shell, so they are mistakes. */
 export const shellOperators: ReadonlySet<string> = new Set([
   "|",
