@@ -91,7 +91,7 @@ function flagToYaml(
   }
 }
 
-/** A flag's values read by the field's own schema (as processes.yaml is), then as the proto has them. */
+/** A flag's values read by the field's own schema (as processes.yaml is), in the proto's form. */
 function flagToProto(
   flag: SpecFlag,
   values: readonly string[],
@@ -105,7 +105,8 @@ function flagToProto(
   try {
     value = parseFieldValue(flag.field, yaml);
   } catch (e) {
-    const issue = ConfigError.from(e).issues[0];
+    if (!(e instanceof ConfigError)) throw e;
+    const issue = e.issues[0];
     const name = flag.names[0] ?? flag.field;
     const detail = issue?.message === undefined ? "" : ` (${issue.message})`;
     throw new UsageError(
@@ -117,7 +118,8 @@ function flagToProto(
 
 /**
  * Turns parsed config flags into a ProcessSpec init and the list of fields given. Each value goes
- * through the field's schema, as in processes.yaml (`--restart-sec 2min` as `restart_sec: 2min`);
+ * through the field's schema, as in processes.yaml (`--restart-sec '1.5 minutes'` as
+ * `restart_sec: 1.5 minutes`);
  * the daemon validates the whole spec again.
  */
 export function buildSpec(
