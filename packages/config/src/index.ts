@@ -18,7 +18,6 @@ export { parseDuration } from "./duration.js";
 export type { ConfigErrorCode, ConfigIssue } from "./errors.js";
 export { ConfigError, formatConfigError, formatConfigIssue } from "./errors.js";
 export type { FieldCodec, FlagKind } from "./field-codecs.js";
-export { formatBytes } from "./field-codecs.js";
 export type { DescribedField } from "./field-mapping.js";
 export {
   describedFields,
