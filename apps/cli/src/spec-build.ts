@@ -1,21 +1,24 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { parseDurationSeconds } from "@procmgr/platform";
+import {
+  ConfigError,
+  type FieldCodec,
+  parseFieldValue,
+  processFieldRow,
+  protoLocalName,
+} from "@procmgr/config";
 import type { ProcessSpecSchema } from "@procmgr/rpc";
 import { UsageError } from "clipanion";
-import { killModeFrom, restartPolicyFrom } from "./format/process.js";
-import type { SpecFlag } from "./spec-flags.js";
+import type { SpecFlag } from "./proxy-args.js";
 
 export type ProcessSpecInit = MessageInitShape<typeof ProcessSpecSchema>;
 
 export interface BuiltSpec {
   spec: ProcessSpecInit;
-  /** snake_case fields set by flags, in flag-table order. */
+  /** snake_case fields set by flags, in the order given. */
   fields: string[];
 }
-
-const camel = (field: string) => field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function last(values: readonly string[]): string {
   return values[values.length - 1] ?? "";
@@ -44,9 +47,80 @@ export function parseEnvPairs(values: readonly string[], flag = "--env"): Record
   return env;
 }
 
+/** An enumeration as typed on a command line: any case, "_" for "-", the flag's aliases. */
+function enumWord(flag: SpecFlag, value: string): string {
+  const word = value.trim().toLowerCase().replaceAll("_", "-");
+  return flag.aliases?.[word] ?? word;
+}
+
 /**
- * Turns parsed config flags into a ProcessSpec init and the list of fields given. Values are
- * checked here (numbers, enums, KEY=VALUE); the daemon validates the whole spec again.
+ * A flag's values as processes.yaml would hold them (a list split at commas, numbers as
+ * numbers...): what the field's schema reads next.
+ */
+function flagToYaml(
+  flag: SpecFlag,
+  values: readonly string[],
+  baseEnv: Readonly<Record<string, string>> | undefined,
+): unknown {
+  const name = flag.names[0] ?? flag.field;
+  const value = last(values);
+  switch (flag.kind) {
+    case "string":
+    case "duration":
+      return value;
+    case "bool":
+      return value === "true";
+    case "enum":
+      return enumWord(flag, value);
+    case "int":
+      if (!/^\d+$/.test(value.trim())) {
+        throw new UsageError(`${name} expects a whole number; received ${JSON.stringify(value)}`);
+      }
+      return Number(value);
+    case "list":
+      return splitList(values);
+    case "int-list":
+      return splitList(values).map((item) => {
+        if (!/^-?\d+$/.test(item)) {
+          throw new UsageError(`${name} expects exit codes; received ${JSON.stringify(item)}`);
+        }
+        return Number(item);
+      });
+    case "env":
+      return { ...(baseEnv ?? {}), ...parseEnvPairs(values, name) };
+  }
+}
+
+/** A flag's values read by the field's own schema (as processes.yaml is), in the proto's form. */
+function flagToProto(
+  flag: SpecFlag,
+  values: readonly string[],
+  baseEnv: Readonly<Record<string, string>> | undefined,
+): unknown {
+  const codec: FieldCodec<unknown> = processFieldRow(flag.field).codec;
+  // An empty text clears the field (the proto's unset value): `--user ""`.
+  if (flag.kind === "string" && last(values) === "") return "";
+  const yaml = flagToYaml(flag, values, baseEnv);
+  let value: unknown;
+  try {
+    value = parseFieldValue(flag.field, yaml);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const issue = e.issues[0];
+    const name = flag.names[0] ?? flag.field;
+    const detail = issue?.message === undefined ? "" : ` (${issue.message})`;
+    throw new UsageError(
+      `${name} expects ${issue?.expected ?? "another value"}; received ${JSON.stringify(values.join(","))}${detail}`,
+    );
+  }
+  return codec.toProto(value);
+}
+
+/**
+ * Turns parsed config flags into a ProcessSpec init and the list of fields given. Each value goes
+ * through the field's schema, as in processes.yaml (`--restart-sec '1.5 minutes'` as
+ * `restart_sec: 1.5 minutes`);
+ * the daemon validates the whole spec again.
  */
 export function buildSpec(
   flags: ReadonlyMap<SpecFlag, readonly string[]>,
@@ -55,61 +129,10 @@ export function buildSpec(
   const spec: Record<string, unknown> = {};
   const fields: string[] = [];
   for (const [flag, values] of flags) {
-    const name = flag.names[0] ?? flag.field;
-    const value = last(values);
-    const key = camel(flag.field);
-    switch (flag.kind) {
-      case "string":
-        spec[key] = value;
-        break;
-      case "bool":
-        spec[key] = value === "true";
-        break;
-      case "duration": {
-        const seconds = parseDurationSeconds(value);
-        if (seconds === undefined || seconds < 0) {
-          throw new UsageError(
-            `${name} expects a duration (seconds, or like 500ms, 1m30s); received ${JSON.stringify(value)}`,
-          );
-        }
-        spec[key] = seconds;
-        break;
-      }
-      case "int": {
-        if (!/^\d+$/.test(value.trim())) {
-          throw new UsageError(`${name} expects a whole number; received ${JSON.stringify(value)}`);
-        }
-        spec[key] = Number(value);
-        break;
-      }
-      case "enum": {
-        const v = flag.field === "restart" ? restartPolicyFrom(value) : killModeFrom(value);
-        if (v === undefined) {
-          throw new UsageError(
-            `${name} expects one of ${(flag.values ?? []).join(", ")}; received ${JSON.stringify(value)}`,
-          );
-        }
-        spec[key] = v;
-        break;
-      }
-      case "list":
-        spec[key] = splitList(values);
-        break;
-      case "int-list": {
-        const items = splitList(values);
-        for (const item of items) {
-          if (!/^-?\d+$/.test(item)) {
-            throw new UsageError(`${name} expects exit codes; received ${JSON.stringify(item)}`);
-          }
-        }
-        spec[key] = items.map(Number);
-        break;
-      }
-      case "env":
-        spec[key] = { ...(options.baseEnv ?? {}), ...parseEnvPairs(values, name) };
-        break;
-    }
+    const row = processFieldRow(flag.field);
+    spec[protoLocalName(row.proto)] = flagToProto(flag, values, options.baseEnv);
     fields.push(flag.field);
+    // A new command line replaces the arguments too.
     if (flag.field === "command") {
       spec.args = [];
       fields.push("args");

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { RestartPolicy } from "@procmgr/rpc";
 import { UsageError } from "clipanion";
 import { disambiguateRestart } from "./commands/update.js";
 import { buildSpec, parseEnvPairs } from "./spec-build.js";
@@ -143,6 +144,76 @@ describe("buildSpec", () => {
     bad(["--start-limit-burst", "-1"], /whole number/);
     bad(["--env", "1A=2"], /KEY=VALUE/);
     assert.throws(() => parseEnvPairs(["NOEQ"]), UsageError);
+  });
+
+  // Moved from format.test.ts (restartPolicyFrom): the CLI reads enumerations in any case,
+  // with "_" for "-", and the flag's aliases, then the field's schema checks them.
+  it("reads restart policies like restartPolicyFrom did", () => {
+    const restartPolicyFrom = (word: string) => {
+      try {
+        return buildSpec(parseCreate(["t", "x", "--restart", word]).spec).spec.restart;
+      } catch (e) {
+        assert.ok(e instanceof UsageError, String(e));
+        return undefined;
+      }
+    };
+    assert.equal(restartPolicyFrom("on-failure"), RestartPolicy.ON_FAILURE);
+    assert.equal(restartPolicyFrom("no"), RestartPolicy.NEVER);
+    assert.equal(restartPolicyFrom("bogus"), undefined);
+    assert.equal(restartPolicyFrom("ON_FAILURE"), RestartPolicy.ON_FAILURE);
+  });
+
+  it("takes every duration form processes.yaml takes, through the same schema", () => {
+    const spec = buildSpec(
+      parseCreate([
+        "t",
+        "x",
+        "--restart-sec",
+        "2min",
+        "--timeout-stop-sec",
+        "1.5 minutes",
+        "--start-limit-interval-sec",
+        "100msec",
+        "--restart-max-delay-sec",
+        "infinity",
+      ]).spec,
+    ).spec;
+    assert.equal(spec.restartSec, 120);
+    assert.equal(spec.timeoutStopSec, 90);
+    assert.equal(spec.startLimitIntervalSec, 0.1);
+    assert.equal(spec.restartMaxDelaySec, Number.POSITIVE_INFINITY);
+  });
+
+  it("normalises values as processes.yaml does; an empty text clears the field", () => {
+    const built = buildSpec(
+      parseCreate([
+        "t",
+        "x",
+        "--kill-signal",
+        "15",
+        "--env-file",
+        "-/etc/default/t",
+        "--stdout",
+        "null",
+        "--user",
+        "",
+        "--kill-mode",
+        "PROCESS_GROUP",
+      ]).spec,
+    );
+    assert.deepEqual(built.spec, {
+      killSignal: "SIGTERM",
+      environmentFile: "-/etc/default/t",
+      stdout: "null",
+      user: "",
+      killMode: 2,
+    });
+    const bad = (argv: string[], re: RegExp) =>
+      assert.throws(() => buildSpec(parseCreate(["t", "x", ...argv]).spec), re);
+    bad(["--working-dir", "relative"], /--working-dir expects an absolute directory.*"relative"/);
+    bad(["--kill-signal", "SIGNOPE"], /--kill-signal expects a signal name.*"SIGNOPE"/);
+    bad(["--success-exit-status", "0,300"], /--success-exit-status expects an exit code.*"0,300"/);
+    bad(["--after", "a b"], /--after expects a name without whitespace.*"a b"/);
   });
 
   it("--command in update clears the arguments", () => {

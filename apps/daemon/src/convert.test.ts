@@ -2,10 +2,18 @@ import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, equals, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { processFields, resolveProcessConfig } from "@procmgr/config";
+import { processFields, resolveProcessConfig, specFields } from "@procmgr/config";
 import type { ProcessInfo } from "@procmgr/core";
-import { ProcessState, ProcessStatusSchema } from "@procmgr/rpc";
-import { specFields, toProcessStatus } from "./convert.js";
+import {
+  HealthCheckType,
+  KillMode,
+  ProcessSpecSchema,
+  ProcessState,
+  ProcessStatusSchema,
+  ProcessType,
+  RestartPolicy,
+} from "@procmgr/rpc";
+import { redacted, toProcessSpec, toProcessStatus } from "./convert.js";
 
 test("the API's spec fields are exactly the fields of processes.yaml", () => {
   assert.deepEqual([...specFields].sort(), [...processFields].sort());
@@ -71,4 +79,61 @@ test("toProcessStatus builds a complete ProcessStatus message (every field, vali
     const t = toProcessStatus({ ...base, createdAt: new Date(ms) }).createdAt;
     assert.ok(t && equals(TimestampSchema, t, timestampFromDate(new Date(ms))), String(ms));
   }
+});
+
+test("toProcessSpec: every field with its default filled in; env redacted when asked", () => {
+  const config = resolveProcessConfig("p", {
+    command: "x --a",
+    args: ["b c"],
+    env: { A: "1" },
+    environment_file: "/e",
+    restart: "always",
+    kill_mode: "mixed",
+    process_type: "forking",
+    stdout: "inherit",
+    stderr: null,
+    exec_start_pre: [["touch", "/tmp/a b"]],
+    condition_path_exists: ["!/x"],
+    health_check: { type: "exec", command: "check" },
+    resource_limits: { memory: "1K" },
+  });
+  const expected = create(ProcessSpecSchema, {
+    name: "p",
+    command: "x --a",
+    args: ["b c"],
+    env: { A: "1" },
+    environmentFile: "/e",
+    autoStart: false,
+    restart: RestartPolicy.ALWAYS,
+    restartSec: 1,
+    restartMaxDelaySec: 60,
+    startLimitBurst: 5,
+    startLimitIntervalSec: 10,
+    timeoutStartSec: 90,
+    timeoutStopSec: 90,
+    killSignal: "SIGTERM",
+    killMode: KillMode.MIXED,
+    successExitStatus: [0],
+    stdout: "inherit",
+    stderr: "null",
+    execStartPre: ["touch '/tmp/a b'"],
+    conditionPathExists: ["!/x"],
+    processType: ProcessType.FORKING,
+    healthCheck: {
+      type: HealthCheckType.EXEC,
+      intervalSec: 30,
+      timeoutSec: 5,
+      retries: 3,
+      startPeriodSec: 0,
+      restartAfter: 0,
+      method: "GET",
+      expectedStatus: 200,
+      command: "check",
+    },
+    resourceLimits: { memory: "1024" },
+  });
+  const spec = toProcessSpec(config, { redactEnv: false });
+  assert.ok(equals(ProcessSpecSchema, spec, expected), JSON.stringify(spec));
+  assert.deepEqual(toProcessSpec(config, { redactEnv: true }).env, { A: redacted });
+  assert.deepEqual(config.env, { A: "1" }, "the config itself is not redacted");
 });

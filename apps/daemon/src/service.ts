@@ -9,10 +9,14 @@ import {
 } from "@connectrpc/connect";
 import {
   ConfigError,
+  isSpecField,
+  mergeSpecFields,
   type ProcessConfig,
+  type ProcessFieldName,
   processConfigToRaw,
   type RawProcess,
   resolveProcessConfig,
+  specToRaw,
 } from "@procmgr/config";
 import type { ConfigDiff, ProcessInfo, SupervisorApi, SupervisorEvents } from "@procmgr/core";
 import {
@@ -27,17 +31,7 @@ import {
 } from "@procmgr/rpc";
 import { AsyncQueue } from "./async-queue.js";
 import { trustedKey } from "./auth.js";
-import {
-  isSpecField,
-  mergeSpecFields,
-  protoState,
-  type SpecField,
-  specToRaw,
-  streamName,
-  toExitInfo,
-  toProcessSpec,
-  toProcessStatus,
-} from "./convert.js";
+import { protoState, streamName, toExitInfo, toProcessSpec, toProcessStatus } from "./convert.js";
 import { toConnectError } from "./errors.js";
 import { FileFollower, readLastLines } from "./log-tail.js";
 
@@ -178,7 +172,7 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
             Code.InvalidArgument,
           );
         }
-        const fields: SpecField[] = [];
+        const fields: ProcessFieldName[] = [];
         for (const f of req.fields) {
           if (f === "name") {
             throw new ConnectError(

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { defaultConfigText } from "./default-config.js";
 import { parseConfigText } from "./load-config.js";
-import { processFields } from "./process-schema.js";
+import { processFields } from "./process-fields.js";
 
 test("the default config is valid and defines no process", () => {
   assert.deepEqual(parseConfigText(defaultConfigText, "default.yaml"), []);

@@ -15,26 +15,53 @@ export { defaultConfigText } from "./default-config.js";
 export { parseDuration } from "./duration.js";
 export type { ConfigErrorCode, ConfigIssue } from "./errors.js";
 export { ConfigError, formatConfigError, formatConfigIssue } from "./errors.js";
+export type { FieldCodec, FlagKind } from "./field-codecs.js";
+export type { DescribedField } from "./field-mapping.js";
+export {
+  describedFields,
+  isSpecField,
+  mergeSpecFields,
+  parseFieldValue,
+  processConfigToSpec,
+  processFieldRow,
+  specFields,
+  specToJson,
+  specToRaw,
+} from "./field-mapping.js";
+export type { FieldDescribe, FieldFlag, FieldRow, SpecValues } from "./field-row.js";
+export { protoLocalName } from "./field-row.js";
 export type { LoadedConfig } from "./load-config.js";
 export { loadConfig, parseConfigText, processesDirFor } from "./load-config.js";
-export type {
-  HealthCheckOutput,
-  ProcessInput,
-  ProcessOutput,
-  ResourceLimitsOutput,
-} from "./process-schema.js";
+export type { HealthCheckOutput, ResourceLimitsOutput } from "./nested-fields.js";
 export {
   HealthCheckSchema,
-  ProcessSchema,
-  processFields,
+  healthCheckFieldTable,
   ResourceLimitsSchema,
-} from "./process-schema.js";
+  resourceLimitFieldTable,
+} from "./nested-fields.js";
+export type { SpellingTable } from "./process-enums.js";
+export {
+  healthCheckTypes,
+  killModes,
+  processTypes,
+  restartPolicies,
+  spellingOf,
+  spellingsOf,
+} from "./process-enums.js";
+export type { ProcessFieldName, ProcessInput, ProcessOutput } from "./process-fields.js";
+export {
+  ProcessSchema,
+  processDefaults,
+  processFields,
+  processFieldTable,
+} from "./process-fields.js";
 export { resolveProcessConfig } from "./resolve-process.js";
 export { parseSignal } from "./signals.js";
 export { splitCommand } from "./split-command.js";
 export type {
   EnvironmentFile,
   HealthCheck,
+  HealthCheckType,
   KillMode,
   OutputTarget,
   PathCondition,
@@ -43,5 +70,4 @@ export type {
   ResourceLimits,
   RestartPolicy,
 } from "./types.js";
-export { processDefaults } from "./types.js";
 export { checkUsersAndGroups } from "./users.js";

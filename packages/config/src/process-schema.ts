@@ -6,14 +6,13 @@ import { durationExpected, parseDuration } from "./duration.js";
 import { ConfigError } from "./errors.js";
 import { parseSignal } from "./signals.js";
 import { shellOperators, splitCommandWords } from "./split-command.js";
-import type {
-  EnvironmentFile,
-  KillMode,
-  OutputTarget,
-  PathCondition,
-  ProcessType,
-  RestartPolicy,
-} from "./types.js";
+import type { EnvironmentFile, OutputTarget, PathCondition } from "./types.js";
+
+/*
+ * The leaf schemas of processes.yaml: one per kind of value, each a valibot schema whose whole
+ * validation is one parse function. The fields that use them, with their names in every shape,
+ * are the rows of process-fields.ts and nested-fields.ts.
+ */
 
 /** Thrown by leaf parsers; turned into a valibot issue (and then a ConfigIssue) by `leaf`. */
 class LeafError extends Error {
@@ -123,7 +122,7 @@ function absolutePath(value: unknown, what: string): string {
   return s;
 }
 
-function picklist<const T extends string>(options: readonly T[]) {
+export function picklistSchema<const T extends string>(options: readonly T[]) {
   const expected = `one of ${options.join(", ")}`;
   return leaf<string, T>(expected, (value) => {
     if (typeof value !== "string") return wrongType(value, expected);
@@ -135,13 +134,13 @@ function picklist<const T extends string>(options: readonly T[]) {
   });
 }
 
-const duration = leaf<string | number, number>(durationExpected, (value) => {
+export const durationSchema = leaf<string | number, number>(durationExpected, (value) => {
   if (typeof value !== "string" && typeof value !== "number")
     return wrongType(value, durationExpected);
   return parseDuration(value);
 });
 
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+export function integerSchema(min: number, max = Number.MAX_SAFE_INTEGER) {
   const expected =
     max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
   return leaf<number | string, number>(expected, (value) => {
@@ -152,25 +151,28 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   });
 }
 
-const stringish = (expected: string) =>
+export const stringishSchema = (expected: string) =>
   leaf<string | number | boolean, string>(expected, (value) => asString(value, expected));
 
-const argsList = leaf<(string | number | boolean)[], string[]>("a list of strings", (value) => {
-  if (!Array.isArray(value)) return wrongType(value, "a list of strings");
-  return value.map((item, i) => {
-    if (typeof item === "string") return item;
-    if (typeof item === "number" || typeof item === "boolean") return String(item);
-    throw new LeafError(`args[${i}] must be a string`, "a list of strings");
-  });
-});
+export const argsSchema = leaf<(string | number | boolean)[], string[]>(
+  "a list of strings",
+  (value) => {
+    if (!Array.isArray(value)) return wrongType(value, "a list of strings");
+    return value.map((item, i) => {
+      if (typeof item === "string") return item;
+      if (typeof item === "number" || typeof item === "boolean") return String(item);
+      throw new LeafError(`args[${i}] must be a string`, "a list of strings");
+    });
+  },
+);
 
-const commandSchema = leaf<string, string>("a non-empty command", (value) => {
+export const commandSchema = leaf<string, string>("a non-empty command", (value) => {
   if (typeof value !== "string") return wrongType(value, "a non-empty command");
   commandArgv(value);
   return value;
 });
 
-const userOrGroup = (what: string) =>
+export const userOrGroupSchema = (what: string) =>
   leaf<string | number, string>(`a ${what} name or numeric id`, (value) => {
     const s = asString(value, `a ${what} name or numeric id`).trim();
     if (s === "" || /\s/.test(s)) throw new LeafError(`invalid ${what} name`);
@@ -178,7 +180,7 @@ const userOrGroup = (what: string) =>
   });
 
 const envName = /^[^=\0]+$/;
-const envSchema = leaf<Record<string, string | number | boolean>, Record<string, string>>(
+export const envSchema = leaf<Record<string, string | number | boolean>, Record<string, string>>(
   "a mapping of NAME: value",
   (value) => {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -200,7 +202,7 @@ const envSchema = leaf<Record<string, string | number | boolean>, Record<string,
   },
 );
 
-const environmentFileSchema = leaf<string, EnvironmentFile>(
+export const environmentFileSchema = leaf<string, EnvironmentFile>(
   'an absolute path, "-" prefixed when optional',
   (value) => {
     const s = asString(value, 'an absolute path, "-" prefixed when optional');
@@ -210,7 +212,7 @@ const environmentFileSchema = leaf<string, EnvironmentFile>(
 );
 
 const outputExpected = "an absolute file path, inherit or null";
-const outputSchema = leaf<string | null, OutputTarget>(outputExpected, (value) => {
+export const outputSchema = leaf<string | null, OutputTarget>(outputExpected, (value) => {
   if (value === null || value === "null") return { kind: "null" };
   if (value === "inherit") return { kind: "inherit" };
   if (typeof value !== "string") return wrongType(value, outputExpected);
@@ -219,56 +221,65 @@ const outputSchema = leaf<string | null, OutputTarget>(outputExpected, (value) =
 });
 
 const hookExpected = "a command line, or a list of command lines (or argv lists)";
-const hookSchema = leaf<string | (string | string[])[], string[][]>(hookExpected, (value) => {
-  const one = (item: unknown): string[] => {
-    if (typeof item === "string") return commandArgv(item);
-    if (Array.isArray(item) && item.length > 0) {
-      return item.map((w) => asString(w, hookExpected));
-    }
-    if (Array.isArray(item)) throw new LeafError("an empty argv list", hookExpected);
-    return wrongType(item, hookExpected);
-  };
-  if (typeof value === "string") return [one(value)];
-  if (!Array.isArray(value)) return wrongType(value, hookExpected);
-  return value.map(one);
-});
+export const hookSchema = leaf<string | (string | string[])[], string[][]>(
+  hookExpected,
+  (value) => {
+    const one = (item: unknown): string[] => {
+      if (typeof item === "string") return commandArgv(item);
+      if (Array.isArray(item) && item.length > 0) {
+        return item.map((w) => asString(w, hookExpected));
+      }
+      if (Array.isArray(item)) throw new LeafError("an empty argv list", hookExpected);
+      return wrongType(item, hookExpected);
+    };
+    if (typeof value === "string") return [one(value)];
+    if (!Array.isArray(value)) return wrongType(value, hookExpected);
+    return value.map(one);
+  },
+);
 
 const runtimeDirExpected = "relative directory names (under /run), a string or a list";
-const runtimeDirectorySchema = leaf<string | string[], string[]>(runtimeDirExpected, (value) => {
-  const names = asStringList(value, runtimeDirExpected, true);
-  for (const n of names) {
-    if (
-      n === "" ||
-      isAbsolute(n) ||
-      n.split("/").some((p) => p === ".." || p === "." || p === "")
-    ) {
-      throw new LeafError(`invalid runtime directory "${n}"`, runtimeDirExpected);
+export const runtimeDirectorySchema = leaf<string | string[], string[]>(
+  runtimeDirExpected,
+  (value) => {
+    const names = asStringList(value, runtimeDirExpected, true);
+    for (const n of names) {
+      if (
+        n === "" ||
+        isAbsolute(n) ||
+        n.split("/").some((p) => p === ".." || p === "." || p === "")
+      ) {
+        throw new LeafError(`invalid runtime directory "${n}"`, runtimeDirExpected);
+      }
     }
-  }
-  return names;
-});
+    return names;
+  },
+);
 
 const conditionExpected = 'absolute paths, optionally prefixed by "|" (any of) and/or "!" (not)';
-const conditionSchema = leaf<string | string[], PathCondition[]>(conditionExpected, (value) => {
-  return asStringList(value, conditionExpected, false).map((raw) => {
-    let s = raw.trim();
-    let anyOf = false;
-    let negate = false;
-    if (s.startsWith("|")) {
-      anyOf = true;
-      s = s.slice(1);
-    }
-    if (s.startsWith("!")) {
-      negate = true;
-      s = s.slice(1);
-    }
-    if (!isAbsolute(s)) throw new LeafError(`invalid path condition "${raw}"`, conditionExpected);
-    return { path: s, negate, anyOf };
-  });
-});
+export const conditionSchema = leaf<string | string[], PathCondition[]>(
+  conditionExpected,
+  (value) => {
+    return asStringList(value, conditionExpected, false).map((raw) => {
+      let s = raw.trim();
+      let anyOf = false;
+      let negate = false;
+      if (s.startsWith("|")) {
+        anyOf = true;
+        s = s.slice(1);
+      }
+      if (s.startsWith("!")) {
+        negate = true;
+        s = s.slice(1);
+      }
+      if (!isAbsolute(s)) throw new LeafError(`invalid path condition "${raw}"`, conditionExpected);
+      return { path: s, negate, anyOf };
+    });
+  },
+);
 
 const capsExpected = "capability names (CAP_NET_BIND_SERVICE or net_bind_service)";
-const capabilitiesSchema = leaf<string | string[], string[]>(capsExpected, (value) => {
+export const capabilitiesSchema = leaf<string | string[], string[]>(capsExpected, (value) => {
   const out: string[] = [];
   for (const name of asStringList(value, capsExpected, true)) {
     const cap = normalizeCapability(name);
@@ -279,7 +290,7 @@ const capabilitiesSchema = leaf<string | string[], string[]>(capsExpected, (valu
 });
 
 const depsExpected = "process names, a string or a list";
-const dependencySchema = leaf<string | string[], string[]>(depsExpected, (value) => {
+export const dependencySchema = leaf<string | string[], string[]>(depsExpected, (value) => {
   const out: string[] = [];
   for (const name of asStringList(value, depsExpected, true)) {
     const problem = nameProblem(name);
@@ -290,7 +301,7 @@ const dependencySchema = leaf<string | string[], string[]>(depsExpected, (value)
 });
 
 const exitStatusExpected = "an exit code (0-255) or a list of them";
-const exitStatusSchema = leaf<number | number[], number[]>(exitStatusExpected, (value) => {
+export const exitStatusSchema = leaf<number | number[], number[]>(exitStatusExpected, (value) => {
   const list = Array.isArray(value) ? value : [value];
   const out: number[] = [];
   for (const n of list) {
@@ -302,7 +313,7 @@ const exitStatusSchema = leaf<number | number[], number[]>(exitStatusExpected, (
   return out;
 });
 
-const signalSchema = leaf<string | number, NodeJS.Signals>(
+export const signalSchema = leaf<string | number, NodeJS.Signals>(
   'a signal name ("SIGTERM", "TERM") or number (15)',
   (value) => {
     if (typeof value !== "string" && typeof value !== "number") {
@@ -312,21 +323,23 @@ const signalSchema = leaf<string | number, NodeJS.Signals>(
   },
 );
 
-const booleanSchema = leaf<boolean, boolean>("true or false", (value) => {
+export const booleanSchema = leaf<boolean, boolean>("true or false", (value) => {
   if (typeof value !== "boolean") return wrongType(value, "true or false");
   return value;
 });
 
-const descriptionSchema = leaf<string, string>("a string", (value) => asString(value, "a string"));
+export const descriptionSchema = leaf<string, string>("a string", (value) =>
+  asString(value, "a string"),
+);
 
-const pathSchema = (what: string) =>
+export const pathSchema = (what: string) =>
   leaf<string, string>(`an absolute ${what}`, (value) => absolutePath(value, what));
 
 // ---------------------------------------------------------------------------------------------
 // Resource limits and health checks
 
 const cpuExpected = 'CPU cores: a number (1.5) or millicores ("500m")';
-const cpuSchema = leaf<number | string, number>(cpuExpected, (value) => {
+export const cpuSchema = leaf<number | string, number>(cpuExpected, (value) => {
   let n: number;
   if (typeof value === "number") n = value;
   else if (typeof value === "string" && /^\d+m$/.test(value.trim())) {
@@ -346,7 +359,7 @@ const memoryFactors: Record<string, number> = {
   g: 1024 ** 3,
   t: 1024 ** 4,
 };
-const memorySchema = leaf<number | string, number>(memoryExpected, (value) => {
+export const memorySchema = leaf<number | string, number>(memoryExpected, (value) => {
   let n: number;
   if (typeof value === "number") n = value;
   else if (typeof value === "string") {
@@ -359,94 +372,13 @@ const memorySchema = leaf<number | string, number>(memoryExpected, (value) => {
   return n;
 });
 
-export const ResourceLimitsSchema = v.object({
-  cpu: v.optional(v.nullable(cpuSchema)),
-  memory: v.optional(v.nullable(memorySchema)),
-  pids: v.optional(v.nullable(integer(1))),
-});
+export const portSchema = integerSchema(1, 65535);
 
-const portSchema = integer(1, 65535);
-
-export const HealthCheckSchema = v.object({
-  type: picklist(["http", "tcp", "exec"] as const),
-  interval: v.optional(v.nullable(duration)),
-  timeout: v.optional(v.nullable(duration)),
-  retries: v.optional(v.nullable(integer(1))),
-  start_period: v.optional(v.nullable(duration)),
-  restart_after: v.optional(v.nullable(integer(0))),
-  endpoint: v.optional(v.nullable(descriptionSchema)),
-  method: v.optional(
-    v.nullable(
-      leaf<string, string>("an HTTP method (GET, HEAD, POST...)", (value) => {
-        const s = asString(value, "an HTTP method (GET, HEAD, POST...)").toUpperCase();
-        if (!/^[A-Z]+$/.test(s)) throw new LeafError("invalid HTTP method");
-        return s;
-      }),
-    ),
-  ),
-  expected_status: v.optional(v.nullable(integer(100, 599))),
-  host: v.optional(v.nullable(stringish("a host name or address"))),
-  port: v.optional(v.nullable(portSchema)),
-  command: v.optional(v.nullable(commandSchema)),
-  args: v.optional(v.nullable(argsList)),
-});
-
-// ---------------------------------------------------------------------------------------------
-// The process
-
-const restartPolicies: readonly RestartPolicy[] = ["never", "always", "on-failure", "on-success"];
-const killModes: readonly KillMode[] = ["control-group", "process-group", "process", "mixed"];
-const processTypes: readonly ProcessType[] = ["simple", "forking", "oneshot", "notify"];
-
-/** Every field of a process in processes.yaml (snake_case), each with its own leaf schema. */
-export const processEntries = {
-  command: commandSchema,
-  args: v.optional(v.nullable(argsList)),
-  description: v.optional(v.nullable(descriptionSchema)),
-  user: v.optional(v.nullable(userOrGroup("user"))),
-  group: v.optional(v.nullable(userOrGroup("group"))),
-  working_dir: v.optional(v.nullable(pathSchema("directory"))),
-  env: v.optional(v.nullable(envSchema)),
-  environment_file: v.optional(v.nullable(environmentFileSchema)),
-  auto_start: v.optional(v.nullable(booleanSchema)),
-  restart: v.optional(v.nullable(picklist(restartPolicies))),
-  restart_sec: v.optional(v.nullable(duration)),
-  restart_max_delay_sec: v.optional(v.nullable(duration)),
-  start_limit_burst: v.optional(v.nullable(integer(0))),
-  start_limit_interval_sec: v.optional(v.nullable(duration)),
-  timeout_start_sec: v.optional(v.nullable(duration)),
-  timeout_stop_sec: v.optional(v.nullable(duration)),
-  kill_signal: v.optional(v.nullable(signalSchema)),
-  kill_mode: v.optional(v.nullable(picklist(killModes))),
-  success_exit_status: v.optional(v.nullable(exitStatusSchema)),
-  stdout: v.optional(outputSchema),
-  stderr: v.optional(outputSchema),
-  pidfile: v.optional(v.nullable(pathSchema("path"))),
-  exec_start_pre: v.optional(v.nullable(hookSchema)),
-  exec_start_post: v.optional(v.nullable(hookSchema)),
-  exec_stop_post: v.optional(v.nullable(hookSchema)),
-  runtime_directory: v.optional(v.nullable(runtimeDirectorySchema)),
-  condition_path_exists: v.optional(v.nullable(conditionSchema)),
-  ambient_capabilities: v.optional(v.nullable(capabilitiesSchema)),
-  after: v.optional(v.nullable(dependencySchema)),
-  before: v.optional(v.nullable(dependencySchema)),
-  requires: v.optional(v.nullable(dependencySchema)),
-  wants: v.optional(v.nullable(dependencySchema)),
-  binds_to: v.optional(v.nullable(dependencySchema)),
-  conflicts: v.optional(v.nullable(dependencySchema)),
-  process_type: v.optional(v.nullable(picklist(processTypes))),
-  health_check: v.optional(v.nullable(HealthCheckSchema)),
-  resource_limits: v.optional(v.nullable(ResourceLimitsSchema)),
-};
-
-/** One process of processes.yaml, as written (snake_case); the output holds normalised values. */
-export const ProcessSchema = v.object(processEntries);
-export type ProcessInput = v.InferInput<typeof ProcessSchema>;
-export type ProcessOutput = v.InferOutput<typeof ProcessSchema>;
-export type HealthCheckOutput = v.InferOutput<typeof HealthCheckSchema>;
-export type ResourceLimitsOutput = v.InferOutput<typeof ResourceLimitsSchema>;
-
-/** The snake_case field names, per object kind (for unknown-key checks and did-you-mean). */
-export const processFields: readonly string[] = Object.keys(processEntries);
-export const healthCheckFields: readonly string[] = Object.keys(HealthCheckSchema.entries);
-export const resourceLimitFields: readonly string[] = Object.keys(ResourceLimitsSchema.entries);
+export const httpMethodSchema = leaf<string, string>(
+  "an HTTP method (GET, HEAD, POST...)",
+  (value) => {
+    const s = asString(value, "an HTTP method (GET, HEAD, POST...)").toUpperCase();
+    if (!/^[A-Z]+$/.test(s)) throw new LeafError("invalid HTTP method");
+    return s;
+  },
+);

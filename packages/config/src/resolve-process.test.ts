@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError, type ConfigIssue } from "./errors.js";
+import { processDefaults } from "./process-fields.js";
 import { resolveProcessConfig } from "./resolve-process.js";
-import { processDefaults } from "./types.js";
 
 function issuesOf(raw: unknown, name = "p"): ConfigIssue[] {
   try {

@@ -1,27 +1,23 @@
 import * as v from "valibot";
 import { didYouMean } from "./did-you-mean.js";
 import { ConfigError, type ConfigErrorCode, type ConfigIssue } from "./errors.js";
+import type { FieldRow } from "./field-row.js";
 import {
-  commandArgv,
-  describeValue,
   type HealthCheckOutput,
-  HealthCheckSchema,
-  healthCheckFields,
-  nameProblem,
-  type ProcessOutput,
-  processEntries,
-  processFields,
-  type ResourceLimitsOutput,
-  ResourceLimitsSchema,
-  resourceLimitFields,
-} from "./process-schema.js";
-import { splitCommand } from "./split-command.js";
+  healthCheckFieldTable,
+  resourceLimitFieldTable,
+} from "./nested-fields.js";
 import {
-  type HealthCheck,
-  type ProcessConfig,
+  healthCheckFields,
+  type ProcessOutput,
   processDefaults,
-  type ResourceLimits,
-} from "./types.js";
+  processFields,
+  processFieldTable,
+  resourceLimitFields,
+} from "./process-fields.js";
+import { commandArgv, describeValue, nameProblem } from "./process-schema.js";
+import { splitCommand } from "./split-command.js";
+import type { HealthCheck, ProcessConfig, ResourceLimits } from "./types.js";
 import { locate, pathToString, type YamlNode, type YamlPath, type YamlPos } from "./yaml-source.js";
 
 /** Where a process definition comes from, to locate its issues. */
@@ -76,6 +72,30 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 type Entries = Record<string, v.GenericSchema>;
+
+/** The schemas of rows, by YAML name. */
+function entriesOfRows(rows: readonly FieldRow[]): Entries {
+  return Object.fromEntries(rows.map((row) => [row.yaml, row.schema]));
+}
+
+/** A default as a value of its own (a fresh list or map per config). */
+function fresh(value: unknown): unknown {
+  if (Array.isArray(value)) return [...value];
+  if (value !== null && typeof value === "object") return { ...value };
+  return value;
+}
+
+/**
+ * Each row's parsed value, else its default (a field without either is left out): the part of
+ * resolving that is the same for every field.
+ */
+function fillRows(rows: readonly FieldRow[], parsed: Record<string, unknown>, into: object): void {
+  const target = into as Record<string, unknown>;
+  for (const row of rows) {
+    const value = parsed[row.yaml] ?? fresh(row.default);
+    if (value !== undefined && value !== null) target[row.key] = value;
+  }
+}
 
 /** Validate each field on its own (so every bad field is reported), and flag unknown keys. */
 function parseFields(
@@ -155,7 +175,7 @@ function healthCheck(
     return null;
   }
   const { out, failed } = parseFields(
-    HealthCheckSchema.entries as Entries,
+    entriesOfRows(healthCheckFieldTable),
     healthCheckFields,
     raw,
     ctx,
@@ -164,8 +184,26 @@ function healthCheck(
     ["type"],
   );
   if (failed.size > 0) return null;
-  const hc = out as HealthCheckOutput;
   const before = issues.length;
+  const argv = healthCheckTypeIssues(out as HealthCheckOutput, ctx, sub, issues);
+  if (issues.length > before) return null;
+  // Every row is filled: from its value, else its default (`type` is required).
+  const result = {} as Mutable<HealthCheck>;
+  fillRows(healthCheckFieldTable, out, result);
+  if (argv !== undefined) result.argv = argv;
+  return result;
+}
+
+/**
+ * The fields a health check of its type needs, and those it must not have. Answers the argv of
+ * an exec check.
+ */
+function healthCheckTypeIssues(
+  hc: HealthCheckOutput,
+  ctx: SourceContext,
+  sub: YamlPath,
+  issues: ConfigIssue[],
+): string[] | undefined {
   const only = (fields: readonly (keyof HealthCheckOutput)[], types: string) => {
     for (const f of fields) {
       if (hc[f] !== undefined && hc[f] !== null) {
@@ -219,26 +257,7 @@ function healthCheck(
     only(["host", "port"], "http and tcp");
     if (hc.command) argv = [...commandArgv(hc.command), ...(hc.args ?? [])];
   }
-  if (issues.length > before) return null;
-  const result: {
-    -readonly [K in keyof HealthCheck]: HealthCheck[K];
-  } = {
-    type: hc.type,
-    intervalSec: hc.interval ?? 30,
-    timeoutSec: hc.timeout ?? 5,
-    retries: hc.retries ?? 3,
-    startPeriodSec: hc.start_period ?? 0,
-    restartAfter: hc.restart_after ?? 0,
-    method: hc.method ?? "GET",
-    expectedStatus: hc.expected_status ?? 200,
-    args: hc.args ?? [],
-  };
-  if (hc.endpoint != null) result.endpoint = hc.endpoint;
-  if (hc.host != null) result.host = hc.host;
-  if (hc.port != null) result.port = hc.port;
-  if (hc.command != null) result.command = hc.command;
-  if (argv !== undefined) result.argv = argv;
-  return result;
+  return argv;
 }
 
 function resourceLimits(
@@ -255,7 +274,7 @@ function resourceLimits(
     return null;
   }
   const { out, failed } = parseFields(
-    ResourceLimitsSchema.entries as Entries,
+    entriesOfRows(resourceLimitFieldTable),
     resourceLimitFields,
     raw,
     ctx,
@@ -264,11 +283,8 @@ function resourceLimits(
     [],
   );
   if (failed.size > 0) return null;
-  const rl = out as ResourceLimitsOutput;
-  const result: { -readonly [K in keyof ResourceLimits]: ResourceLimits[K] } = {};
-  if (rl.cpu != null) result.cpu = rl.cpu;
-  if (rl.memory != null) result.memoryBytes = rl.memory;
-  if (rl.pids != null) result.pids = rl.pids;
+  const result: ResourceLimits = {};
+  fillRows(resourceLimitFieldTable, out, result);
   return Object.keys(result).length === 0 ? undefined : result;
 }
 
@@ -328,8 +344,7 @@ export function validateProcess(
     return undefined;
   }
   // health_check and resource_limits are validated field by field below (unknown keys too).
-  const { health_check: _hc, resource_limits: _rl, ...flatEntries } = processEntries;
-  const { out } = parseFields(flatEntries as Entries, processFields, raw, ctx, [], issues, [
+  const { out } = parseFields(entriesOfRows(flatRows), processFields, raw, ctx, [], issues, [
     "command",
   ]);
   const p = out as Partial<ProcessOutput>;
@@ -340,10 +355,33 @@ export function validateProcess(
   });
   const hc = healthCheck(raw.health_check, ctx, issues);
   const rl = resourceLimits(raw.resource_limits, ctx, issues);
+  const delays = restartDelays(p, ctx, issues);
+  dependencyIssues(name, p, ctx, issues);
+  if (issues.length > before || p.command === undefined || hc === null || rl === null) {
+    return undefined;
+  }
+  const config = { name } as Mutable<ProcessConfig>;
+  fillRows(flatRows, { ...out, ...delays }, config);
+  config.argv = [...splitCommand(p.command), ...config.args];
+  if (hc !== undefined) config.healthCheck = hc;
+  if (rl !== undefined) config.resourceLimits = rl;
+  origins.set(config, ctx);
+  return config;
+}
 
+/** The rows validated one by one (health_check and resource_limits have their own). */
+const flatRows: readonly FieldRow[] = processFieldTable.filter((row) => row.fields === undefined);
+
+/**
+ * restart_sec and its cap. Unset, the cap is its default or restart_sec itself, whichever is
+ * larger: `restart_sec: 120` alone means "wait 120 s", not an error.
+ */
+function restartDelays(
+  p: Partial<ProcessOutput>,
+  ctx: SourceContext,
+  issues: ConfigIssue[],
+): { restart_sec: number; restart_max_delay_sec: number } {
   const restartSec = p.restart_sec ?? processDefaults.restartSec;
-  // Unset, the cap is the default or restart_sec itself, whichever is larger: `restart_sec: 120`
-  // alone means "wait 120 s", not an error.
   const restartMaxDelaySec =
     p.restart_max_delay_sec ?? Math.max(processDefaults.restartMaxDelaySec, restartSec);
   if (restartMaxDelaySec < restartSec) {
@@ -354,7 +392,17 @@ export function validateProcess(
       }),
     );
   }
-  for (const field of ["after", "before", "requires", "wants", "binds_to", "conflicts"] as const) {
+  return { restart_sec: restartSec, restart_max_delay_sec: restartMaxDelaySec };
+}
+
+/** A process that depends on itself, or both depends on and conflicts with another. */
+function dependencyIssues(
+  name: string,
+  p: Partial<ProcessOutput>,
+  ctx: SourceContext,
+  issues: ConfigIssue[],
+): void {
+  for (const [, field] of dependencyFields) {
     const list = p[field];
     if (list?.includes(name)) {
       issues.push(
@@ -376,57 +424,6 @@ export function validateProcess(
       }
     }
   }
-  if (issues.length > before || p.command === undefined || hc === null || rl === null) {
-    return undefined;
-  }
-
-  const args = p.args ?? [];
-  const config: Mutable<ProcessConfig> = {
-    name,
-    command: p.command,
-    args,
-    argv: [...splitCommand(p.command), ...args],
-    env: p.env ?? {},
-    autoStart: p.auto_start ?? processDefaults.autoStart,
-    restart: p.restart ?? processDefaults.restart,
-    restartSec,
-    restartMaxDelaySec,
-    startLimitBurst: p.start_limit_burst ?? processDefaults.startLimitBurst,
-    startLimitIntervalSec: p.start_limit_interval_sec ?? processDefaults.startLimitIntervalSec,
-    timeoutStartSec: p.timeout_start_sec ?? processDefaults.timeoutStartSec,
-    timeoutStopSec: p.timeout_stop_sec ?? processDefaults.timeoutStopSec,
-    killSignal: p.kill_signal ?? processDefaults.killSignal,
-    killMode: p.kill_mode ?? processDefaults.killMode,
-    successExitStatus: p.success_exit_status ?? [...processDefaults.successExitStatus],
-    stdout: p.stdout ?? { kind: "default" },
-    stderr: p.stderr ?? { kind: "default" },
-    execStartPre: p.exec_start_pre ?? [],
-    execStartPost: p.exec_start_post ?? [],
-    execStopPost: p.exec_stop_post ?? [],
-    runtimeDirectory: p.runtime_directory ?? [],
-    conditionPathExists: p.condition_path_exists ?? [],
-    ambientCapabilities: p.ambient_capabilities ?? [],
-    after: p.after ?? [],
-    before: p.before ?? [],
-    requires: p.requires ?? [],
-    wants: p.wants ?? [],
-    bindsTo: p.binds_to ?? [],
-    conflicts: p.conflicts ?? [],
-    processType: p.process_type ?? processDefaults.processType,
-  };
-  // stdout/stderr: an explicit YAML null means "discard"; absence means the default file.
-  if (raw.stdout === null) config.stdout = { kind: "null" };
-  if (raw.stderr === null) config.stderr = { kind: "null" };
-  if (p.description != null) config.description = p.description;
-  if (p.user != null) config.user = p.user;
-  if (p.group != null) config.group = p.group;
-  if (p.working_dir != null) config.workingDir = p.working_dir;
-  if (p.environment_file != null) config.environmentFile = p.environment_file;
-  if (p.pidfile != null) config.pidfile = p.pidfile;
-  if (hc !== undefined) config.healthCheck = hc;
-  if (rl !== undefined) config.resourceLimits = rl;
-  origins.set(config, ctx);
-  return config;
 }
 
 /**

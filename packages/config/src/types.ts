@@ -1,3 +1,10 @@
+import type {
+  healthCheckTypes,
+  killModes,
+  processTypes,
+  restartPolicies,
+} from "./process-enums.js";
+
 /**
  * The resolved, validated form of one process definition. This is the contract between
  * @procmgr/config (which produces it from YAML, the API or the CLI) and @procmgr/core (which
@@ -5,11 +12,15 @@
  *
  * Two configs are "the same" when `configsEqual` (config-equal.ts) says so; the supervisor's
  * reload diff relies on that.
+ *
+ * Every field but `name` and `argv` is a row of the field table (process-fields.ts), which gives
+ * its YAML name, schema, default and its other shapes; a test holds the two equal.
  */
 
-export type RestartPolicy = "never" | "always" | "on-failure" | "on-success";
-export type KillMode = "control-group" | "process-group" | "process" | "mixed";
-export type ProcessType = "simple" | "forking" | "oneshot" | "notify";
+export type RestartPolicy = keyof typeof restartPolicies;
+export type KillMode = keyof typeof killModes;
+export type ProcessType = keyof typeof processTypes;
+export type HealthCheckType = keyof typeof healthCheckTypes;
 
 /** Where a stream of the child goes. `default` = a per-process file in the daemon's log dir. */
 export type OutputTarget =
@@ -32,7 +43,7 @@ export interface PathCondition {
 }
 
 export interface HealthCheck {
-  readonly type: "http" | "tcp" | "exec";
+  readonly type: HealthCheckType;
   readonly intervalSec: number;
   readonly timeoutSec: number;
   readonly retries: number;
@@ -106,19 +117,3 @@ export interface ProcessConfig {
   readonly healthCheck?: HealthCheck;
   readonly resourceLimits?: ResourceLimits;
 }
-
-/** Defaults, in one place (the schema and the CLI use these). */
-export const processDefaults = {
-  autoStart: false,
-  restart: "never",
-  restartSec: 1,
-  restartMaxDelaySec: 60,
-  startLimitBurst: 5,
-  startLimitIntervalSec: 10,
-  timeoutStartSec: 90,
-  timeoutStopSec: 90,
-  killSignal: "SIGTERM",
-  killMode: "process-group",
-  successExitStatus: [0],
-  processType: "simple",
-} as const satisfies Partial<ProcessConfig>;

@@ -11,7 +11,7 @@ export {
   systemRuntimeDir,
   userRuntimeDir,
 } from "./runtime-dir.js";
-export { shellJoin, shellQuote } from "./shell-quote.js";
+export { commandLine, shellJoin, shellQuote } from "./shell-quote.js";
 export type { GroupEntry, PasswdEntry, UserDatabaseOptions } from "./users.js";
 export {
   lookupGroup,

@@ -14,3 +14,8 @@ export function shellQuote(word: string): string {
 export function shellJoin(argv: readonly string[]): string {
   return argv.map(shellQuote).join(" ");
 }
+
+/** A command and its arguments as one line: the arguments quoted, the command as written. */
+export function commandLine(command: string, args: readonly string[]): string {
+  return [command, ...args.map(shellQuote)].join(" ");
+}

@@ -1,8 +1,10 @@
 import { Option, UsageError } from "clipanion";
-import { specFlags, specFlagsHelp } from "../spec-flags.js";
+import { loadedSpecFlags, loadSpecFlags, type SpecFlag, specFlagsHelp } from "../proxy-args.js";
 import { ProxyVerbCommand } from "./proxy-verb.js";
 
-const createFlags = specFlags.filter((f) => f.updateOnly !== true);
+function createFlags(flags: readonly SpecFlag[]): SpecFlag[] {
+  return flags.filter((f) => f.updateOnly !== true);
+}
 
 export class CreateCommand extends ProxyVerbCommand {
   static override paths = [["create"]];
@@ -10,11 +12,14 @@ export class CreateCommand extends ProxyVerbCommand {
   static override usage = ProxyVerbCommand.Usage({
     category: "Processes",
     description: "Define a new process (and start it with --auto-start)",
-    details: [
-      "`create NAME COMMAND [ARGS...] [OPTIONS]`. The options below are recognised anywhere on the line; every other word after COMMAND (including options we do not know, like `-c`) is passed to the command. Put the command after `--` to pass words that look like our options verbatim. Short options (`-o`, `-h`) are ours only before COMMAND.",
-      "Also: `--address`, `-o,--output text|json`, `--no-color`.",
-      specFlagsHelp(createFlags),
-    ].join("\n\n"),
+    // A getter: the field flags are loaded by run() before it prints the help (not at start-up).
+    get details() {
+      return [
+        "`create NAME COMMAND [ARGS...] [OPTIONS]`. The options below are recognised anywhere on the line; every other word after COMMAND (including options we do not know, like `-c`) is passed to the command. Put the command after `--` to pass words that look like our options verbatim. Short options (`-o`, `-h`) are ours only before COMMAND.",
+        "Also: `--address`, `-o,--output text|json`, `--no-color`.",
+        specFlagsHelp(createFlags(loadedSpecFlags())),
+      ].join("\n\n");
+    },
     examples: [
       ["Run sleep now and on every daemon start", "$0 create test sleep 10 --auto-start"],
       [
@@ -35,7 +40,8 @@ export class CreateCommand extends ProxyVerbCommand {
   args = Option.Proxy();
 
   async run(): Promise<number> {
-    const parsed = this.parseArgs(this.args, { specFlags: createFlags, commandIndex: 1 });
+    const flags = createFlags(await loadSpecFlags());
+    const parsed = this.parseArgs(this.args, { specFlags: flags, commandIndex: 1 });
     if (parsed.help) return this.printHelp();
     const [name, command, ...commandArgs] = parsed.positionals;
     if (name === undefined || name === "") throw new UsageError("missing NAME and COMMAND");

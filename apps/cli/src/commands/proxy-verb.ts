@@ -5,7 +5,7 @@ import {
   type ParsedProxyArgs,
   type ProxyParseOptions,
   parseProxyArgs,
-} from "../spec-flags.js";
+} from "../proxy-args.js";
 import { BaseCommand } from "./base.js";
 
 /**

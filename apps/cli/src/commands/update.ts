@@ -1,5 +1,11 @@
 import { Option, UsageError } from "clipanion";
-import { type ExtraFlag, restartPolicies, specFlags, specFlagsHelp } from "../spec-flags.js";
+import {
+  type ExtraFlag,
+  loadedSpecFlags,
+  loadSpecFlags,
+  type SpecFlag,
+  specFlagsHelp,
+} from "../proxy-args.js";
 import { ProxyVerbCommand } from "./proxy-verb.js";
 
 const updateExtra: readonly ExtraFlag[] = [
@@ -7,13 +13,21 @@ const updateExtra: readonly ExtraFlag[] = [
   { names: ["--restart-process", "--apply-restart"], key: "restartProcess", arity: 0 },
 ];
 
-const policyWords = new Set([...restartPolicies, "no"]);
+/** The words that make `--restart` a policy: the flag's spellings and aliases. */
+function policyWords(flags: readonly SpecFlag[]): Set<string> {
+  const restart = flags.find((f) => f.field === "restart");
+  return new Set([...(restart?.values ?? []), ...Object.keys(restart?.aliases ?? {})]);
+}
 
 /**
  * `--restart` followed by a policy name sets the restart policy; on its own it asks to restart
  * the process (as `--restart-process`).
  */
-export function disambiguateRestart(argv: readonly string[]): string[] {
+export function disambiguateRestart(
+  argv: readonly string[],
+  flags: readonly SpecFlag[] = loadedSpecFlags(),
+): string[] {
+  const words = policyWords(flags);
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] ?? "";
@@ -21,7 +35,7 @@ export function disambiguateRestart(argv: readonly string[]): string[] {
       out.push(...argv.slice(i));
       break;
     }
-    if (token === "--restart" && !policyWords.has((argv[i + 1] ?? "").toLowerCase())) {
+    if (token === "--restart" && !words.has((argv[i + 1] ?? "").toLowerCase())) {
       out.push("--restart-process");
     } else {
       out.push(token);
@@ -36,11 +50,14 @@ export class UpdateCommand extends ProxyVerbCommand {
   static override usage = ProxyVerbCommand.Usage({
     category: "Processes",
     description: "Change fields of a process's configuration",
-    details: [
-      "`update NAME [OPTIONS] [--dry-run] [--restart]`. Fields that can change live (restart policy and delays, timeouts, kill signal/mode, limits, dependencies, auto start, description) apply at once; others (command, user, env, working dir, output files...) apply at the next start.",
-      "`--restart` alone (or `--restart-process`) restarts a running process to apply them now; `--restart POLICY` sets the restart policy. `--env K=V` adds or replaces one variable and keeps the others. `--dry-run` shows what would change without changing it.",
-      specFlagsHelp(specFlags),
-    ].join("\n\n"),
+    // A getter: the field flags are loaded by run() before it prints the help (not at start-up).
+    get details() {
+      return [
+        "`update NAME [OPTIONS] [--dry-run] [--restart]`. Fields that can change live (restart policy and delays, timeouts, kill signal/mode, limits, dependencies, auto start, description) apply at once; others (command, user, env, working dir, output files...) apply at the next start.",
+        "`--restart` alone (or `--restart-process`) restarts a running process to apply them now; `--restart POLICY` sets the restart policy. `--env K=V` adds or replaces one variable and keeps the others. `--dry-run` shows what would change without changing it.",
+        specFlagsHelp(loadedSpecFlags()),
+      ].join("\n\n");
+    },
     examples: [
       ["Always restart myapp, 5 s apart", "$0 update myapp --restart always --restart-sec 5"],
       ["Change a variable and apply it now", "$0 update myapp --env LOG_LEVEL=debug --restart"],
@@ -51,7 +68,8 @@ export class UpdateCommand extends ProxyVerbCommand {
   args = Option.Proxy();
 
   async run(): Promise<number> {
-    const parsed = this.parseArgs(disambiguateRestart(this.args), {
+    const specFlags = await loadSpecFlags();
+    const parsed = this.parseArgs(disambiguateRestart(this.args, specFlags), {
       specFlags,
       extraFlags: updateExtra,
     });

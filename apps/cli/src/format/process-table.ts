@@ -1,7 +1,8 @@
+import { commandLine } from "@procmgr/platform";
 import type { ProcessStatus } from "@procmgr/rpc";
 import { type Colors, colorState } from "./color.js";
 import { formatDuration } from "./duration.js";
-import { commandLine, exitSummary, stateName } from "./process.js";
+import { exitSummary, stateName } from "./process.js";
 import { renderTable } from "./table.js";
 
 export const processTableHeaders = [

@@ -1,20 +1,15 @@
-import { shellQuote } from "@procmgr/platform";
 import {
-  type DescribeResponse,
   EventType,
   type ExitInfo,
-  HealthCheckType,
-  KillMode,
   ProcessSource,
-  type ProcessSpec,
   ProcessState,
   type ProcessStatus,
-  ProcessType,
   RestartPolicy,
   type WatchEventsResponse,
 } from "@procmgr/rpc";
 
-// Loaded lazily by the commands (it pulls in the generated RPC code).
+// Loaded lazily by the commands (it pulls in the generated RPC code). Not the field table of
+// @procmgr/config: `list` and the lifecycle verbs should not load it.
 
 type Timestamp = { seconds: bigint; nanos: number } | undefined;
 
@@ -30,38 +25,21 @@ export function stateName(s: ProcessState): string {
   return enumName(ProcessState, s, "unknown");
 }
 
+/**
+ * "on-failure"; "" for UNSPECIFIED. The status's restart policy, by the rule of every enum here
+ * (the proto's value name in lower case); process-fields.test.ts holds the field table's
+ * spellings equal to it.
+ */
 export function restartPolicyName(r: RestartPolicy): string {
   return enumName(RestartPolicy, r, "");
-}
-
-export function killModeName(k: KillMode): string {
-  return enumName(KillMode, k, "");
 }
 
 export function sourceName(s: ProcessSource): string {
   return enumName(ProcessSource, s, "");
 }
 
-export function processTypeName(t: ProcessType): string {
-  return enumName(ProcessType, t, "");
-}
-
 export function eventTypeName(t: EventType): string {
   return enumName(EventType, t, "event").replaceAll("-", "_");
-}
-
-export function restartPolicyFrom(name: string): RestartPolicy | undefined {
-  const n = name.trim().toLowerCase();
-  if (n === "no") return RestartPolicy.NEVER;
-  const key = n.replaceAll("-", "_").toUpperCase() as keyof typeof RestartPolicy;
-  const v = RestartPolicy[key];
-  return typeof v === "number" && v !== 0 ? v : undefined;
-}
-
-export function killModeFrom(name: string): KillMode | undefined {
-  const key = name.trim().replaceAll("-", "_").toUpperCase() as keyof typeof KillMode;
-  const v = KillMode[key];
-  return typeof v === "number" && v !== 0 ? v : undefined;
 }
 
 export function timestampMs(ts: Timestamp): number | undefined {
@@ -73,11 +51,6 @@ export function timestampMs(ts: Timestamp): number | undefined {
 export function timestampIso(ts: Timestamp): string | null {
   const ms = timestampMs(ts);
   return ms === undefined ? null : new Date(ms).toISOString();
-}
-
-/** The command line as one string, each argument quoted when needed. */
-export function commandLine(command: string, args: readonly string[]): string {
-  return [command, ...args.map(shellQuote)].join(" ");
 }
 
 /** The stable JSON shape of a process in `list -o json` (snake_case, lowercase states). */
@@ -107,82 +80,6 @@ export function processToJson(p: ProcessStatus): Record<string, unknown> {
   };
 }
 
-/** A setter into `target` that skips unset values (undefined, "", []). */
-function setterOf(target: Record<string, unknown>): (k: string, v: unknown) => void {
-  return (k, v) => {
-    if (v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) return;
-    target[k] = v;
-  };
-}
-
-/** The spec as processes.yaml would spell it: snake_case, only set fields. */
-export function specToJson(s: ProcessSpec): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const put = setterOf(out);
-  put("command", s.command);
-  put("args", [...s.args]);
-  put("description", s.description);
-  put("user", s.user);
-  put("group", s.group);
-  put("working_dir", s.workingDir);
-  if (Object.keys(s.env).length > 0) out.env = { ...s.env };
-  put("environment_file", s.environmentFile);
-  out.auto_start = s.autoStart;
-  put("restart", restartPolicyName(s.restart));
-  put("restart_sec", s.restartSec);
-  put("restart_max_delay_sec", s.restartMaxDelaySec);
-  put("start_limit_burst", s.startLimitBurst);
-  put("start_limit_interval_sec", s.startLimitIntervalSec);
-  put("timeout_start_sec", s.timeoutStartSec);
-  put("timeout_stop_sec", s.timeoutStopSec);
-  put("kill_signal", s.killSignal);
-  put("kill_mode", killModeName(s.killMode));
-  put("success_exit_status", [...s.successExitStatus]);
-  put("stdout", s.stdout);
-  put("stderr", s.stderr);
-  put("pidfile", s.pidfile);
-  put("exec_start_pre", [...s.execStartPre]);
-  put("exec_start_post", [...s.execStartPost]);
-  put("exec_stop_post", [...s.execStopPost]);
-  put("runtime_directory", [...s.runtimeDirectory]);
-  put("condition_path_exists", [...s.conditionPathExists]);
-  put("ambient_capabilities", [...s.ambientCapabilities]);
-  put("after", [...s.after]);
-  put("before", [...s.before]);
-  put("requires", [...s.requires]);
-  put("wants", [...s.wants]);
-  put("binds_to", [...s.bindsTo]);
-  put("conflicts", [...s.conflicts]);
-  put("process_type", processTypeName(s.processType));
-  const h = s.healthCheck;
-  if (h !== undefined && h.type !== HealthCheckType.UNSPECIFIED) {
-    const hc: Record<string, unknown> = { type: enumName(HealthCheckType, h.type, "") };
-    const hput = setterOf(hc);
-    hput("interval", h.intervalSec);
-    hput("timeout", h.timeoutSec);
-    hput("retries", h.retries);
-    hput("start_period", h.startPeriodSec);
-    hput("restart_after", h.restartAfter);
-    hput("endpoint", h.endpoint);
-    hput("method", h.method);
-    hput("expected_status", h.expectedStatus);
-    hput("host", h.host);
-    hput("port", h.port);
-    hput("command", h.command);
-    hput("args", [...h.args]);
-    out.health_check = hc;
-  }
-  const r = s.resourceLimits;
-  if (r !== undefined && (r.cpu !== "" || r.memory !== "" || r.pids !== undefined)) {
-    const rl: Record<string, unknown> = {};
-    if (r.cpu !== "") rl.cpu = r.cpu;
-    if (r.memory !== "") rl.memory = r.memory;
-    if (r.pids !== undefined) rl.pids = r.pids;
-    out.resource_limits = rl;
-  }
-  return out;
-}
-
 export function exitToJson(e: ExitInfo | undefined): Record<string, unknown> | null {
   if (e === undefined) return null;
   return {
@@ -195,17 +92,6 @@ export function exitToJson(e: ExitInfo | undefined): Record<string, unknown> | n
     started_at: timestampIso(e.startedAt),
     ended_at: timestampIso(e.endedAt),
     duration_seconds: e.durationSeconds,
-  };
-}
-
-export function describeToJson(d: DescribeResponse): Record<string, unknown> {
-  return {
-    ...(d.process ? processToJson(d.process) : {}),
-    spec: d.spec ? specToJson(d.spec) : null,
-    last_exit: exitToJson(d.lastExit),
-    stdout_path: d.stdoutPath || null,
-    stderr_path: d.stderrPath || null,
-    env_redacted: d.envRedacted,
   };
 }
 

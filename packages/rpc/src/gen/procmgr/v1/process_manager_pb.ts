@@ -125,6 +125,9 @@ export const ResourceLimitsSchema: GenMessage<ResourceLimits> = /*@__PURE__*/
 /**
  * ProcessSpec mirrors one entry of processes.yaml (same names, same meaning). Unset fields take
  * the schema's defaults. The daemon validates it with the same schema as the config file.
+ * Each field is a row of the field table, packages/config/src/process-fields.ts (nested-fields.ts
+ * for HealthCheck and ResourceLimits), in the same order: apps/cli/src/process-fields.test.ts
+ * holds them equal.
  *
  * @generated from message procmgr.v1.ProcessSpec
  */

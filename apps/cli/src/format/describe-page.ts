@@ -1,0 +1,205 @@
+import { type DescribedField, describedFields, specToJson } from "@procmgr/config";
+import { commandLine } from "@procmgr/platform";
+import type { DescribeResponse, ExitInfo, ProcessSpec, ProcessStatus } from "@procmgr/rpc";
+import { type Colors, colorState } from "./color.js";
+import { formatDuration } from "./duration.js";
+import { exitToJson, processToJson, sourceName, stateName, timestampIso } from "./process.js";
+
+// Loaded lazily by `describe` (it pulls in the field table and the generated RPC code).
+
+/** `describe -o json`: the status, and the spec as processes.yaml would spell it. */
+export function describeToJson(d: DescribeResponse): Record<string, unknown> {
+  return {
+    ...(d.process ? processToJson(d.process) : {}),
+    spec: d.spec ? specToJson(d.spec) : null,
+    last_exit: exitToJson(d.lastExit),
+    stdout_path: d.stdoutPath || null,
+    stderr_path: d.stderrPath || null,
+    env_redacted: d.envRedacted,
+  };
+}
+
+/** What the rows of the page read. */
+export interface DescribeContext {
+  readonly name: string;
+  readonly d: DescribeResponse;
+  readonly p: ProcessStatus | undefined;
+  readonly s: ProcessSpec | undefined;
+  readonly e: ExitInfo | undefined;
+  readonly colors: Colors;
+}
+
+type Value = (c: DescribeContext) => string | undefined;
+
+/**
+ * A row of the page: a runtime value with its label, or a field of the spec, labelled and shown
+ * as its row of the field table says (@procmgr/config's describedFields). `prefer` wins over
+ * the field's text, `fallback` stands in for it.
+ */
+export type DescribeEntry =
+  | { readonly label: string; readonly value: Value }
+  | { readonly field: string; readonly prefer?: Value; readonly fallback?: Value };
+
+const time =
+  (pick: (c: DescribeContext) => Parameters<typeof timestampIso>[0]): Value =>
+  (c) =>
+    timestampIso(pick(c)) ?? undefined;
+
+const exit =
+  (show: (e: ExitInfo) => string | undefined): Value =>
+  (c) =>
+    c.e === undefined ? undefined : show(c.e);
+
+/**
+ * The sections of `describe` and their rows, in order. Every field the table describes is placed
+ * here once (apps/cli/src/process-fields.test.ts checks it).
+ */
+export const describeLayout: readonly (readonly [title: string, rows: readonly DescribeEntry[]])[] =
+  [
+    [
+      "Basic",
+      [
+        { label: "Name", value: (c) => c.p?.name ?? c.name },
+        { label: "ID", value: (c) => c.p?.id },
+        { field: "description" },
+        { label: "Source", value: (c) => (c.p ? sourceName(c.p.source) : undefined) },
+        {
+          field: "command",
+          // Without a spec, the command the status carries.
+          fallback: (c) =>
+            c.s === undefined && c.p ? commandLine(c.p.command, c.p.args) : undefined,
+        },
+      ],
+    ],
+    [
+      "Runtime",
+      [
+        {
+          label: "State",
+          value: (c) => colorState(c.colors, c.p ? stateName(c.p.state) : "unknown"),
+        },
+        { label: "PID", value: (c) => (c.p && c.p.pid > 0 ? String(c.p.pid) : "-") },
+        {
+          label: "Uptime",
+          value: (c) => (c.p && c.p.pid > 0 ? formatDuration(c.p.uptimeSeconds) : "-"),
+        },
+        { label: "Runs", value: (c) => (c.p ? String(c.p.runCount) : undefined) },
+        { label: "Restarts", value: (c) => (c.p ? String(c.p.restartCount) : undefined) },
+        {
+          label: "Consecutive failures",
+          value: (c) => (c.p ? String(c.p.consecutiveFailures) : undefined),
+        },
+        { label: "Failure reason", value: (c) => c.p?.failureReason },
+        { label: "Next restart", value: time((c) => c.p?.nextRestartAt) },
+      ],
+    ],
+    [
+      "Lifecycle",
+      [
+        { label: "Created", value: time((c) => c.p?.createdAt) },
+        { label: "Started", value: time((c) => c.p?.startedAt) },
+        { label: "Ended", value: time((c) => c.p?.endedAt) },
+        { field: "auto_start" },
+        { field: "restart" },
+        { field: "restart_sec" },
+        { field: "restart_max_delay_sec" },
+        { field: "start_limit_burst" },
+        { field: "timeout_start_sec" },
+        { field: "timeout_stop_sec" },
+        { field: "kill_signal" },
+        { field: "kill_mode" },
+        { field: "success_exit_status" },
+      ],
+    ],
+    [
+      "Exit",
+      [
+        { label: "Last exit", value: (c) => (c.e === undefined ? "-" : undefined) },
+        { label: "Code", value: exit((e) => (e.code !== undefined ? String(e.code) : undefined)) },
+        { label: "Signal", value: exit((e) => e.signal) },
+        { label: "Success", value: exit((e) => String(e.success)) },
+        { label: "Stopped by us", value: exit((e) => (e.stoppedByUs ? "yes" : undefined)) },
+        { label: "Timed out", value: exit((e) => (e.timedOut ? "yes" : undefined)) },
+        { label: "Spawn error", value: exit((e) => e.spawnError) },
+        { label: "Started", value: exit((e) => timestampIso(e.startedAt) ?? undefined) },
+        { label: "Ended", value: exit((e) => timestampIso(e.endedAt) ?? undefined) },
+        { label: "Duration", value: exit((e) => `${e.durationSeconds.toFixed(1)}s`) },
+      ],
+    ],
+    [
+      "Dependencies",
+      [
+        { field: "after" },
+        { field: "before" },
+        { field: "requires" },
+        { field: "wants" },
+        { field: "binds_to" },
+        { field: "conflicts" },
+      ],
+    ],
+    [
+      "Configuration",
+      [
+        { field: "user", fallback: (c) => c.p?.user },
+        { field: "group" },
+        { field: "working_dir" },
+        { field: "env" },
+        { field: "environment_file" },
+        // The daemon's own log files when the output goes there.
+        { field: "stdout", prefer: (c) => c.d.stdoutPath },
+        { field: "stderr", prefer: (c) => c.d.stderrPath },
+        { field: "pidfile" },
+        { field: "process_type" },
+        { field: "exec_start_pre" },
+        { field: "exec_start_post" },
+        { field: "exec_stop_post" },
+        { field: "runtime_directory" },
+        { field: "condition_path_exists" },
+        { field: "ambient_capabilities" },
+        { field: "health_check" },
+      ],
+    ],
+    [
+      "Resource limits",
+      [
+        { field: "resource_limits.cpu" },
+        { field: "resource_limits.memory" },
+        { field: "resource_limits.pids" },
+      ],
+    ],
+  ];
+
+const fieldsByPath = new Map<string, DescribedField>(describedFields.map((f) => [f.path, f]));
+
+function entryRow(entry: DescribeEntry, c: DescribeContext): [string, string | undefined] {
+  if ("label" in entry) return [entry.label, entry.value(c)];
+  const field = fieldsByPath.get(entry.field);
+  if (field === undefined) throw new Error(`describe: no field ${entry.field} in the table`);
+  const text = c.s === undefined ? undefined : field.text(c.s);
+  return [field.label, entry.prefer?.(c) || text || entry.fallback?.(c)];
+}
+
+/** The page: each section's title, then its rows with a value (`-` when there is none). */
+export function renderDescribe(c: DescribeContext): string {
+  let text = "";
+  for (const [title, entries] of describeLayout) {
+    const shown = entries
+      .map((entry) => entryRow(entry, c))
+      .filter((r): r is [string, string] => r[1] !== undefined && r[1] !== "");
+    text += `${c.colors.bold(title)}\n`;
+    if (shown.length === 0) {
+      text += "  -\n";
+      continue;
+    }
+    const width = Math.max(...shown.map(([l]) => l.length)) + 1;
+    for (const [label, value] of shown) {
+      const [first, ...more] = value.split("\n");
+      text += `  ${`${label}:`.padEnd(width)} ${first}\n`;
+      for (const line of more) text += `  ${" ".repeat(width)} ${line}\n`;
+    }
+  }
+  if (c.d.envRedacted) {
+    text += c.colors.grey("(environment values redacted: run with sudo to see them)\n");
+  }
+  return text;
+}

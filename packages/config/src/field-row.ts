@@ -1,0 +1,181 @@
+import { isDeepStrictEqual } from "node:util";
+import * as v from "valibot";
+import type { FieldCodec } from "./field-codecs.js";
+
+/** A field's schema as an entry of its object: a leaf of process-schema.ts, or `optional(leaf)`. */
+export type FieldSchema = v.GenericSchema;
+
+/** A ProcessSpec (or one of its messages) as the mappings read it: values by local name. */
+export type SpecValues = Readonly<Record<string, unknown>>;
+
+/** The CLI flag of a field (create and update). */
+export interface FieldFlag {
+  /** Long names; the first is the one messages use: ["--working-dir", "--cwd"]. */
+  readonly names: readonly string[];
+  readonly help: string;
+  /** Only `update` has it (`create` takes it as a positional). */
+  readonly updateOnly?: boolean;
+  /** More spellings the CLI accepts for an enumeration: { no: "never" }. */
+  readonly aliases?: Readonly<Record<string, string>>;
+}
+
+/** How `describe` shows a field. */
+export interface FieldDescribe {
+  readonly label: string;
+  /**
+   * The text, from the whole ProcessSpec (or the field's message, for a nested field). Without
+   * it: the codec's `show` of the field's own value.
+   */
+  readonly show?: (spec: SpecValues) => string | undefined;
+}
+
+/**
+ * One row of a field table: one field of a process (or of a nested message), in every shape.
+ * V is the field's ProcessConfig type; K, Y and S keep the key, the YAML name and the schema
+ * literal, so that the schema's types can be inferred from a table.
+ */
+export interface FieldRow<
+  V = unknown,
+  K extends string = string,
+  Y extends string = string,
+  S extends FieldSchema = FieldSchema,
+> {
+  /** The key in processes.yaml (snake_case). */
+  readonly yaml: Y;
+  /** The key in ProcessConfig (or HealthCheck, ResourceLimits). */
+  readonly key: K;
+  /** Validates and normalises the YAML value (also the CLI's flag values and the API's). */
+  readonly schema: S;
+  /** The value when unset; none = the field is optional (or required, like `command`). */
+  readonly default?: V;
+  /** An update applies it to a running process; else it needs a restart. */
+  readonly hot?: boolean;
+  /** The field of the proto message (snake_case, as in process_manager.proto). */
+  readonly proto: string;
+  readonly codec: FieldCodec<NonNullable<V>>;
+  readonly flag?: FieldFlag;
+  readonly describe?: FieldDescribe;
+  /** The rows of a nested message (health_check, resource_limits). */
+  readonly fields?: readonly FieldRow[];
+}
+
+/**
+ * The row builder of a table of fields of T: `const processField = rowsOf<ProcessConfig>()`.
+ * It only types the row (the value type from the key, literal types kept).
+ */
+export function rowsOf<T>() {
+  return <K extends keyof T & string, Y extends string, S extends FieldSchema>(
+    row: FieldRow<T[K], K, Y, S>,
+  ): FieldRow<T[K], K, Y, S> => row;
+}
+
+/** An optional field: absent or null = unset (its default applies). */
+export function optional<S extends FieldSchema>(schema: S) {
+  return v.optional(v.nullable(schema));
+}
+
+/** A table's schema entries, typed by row: `v.object(entriesOf(rows))`. */
+export type EntriesOf<R extends readonly FieldRow[]> = {
+  [E in R[number] as E["yaml"]]: E["schema"];
+};
+
+export function entriesOf<const R extends readonly FieldRow[]>(rows: R): EntriesOf<R> {
+  return Object.fromEntries(rows.map((row) => [row.yaml, row.schema])) as EntriesOf<R>;
+}
+
+/** The protobuf-es local name of a proto field: "binds_to" → "bindsTo". */
+export function protoLocalName(protoField: string): string {
+  return protoField.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function valuesOf(value: object): Readonly<Record<string, unknown>> {
+  return value as Readonly<Record<string, unknown>>;
+}
+
+/** A row's codec as the table-wide functions use it (any value). */
+function codecOf(row: FieldRow): FieldCodec<unknown> {
+  return row.codec;
+}
+
+/** The fields of a config object that differ from their defaults, in processes.yaml form. */
+export function rowsToYaml(rows: readonly FieldRow[], config: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const row of rows) {
+    const value = valuesOf(config)[row.key];
+    if (value === undefined || isDeepStrictEqual(value, row.default)) continue;
+    out[row.yaml] = codecOf(row).toYaml(value);
+  }
+  return out;
+}
+
+/** A config object as a protobuf-es message init (unset fields left out). */
+export function rowsToProto(rows: readonly FieldRow[], config: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const row of rows) {
+    const value = valuesOf(config)[row.key];
+    if (value !== undefined) out[protoLocalName(row.proto)] = codecOf(row).toProto(value);
+  }
+  return out;
+}
+
+/** A message in processes.yaml form, unset fields left out. */
+export function rowsFromProto(rows: readonly FieldRow[], spec: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const row of rows) {
+    const value = row.codec.fromProto(valuesOf(spec)[protoLocalName(row.proto)]);
+    if (value !== undefined) out[row.yaml] = value;
+  }
+  return out;
+}
+
+/** A message as `-o json` shows it (processes.yaml names), unset fields left out. */
+export function rowsToJson(rows: readonly FieldRow[], spec: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const row of rows) {
+    const value = row.codec.toJson(valuesOf(spec)[protoLocalName(row.proto)]);
+    if (value !== undefined) out[row.yaml] = value;
+  }
+  return out;
+}
+
+/** The describe text of one row, from its message. */
+export function rowText(row: FieldRow, spec: object): string | undefined {
+  const values = valuesOf(spec);
+  if (row.describe?.show !== undefined) return row.describe.show(values);
+  return row.codec.show(values[protoLocalName(row.proto)]);
+}
+
+function isObject(value: unknown): value is object {
+  return value !== null && typeof value === "object";
+}
+
+/**
+ * A nested message mapped by its own rows. `required`: the YAML fields without which it means
+ * nothing: given by the API, it is kept even when empty (the schema then says what is missing);
+ * `-o json` leaves it out. Without required fields, an empty message is unset.
+ */
+export function message<C extends object>(
+  rows: readonly FieldRow[],
+  required: readonly string[],
+): FieldCodec<C> {
+  const toJson = (value: unknown) => {
+    if (!isObject(value)) return undefined;
+    const json = rowsToJson(rows, value);
+    const complete = required.every((field) => json[field] !== undefined);
+    return Object.keys(json).length === 0 || !complete ? undefined : json;
+  };
+  return {
+    toYaml: (config) => rowsToYaml(rows, config),
+    toProto: (config) => rowsToProto(rows, config),
+    fromProto: (value) => {
+      if (!isObject(value)) return undefined;
+      const raw = rowsFromProto(rows, value);
+      return Object.keys(raw).length === 0 && required.length === 0 ? undefined : raw;
+    },
+    toJson,
+    show: (value) => {
+      const json = toJson(value);
+      return json === undefined ? undefined : JSON.stringify(json);
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import * as assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError } from "./errors.js";
+import {
+  describedFields,
+  mergeSpecFields,
+  parseFieldValue,
+  processConfigToSpec,
+  specToJson,
+  specToRaw,
+} from "./field-mapping.js";
+import { processDefaults, processFieldTable } from "./process-fields.js";
+import { resolveProcessConfig } from "./resolve-process.js";
+
+test("processDefaults is the table's default column", () => {
+  assert.deepEqual(
+    Object.keys(processDefaults),
+    processFieldTable.filter((row) => "default" in row).map((row) => row.key),
+  );
+  for (const [key, value] of [
+    ["autoStart", false],
+    ["restart", "never"],
+    ["restartSec", 1],
+    ["restartMaxDelaySec", 60],
+    ["startLimitBurst", 5],
+    ["startLimitIntervalSec", 10],
+    ["timeoutStartSec", 90],
+    ["timeoutStopSec", 90],
+    ["killSignal", "SIGTERM"],
+    ["killMode", "process-group"],
+    ["successExitStatus", [0]],
+    ["processType", "simple"],
+  ] as const) {
+    assert.deepEqual(processDefaults[key], value, key);
+  }
+});
+
+test("defaults are fresh values: configs share no list", () => {
+  const a = resolveProcessConfig("a", { command: "x" });
+  const b = resolveProcessConfig("b", { command: "x" });
+  assert.notEqual(a.after, b.after);
+  assert.notEqual(a.successExitStatus, processDefaults.successExitStatus);
+});
+
+test("specToRaw: the proto's zero values are unset, enums become spellings", () => {
+  const raw = specToRaw({
+    name: "ignored",
+    command: "x",
+    args: [],
+    env: {},
+    autoStart: false,
+    restart: 3,
+    killMode: 0,
+    restartSec: undefined,
+    startLimitBurst: 0,
+    stdout: "",
+    healthCheck: { type: 0, port: 80, endpoint: "", args: [] },
+    resourceLimits: { cpu: "", memory: "512", pids: undefined },
+  });
+  assert.deepEqual(raw, {
+    command: "x",
+    restart: "on-failure",
+    start_limit_burst: 0,
+    health_check: { port: 80 },
+    resource_limits: { memory: 512 },
+  });
+  assert.deepEqual(specToRaw({ resourceLimits: { cpu: "" }, healthCheck: {} }), {
+    health_check: {},
+  });
+});
+
+test("mergeSpecFields replaces the listed fields, resetting the unset ones", () => {
+  const current = { command: "x", restart: "always", user: "bob" };
+  assert.deepEqual(
+    mergeSpecFields(current, { restartSec: 5, user: "" }, ["restart_sec", "user", "restart"]),
+    { command: "x", restart_sec: 5 },
+  );
+});
+
+test("specToJson: processes.yaml names, set fields only, auto_start always", () => {
+  const config = resolveProcessConfig("j", {
+    command: "x",
+    restart: "on-failure",
+    resource_limits: { memory: "1K" },
+    health_check: { type: "tcp", port: 9 },
+  });
+  const spec = processConfigToSpec(config);
+  const json = specToJson(spec);
+  assert.equal(json.auto_start, false);
+  assert.equal(json.restart, "on-failure");
+  assert.deepEqual(json.resource_limits, { memory: "1024" });
+  assert.deepEqual(json.health_check, {
+    type: "tcp",
+    interval: 30,
+    timeout: 5,
+    retries: 3,
+    start_period: 0,
+    restart_after: 0,
+    method: "GET",
+    expected_status: 200,
+    port: 9,
+  });
+  assert.equal("user" in json, false);
+  assert.deepEqual(specToJson({ restart: 9, healthCheck: { type: 0 }, autoStart: true }), {
+    auto_start: true,
+    restart: "9",
+  });
+});
+
+test("describedFields: label and text of each shown field", () => {
+  const config = resolveProcessConfig("d", {
+    command: "run",
+    args: ["a b"],
+    restart_sec: "infinity",
+    env: { A: "1", B: "2" },
+    resource_limits: { memory: 1536 },
+  });
+  const spec = processConfigToSpec(config);
+  const text = (path: string) => describedFields.find((f) => f.path === path)?.text(spec);
+  assert.equal(text("command"), "run 'a b'");
+  assert.equal(text("restart_sec"), "Infinitys");
+  assert.equal(text("start_limit_burst"), "5 in 10s");
+  assert.equal(text("env"), "A=1\nB=2");
+  assert.equal(text("resource_limits.memory"), "1536 (1.5 KiB)");
+  assert.equal(text("resource_limits.cpu"), undefined);
+  assert.equal(text("health_check"), undefined);
+  assert.equal(text("auto_start"), "false");
+});
+
+test("parseFieldValue reads a value as processes.yaml does, or names the field", () => {
+  assert.equal(parseFieldValue("restart_sec", "2min"), 120);
+  assert.equal(parseFieldValue("kill_signal", "15"), "SIGTERM");
+  assert.throws(
+    () => parseFieldValue("restart", "sometimes"),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.issues[0]?.path === "restart" &&
+      e.issues[0]?.expected === "one of never, always, on-failure, on-success" &&
+      e.issues[0]?.received === '"sometimes"',
+  );
+});
