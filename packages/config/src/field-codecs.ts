@@ -1,4 +1,4 @@
-import { shellQuote } from "@procmgr/platform";
+import { formatBytes, shellQuote } from "@procmgr/platform";
 import { type SpellingTable, spellingOf } from "./process-enums.js";
 import type { EnvironmentFile, OutputTarget, PathCondition } from "./types.js";
 
@@ -208,19 +208,6 @@ export const numberText: FieldCodec<number> = {
   toJson: nonEmptyString,
   show: nonEmptyString,
 };
-
-/** "12.3 MiB" */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return "-";
-  const names = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < names.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${names[i]}`;
-}
 
 /** Memory in bytes, a string in the proto ("536870912", or with a suffix from other clients). */
 export const bytes: FieldCodec<number> = {

@@ -12,6 +12,7 @@ export {
   userRuntimeDir,
 } from "./runtime-dir.js";
 export { commandLine, shellJoin, shellQuote } from "./shell-quote.js";
+export { formatBytes } from "./size.js";
 export type { GroupEntry, PasswdEntry, UserDatabaseOptions } from "./users.js";
 export {
   lookupGroup,

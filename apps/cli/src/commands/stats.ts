@@ -1,5 +1,5 @@
+import { formatBytes } from "@procmgr/platform";
 import { Option } from "clipanion";
-import { formatBytes } from "../format/duration.js";
 import { BaseCommand } from "./base.js";
 
 export class StatsCommand extends BaseCommand {

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { commandLine, parseDurationSeconds } from "@procmgr/platform";
+import { commandLine, formatBytes, parseDurationSeconds } from "@procmgr/platform";
 import { ProcessState, ProcessStatusSchema, RestartPolicy } from "@procmgr/rpc";
 import { colorState, colors, shouldColor, visibleLength } from "./color.js";
-import { formatBytes, formatDuration } from "./duration.js";
+import { formatDuration } from "./duration.js";
 import { processToJson, stateName } from "./process.js";
 import { renderProcessTable } from "./process-table.js";
 import { renderTable, truncate } from "./table.js";
