@@ -88,6 +88,58 @@ function lookup(name: string, options: ProxyParseOptions): Known | undefined {
   return undefined;
 }
 
+/** A known flag as named on the line: `--no-x` is the negation of the switch `--x`. */
+type Found = { known: Known; negated: boolean };
+
+function findFlag(name: string, options: ProxyParseOptions): Found | undefined {
+  const known = lookup(name, options);
+  if (known !== undefined) return { known, negated: false };
+  if (!name.startsWith("--no-")) return undefined;
+  const positive = lookup(`--${name.slice(5)}`, options);
+  if (
+    positive !== undefined &&
+    ((positive.kind === "spec" && positive.flag.kind === "bool") ||
+      (positive.kind === "extra" && positive.flag.arity === 0))
+  ) {
+    return { known: positive, negated: true };
+  }
+  return undefined;
+}
+
+function unknownOption(name: string, options: ProxyParseOptions): UsageError {
+  return new UsageError(
+    `unknown option ${name}${
+      options.commandIndex !== undefined
+        ? " (to pass options to the command, put them after the command or after --)"
+        : ""
+    }`,
+  );
+}
+
+/**
+ * The value of a known flag: its `=value`, else the next token (`usedNext`) when it takes one;
+ * "true"/"false" for a switch.
+ */
+function flagValue(
+  { known, negated }: Found,
+  name: string,
+  inline: string | undefined,
+  next: string | undefined,
+): { value: string; usedNext: boolean } {
+  const takesValue = known.kind === "spec" ? known.flag.kind !== "bool" : known.flag.arity === 1;
+  if (takesValue) {
+    if (negated) throw new UsageError(`option ${name} does not take a value`);
+    if (inline !== undefined) return { value: inline, usedNext: false };
+    if (next === undefined) throw new UsageError(`option ${name} needs a value`);
+    return { value: next, usedNext: true };
+  }
+  if (inline !== undefined && !/^(true|false|yes|no|1|0)$/i.test(inline)) {
+    throw new UsageError(`option ${name} is a switch; received ${JSON.stringify(inline)}`);
+  }
+  const on = inline === undefined || /^(true|yes|1)$/i.test(inline);
+  return { value: String(negated ? !on : on), usedNext: false };
+}
+
 /**
  * Parses a proxy argument list. Known long flags (`--user x`, `--user=x`, `--auto-start`,
  * `--no-auto-start`) are taken anywhere; `-h`/`--help` and short flags only before the
@@ -125,57 +177,23 @@ export function parseProxyArgs(
     }
     const eq = isLong ? token.indexOf("=") : -1;
     const name = eq >= 0 ? token.slice(0, eq) : token;
-    let inline = eq >= 0 ? token.slice(eq + 1) : undefined;
-    let known = lookup(name, options);
-    let negated = false;
-    if (known === undefined && name.startsWith("--no-")) {
-      const positive = lookup(`--${name.slice(5)}`, options);
-      if (
-        positive !== undefined &&
-        ((positive.kind === "spec" && positive.flag.kind === "bool") ||
-          (positive.kind === "extra" && positive.flag.arity === 0))
-      ) {
-        known = positive;
-        negated = true;
-      }
-    }
-    if (known === undefined) {
+    const inline = eq >= 0 ? token.slice(eq + 1) : undefined;
+    const found = findFlag(name, options);
+    if (found === undefined) {
       if (inCommand()) {
         positionals.push(token);
         continue;
       }
-      throw new UsageError(
-        `unknown option ${name}${
-          options.commandIndex !== undefined
-            ? " (to pass options to the command, put them after the command or after --)"
-            : ""
-        }`,
-      );
+      throw unknownOption(name, options);
     }
-    const takesValue = known.kind === "spec" ? known.flag.kind !== "bool" : known.flag.arity === 1;
-    let value: string;
-    if (takesValue) {
-      if (negated) throw new UsageError(`option ${name} does not take a value`);
-      if (inline === undefined) {
-        const next = argv[i + 1];
-        if (next === undefined) throw new UsageError(`option ${name} needs a value`);
-        inline = next;
-        i++;
-      }
-      value = inline;
-    } else {
-      if (inline !== undefined && !/^(true|false|yes|no|1|0)$/i.test(inline)) {
-        throw new UsageError(`option ${name} is a switch; received ${JSON.stringify(inline)}`);
-      }
-      const on = inline === undefined || /^(true|yes|1)$/i.test(inline);
-      value = String(negated ? !on : on);
-    }
-    if (known.kind === "spec") {
-      const list = spec.get(known.flag) ?? [];
+    const { value, usedNext } = flagValue(found, name, inline, argv[i + 1]);
+    if (usedNext) i++;
+    if (found.known.kind === "spec") {
+      const list = spec.get(found.known.flag) ?? [];
       list.push(value);
-      spec.set(known.flag, list);
+      spec.set(found.known.flag, list);
     } else {
-      extra.set(known.flag.key, value);
+      extra.set(found.known.flag.key, value);
     }
   }
   return { spec, extra, positionals, help };

@@ -12,7 +12,14 @@ export function createMetricsRegistry(supervisor: SupervisorApi, startedAt: Date
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const list = (): ProcessInfo[] => supervisor.list();
+  registerProcessMetrics(registry, list);
+  registerUsageMetrics(registry, supervisor, list);
+  registerDaemonMetrics(registry, list, startedAt);
+  return registry;
+}
 
+/** State, starts, restarts, uptime and PID of each process, from the supervisor's records. */
+function registerProcessMetrics(registry: Registry, list: () => ProcessInfo[]): void {
   new Gauge({
     name: "procmgr_process_state",
     help: "Current state of each process (1 for the current state, 0 for the others).",
@@ -65,6 +72,14 @@ export function createMetricsRegistry(supervisor: SupervisorApi, startedAt: Date
       for (const p of list()) this.set({ name: p.name }, p.pid ?? 0);
     },
   });
+}
+
+/** CPU and memory of each running process group, asked of the supervisor at scrape time. */
+function registerUsageMetrics(
+  registry: Registry,
+  supervisor: SupervisorApi,
+  list: () => ProcessInfo[],
+): void {
   const usage = async () => {
     const out: { name: string; cpu: number; rss: number }[] = [];
     for (const p of list()) {
@@ -94,6 +109,14 @@ export function createMetricsRegistry(supervisor: SupervisorApi, startedAt: Date
       for (const u of await usage()) this.set({ name: u.name }, u.rss);
     },
   });
+}
+
+/** The daemon's own uptime and the number of processes in each state. */
+function registerDaemonMetrics(
+  registry: Registry,
+  list: () => ProcessInfo[],
+  startedAt: Date,
+): void {
   new Gauge({
     name: "procmgr_daemon_uptime_seconds",
     help: "Seconds since dd-procmgrd started.",
@@ -114,7 +137,6 @@ export function createMetricsRegistry(supervisor: SupervisorApi, startedAt: Date
       for (const [s, n] of counts) this.set({ state: s }, n);
     },
   });
-  return registry;
 }
 
 /** Serves `GET /metrics` on host:port. */

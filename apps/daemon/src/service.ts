@@ -20,12 +20,18 @@ import {
 } from "@procmgr/config";
 import type { ConfigDiff, ProcessInfo, SupervisorApi, SupervisorEvents } from "@procmgr/core";
 import {
+  type CreateRequest,
+  type DeleteRequest,
+  type DescribeRequest,
   EventType,
+  type GetResourceUsageRequest,
   LogStream,
   ProcessManager,
   type ProcessStatus,
+  type ReloadConfigRequest,
   type TailLogsResponse,
   TailLogsResponseSchema,
+  type UpdateRequest,
   type WatchEventsResponse,
   WatchEventsResponseSchema,
 } from "@procmgr/rpc";
@@ -113,177 +119,204 @@ function signalPromise(signal: AbortSignal): Promise<void> {
   });
 }
 
-export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<typeof ProcessManager> {
-  const sup = deps.supervisor;
-  const lastCpu = new Map<string, { cpu: number; at: number }>();
+/** Per-service memory of the last CPU reading of each process, for `cpuPercent`. */
+type CpuReadings = Map<string, { cpu: number; at: number }>;
 
+async function createProcess(deps: ServiceDeps, req: CreateRequest) {
+  return guard(deps, async () => {
+    const spec = req.spec;
+    if (spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);
+    const name = spec.name.trim();
+    if (name === "") throw new ConnectError("spec.name: required", Code.InvalidArgument);
+    const config = resolveSpec(name, specToRaw(spec));
+    // The supervisor starts it when auto_start is set.
+    const info = await deps.supervisor.create(config, { source: "api" });
+    return { process: toProcessStatus(info) };
+  });
+}
+
+async function deleteProcess(deps: ServiceDeps, req: DeleteRequest) {
+  return guard(deps, async () => {
+    const info = deps.supervisor.get(requireId(req.id));
+    await deps.supervisor.delete(info.id, { force: req.force });
+    return { id: info.id, name: info.name };
+  });
+}
+
+async function listProcesses(deps: ServiceDeps) {
+  return guard(deps, () => ({ processes: deps.supervisor.list().map(toProcessStatus) }));
+}
+
+async function describeProcess(deps: ServiceDeps, req: DescribeRequest, ctx: HandlerContext) {
+  return guard(deps, () => {
+    const info = deps.supervisor.get(requireId(req.id));
+    const redactEnv = !ctx.values.get(trustedKey);
+    return {
+      process: toProcessStatus(info),
+      spec: toProcessSpec(info.config, { redactEnv }),
+      ...(info.lastExit !== undefined ? { lastExit: toExitInfo(info.lastExit) } : {}),
+      stdoutPath: info.stdoutPath ?? "",
+      stderrPath: info.stderrPath ?? "",
+      envRedacted: redactEnv && Object.keys(info.config.env).length > 0,
+    };
+  });
+}
+
+/** Checks the field mask of an Update: at least one field, all spec fields, never `name`. */
+function updateFields(given: readonly string[]): ProcessFieldName[] {
+  if (given.length === 0) {
+    throw new ConnectError(
+      "fields: must name at least one spec field to change (e.g. restart_sec)",
+      Code.InvalidArgument,
+    );
+  }
+  const fields: ProcessFieldName[] = [];
+  for (const f of given) {
+    if (f === "name") {
+      throw new ConnectError(
+        "fields: name cannot be changed (create a new process)",
+        Code.InvalidArgument,
+      );
+    }
+    if (!isSpecField(f)) {
+      throw new ConnectError(`fields: unknown field "${f}"`, Code.InvalidArgument);
+    }
+    fields.push(f);
+  }
+  return fields;
+}
+
+async function updateProcess(deps: ServiceDeps, req: UpdateRequest) {
+  return guard(deps, async () => {
+    const sup = deps.supervisor;
+    const info = sup.get(requireId(req.id));
+    if (req.spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);
+    const fields = updateFields(req.fields);
+    const raw = mergeSpecFields(processConfigToRaw(info.config), req.spec, fields);
+    const config = resolveSpec(info.name, raw);
+    const result = await sup.update(info.id, config, {
+      dryRun: req.dryRun,
+      restart: req.restartProcess,
+    });
+    return {
+      updatedFields: [...result.updatedFields],
+      restartRequiredFields: [...result.restartRequiredFields],
+      processRestarted: result.restarted,
+      process: toProcessStatus(result.process),
+    };
+  });
+}
+
+async function reloadConfig(deps: ServiceDeps, req: ReloadConfigRequest) {
+  return guard(deps, async () => {
+    let diff: ConfigDiff;
+    try {
+      diff = await deps.reload({ dryRun: req.dryRun });
+    } catch (e) {
+      // A broken file on disk is a precondition of the reload, not a bad argument.
+      throw toConnectError(e, Code.FailedPrecondition);
+    }
+    return {
+      added: [...diff.added],
+      removed: [...diff.removed],
+      changed: [...diff.changed],
+      unchanged: [...diff.unchanged],
+      configPath: deps.status().configPath,
+      dryRun: req.dryRun,
+    };
+  });
+}
+
+async function daemonStatus(deps: ServiceDeps) {
+  const st = deps.status();
+  const list = deps.supervisor.list();
+  let running = 0;
+  let failed = 0;
+  for (const p of list) {
+    if (p.state === "running" || p.state === "starting" || p.state === "stopping") running++;
+    else if (p.state === "failed" || p.state === "backoff") failed++;
+  }
   return {
-    async create(req) {
-      return guard(deps, async () => {
-        const spec = req.spec;
-        if (spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);
-        const name = spec.name.trim();
-        if (name === "") throw new ConnectError("spec.name: required", Code.InvalidArgument);
-        const config = resolveSpec(name, specToRaw(spec));
-        // The supervisor starts it when auto_start is set.
-        const info = await sup.create(config, { source: "api" });
-        return { process: toProcessStatus(info) };
-      });
-    },
+    ready: st.ready,
+    version: st.version,
+    uptimeSeconds: (Date.now() - st.startedAt.getTime()) / 1000,
+    total: list.length,
+    running,
+    stopped: list.length - running - failed,
+    failed,
+    configPath: st.configPath,
+    bindAddresses: [...st.bindAddresses],
+    pid: st.pid,
+    stateDir: st.stateDir,
+  };
+}
 
+/**
+ * CPU percent since the previous reading of this process (or over its uptime on the first),
+ * and records this reading.
+ */
+function cpuPercent(lastCpu: CpuReadings, info: ProcessInfo, cpuSeconds: number): number {
+  const now = Date.now();
+  const prev = lastCpu.get(info.id);
+  let percent = 0;
+  if (prev !== undefined && now > prev.at && cpuSeconds >= prev.cpu) {
+    percent = ((cpuSeconds - prev.cpu) / ((now - prev.at) / 1000)) * 100;
+  } else if (info.uptimeMs !== undefined && info.uptimeMs > 0) {
+    percent = (cpuSeconds / (info.uptimeMs / 1000)) * 100;
+  }
+  lastCpu.set(info.id, { cpu: cpuSeconds, at: now });
+  return percent;
+}
+
+async function resourceUsage(
+  deps: ServiceDeps,
+  lastCpu: CpuReadings,
+  req: GetResourceUsageRequest,
+) {
+  return guard(deps, async () => {
+    const sup = deps.supervisor;
+    const info = sup.get(requireId(req.id));
+    const u = await sup.usage(info.id);
+    if (u === undefined) {
+      throw new ConnectError(
+        `process "${info.name}" is not running (state ${info.state})`,
+        Code.FailedPrecondition,
+      );
+    }
+    return {
+      id: info.id,
+      name: info.name,
+      pid: u.pid,
+      processCount: u.processCount,
+      cpuSeconds: u.cpuSeconds,
+      cpuPercent: cpuPercent(lastCpu, info, u.cpuSeconds),
+      memoryRssBytes: BigInt(u.rssBytes),
+      threads: u.threads,
+    };
+  });
+}
+
+export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<typeof ProcessManager> {
+  const lastCpu: CpuReadings = new Map();
+  return {
+    create: (req) => createProcess(deps, req),
     start: (req) => lifecycle(deps, "start", req),
     stop: (req) => lifecycle(deps, "stop", req),
     restart: (req) => lifecycle(deps, "restart", req),
-
-    async delete(req) {
-      return guard(deps, async () => {
-        const info = sup.get(requireId(req.id));
-        await sup.delete(info.id, { force: req.force });
-        return { id: info.id, name: info.name };
-      });
-    },
-
-    async list() {
-      return guard(deps, () => ({ processes: sup.list().map(toProcessStatus) }));
-    },
-
-    async describe(req, ctx) {
-      return guard(deps, () => {
-        const info = sup.get(requireId(req.id));
-        const redactEnv = !ctx.values.get(trustedKey);
-        return {
-          process: toProcessStatus(info),
-          spec: toProcessSpec(info.config, { redactEnv }),
-          ...(info.lastExit !== undefined ? { lastExit: toExitInfo(info.lastExit) } : {}),
-          stdoutPath: info.stdoutPath ?? "",
-          stderrPath: info.stderrPath ?? "",
-          envRedacted: redactEnv && Object.keys(info.config.env).length > 0,
-        };
-      });
-    },
-
-    async update(req) {
-      return guard(deps, async () => {
-        const info = sup.get(requireId(req.id));
-        if (req.spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);
-        if (req.fields.length === 0) {
-          throw new ConnectError(
-            "fields: must name at least one spec field to change (e.g. restart_sec)",
-            Code.InvalidArgument,
-          );
-        }
-        const fields: ProcessFieldName[] = [];
-        for (const f of req.fields) {
-          if (f === "name") {
-            throw new ConnectError(
-              "fields: name cannot be changed (create a new process)",
-              Code.InvalidArgument,
-            );
-          }
-          if (!isSpecField(f)) {
-            throw new ConnectError(`fields: unknown field "${f}"`, Code.InvalidArgument);
-          }
-          fields.push(f);
-        }
-        const raw = mergeSpecFields(processConfigToRaw(info.config), req.spec, fields);
-        const config = resolveSpec(info.name, raw);
-        const result = await sup.update(info.id, config, {
-          dryRun: req.dryRun,
-          restart: req.restartProcess,
-        });
-        return {
-          updatedFields: [...result.updatedFields],
-          restartRequiredFields: [...result.restartRequiredFields],
-          processRestarted: result.restarted,
-          process: toProcessStatus(result.process),
-        };
-      });
-    },
-
-    async reloadConfig(req) {
-      return guard(deps, async () => {
-        let diff: ConfigDiff;
-        try {
-          diff = await deps.reload({ dryRun: req.dryRun });
-        } catch (e) {
-          // A broken file on disk is a precondition of the reload, not a bad argument.
-          throw toConnectError(e, Code.FailedPrecondition);
-        }
-        return {
-          added: [...diff.added],
-          removed: [...diff.removed],
-          changed: [...diff.changed],
-          unchanged: [...diff.unchanged],
-          configPath: deps.status().configPath,
-          dryRun: req.dryRun,
-        };
-      });
-    },
-
-    async getStatus() {
-      const st = deps.status();
-      const list = sup.list();
-      let running = 0;
-      let failed = 0;
-      for (const p of list) {
-        if (p.state === "running" || p.state === "starting" || p.state === "stopping") running++;
-        else if (p.state === "failed" || p.state === "backoff") failed++;
-      }
-      return {
-        ready: st.ready,
-        version: st.version,
-        uptimeSeconds: (Date.now() - st.startedAt.getTime()) / 1000,
-        total: list.length,
-        running,
-        stopped: list.length - running - failed,
-        failed,
-        configPath: st.configPath,
-        bindAddresses: [...st.bindAddresses],
-        pid: st.pid,
-        stateDir: st.stateDir,
-      };
-    },
-
-    async getResourceUsage(req) {
-      return guard(deps, async () => {
-        const info = sup.get(requireId(req.id));
-        const u = await sup.usage(info.id);
-        if (u === undefined) {
-          throw new ConnectError(
-            `process "${info.name}" is not running (state ${info.state})`,
-            Code.FailedPrecondition,
-          );
-        }
-        const now = Date.now();
-        const prev = lastCpu.get(info.id);
-        let percent = 0;
-        if (prev !== undefined && now > prev.at && u.cpuSeconds >= prev.cpu) {
-          percent = ((u.cpuSeconds - prev.cpu) / ((now - prev.at) / 1000)) * 100;
-        } else if (info.uptimeMs !== undefined && info.uptimeMs > 0) {
-          percent = (u.cpuSeconds / (info.uptimeMs / 1000)) * 100;
-        }
-        lastCpu.set(info.id, { cpu: u.cpuSeconds, at: now });
-        return {
-          id: info.id,
-          name: info.name,
-          pid: u.pid,
-          processCount: u.processCount,
-          cpuSeconds: u.cpuSeconds,
-          cpuPercent: percent,
-          memoryRssBytes: BigInt(u.rssBytes),
-          threads: u.threads,
-        };
-      });
-    },
-
+    delete: (req) => deleteProcess(deps, req),
+    list: () => listProcesses(deps),
+    describe: (req, ctx) => describeProcess(deps, req, ctx),
+    update: (req) => updateProcess(deps, req),
+    reloadConfig: (req) => reloadConfig(deps, req),
+    getStatus: () => daemonStatus(deps),
+    getResourceUsage: (req) => resourceUsage(deps, lastCpu, req),
     async *watchEvents(req, ctx) {
       await deps.ready;
       yield* watchEvents(deps, req.ids, ctx);
     },
-
     async *tailLogs(req, ctx) {
       await deps.ready;
-      yield* tailLogs(sup, req, ctx);
+      yield* tailLogs(deps.supervisor, req, ctx);
     },
   };
 }
