@@ -10,13 +10,12 @@ import {
 import {
   ConfigError,
   isSpecField,
-  mergeSpecFields,
   type ProcessConfig,
   type ProcessFieldName,
-  processConfigToRaw,
   type RawProcess,
   resolveProcessConfig,
   specToRaw,
+  updateProcessConfig,
 } from "@procmgr/config";
 import type { ConfigDiff, ProcessInfo, SupervisorApi, SupervisorEvents } from "@procmgr/core";
 import {
@@ -192,8 +191,12 @@ async function updateProcess(deps: ServiceDeps, req: UpdateRequest) {
     const info = sup.get(requireId(req.id));
     if (req.spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);
     const fields = updateFields(req.fields);
-    const raw = mergeSpecFields(processConfigToRaw(info.config), req.spec, fields);
-    const config = resolveSpec(info.name, raw);
+    let config: ProcessConfig;
+    try {
+      config = updateProcessConfig(info.config, specToRaw(req.spec), fields);
+    } catch (e) {
+      throw toConnectError(ConfigError.from(e), Code.InvalidArgument);
+    }
     const result = await sup.update(info.id, config, {
       dryRun: req.dryRun,
       restart: req.restartProcess,

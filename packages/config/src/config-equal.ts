@@ -10,14 +10,16 @@ type FieldName = readonly [key: keyof ProcessConfig, field: string];
 
 const fieldNames: readonly FieldName[] = [
   ["name", "name"],
-  ...processFieldTable.flatMap((row): FieldName[] =>
-    row.key === "args"
+  ...processFieldTable.flatMap((row): FieldName[] => {
+    // Every row's key is a key of ProcessConfig: the type is inferred from the table.
+    const key = row.key as keyof ProcessConfig;
+    return key === "args"
       ? [
-          [row.key, row.yaml],
+          [key, row.yaml],
           ["argv", "command"],
         ]
-      : [[row.key, row.yaml]],
-  ),
+      : [[key, row.yaml]];
+  }),
 ];
 
 /**

@@ -9,7 +9,7 @@ import {
   rowsToProto,
   rowText,
 } from "./field-row.js";
-import { type ProcessFieldName, processFieldTable } from "./process-fields.js";
+import { type ProcessFieldName, processFields, processFieldTable } from "./process-fields.js";
 import { describeValue } from "./process-schema.js";
 import type { ProcessConfig } from "./types.js";
 
@@ -22,7 +22,7 @@ import type { ProcessConfig } from "./types.js";
  */
 
 /** Every ProcessSpec field but `name`, by its processes.yaml name (Update's `fields`). */
-export const specFields: readonly ProcessFieldName[] = processFieldTable.map((row) => row.yaml);
+export const specFields: readonly ProcessFieldName[] = processFields;
 
 export function isSpecField(field: string): field is ProcessFieldName {
   return (specFields as readonly string[]).includes(field);
@@ -49,21 +49,6 @@ export function processConfigToSpec(config: ProcessConfig): Record<string, unkno
  */
 export function specToRaw(spec: object): RawProcess {
   return rowsFromProto(processFieldTable, spec);
-}
-
-/** Update: the current raw config with the listed fields replaced (or reset when unset). */
-export function mergeSpecFields(
-  current: RawProcess,
-  spec: object,
-  fields: readonly ProcessFieldName[],
-): RawProcess {
-  const given = specToRaw(spec);
-  const raw: RawProcess = { ...current };
-  for (const field of fields) {
-    if (given[field] === undefined) delete raw[field];
-    else raw[field] = given[field];
-  }
-  return raw;
 }
 
 /** A ProcessSpec as processes.yaml would spell it (snake_case, only set fields): `-o json`. */

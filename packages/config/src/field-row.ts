@@ -31,8 +31,8 @@ export interface FieldDescribe {
 
 /**
  * One row of a field table: one field of a process (or of a nested message), in every shape.
- * V is the field's ProcessConfig type; K, Y and S keep the key, the YAML name and the schema
- * literal, so that the schema's types can be inferred from a table.
+ * V is the field's value in a resolved config; K, Y and S keep the key, the YAML name and the
+ * schema literal, so that the schema and the config types are inferred from a table.
  */
 export interface FieldRow<
   V = unknown,
@@ -42,12 +42,14 @@ export interface FieldRow<
 > {
   /** The key in processes.yaml (snake_case). */
   readonly yaml: Y;
-  /** The key in ProcessConfig (or HealthCheck, ResourceLimits). */
+  /** The key in the resolved config (ProcessConfig, HealthCheck, ResourceLimits). */
   readonly key: K;
   /** Validates and normalises the YAML value (also the CLI's flag values and the API's). */
   readonly schema: S;
-  /** The value when unset; none = the field is optional (or required, like `command`). */
+  /** The value when unset; none = the field is optional (or `required`). */
   readonly default?: V;
+  /** The field has no default and must be given (`command`, a health check's `type`). */
+  readonly required?: true;
   /** An update applies it to a running process; else it needs a restart. */
   readonly hot?: boolean;
   /** The field of the proto message (snake_case, as in process_manager.proto). */
@@ -59,14 +61,55 @@ export interface FieldRow<
   readonly fields?: readonly FieldRow[];
 }
 
+/** A value as a resolved config holds it: lists and objects read-only. */
+export type Frozen<T> = T extends readonly (infer E)[]
+  ? readonly Frozen<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: Frozen<T[K]> }
+    : T;
+
+/** The value a leaf schema gives a config: its output, without null and undefined. */
+export type LeafValue<S extends FieldSchema> = Frozen<NonNullable<v.InferOutput<S>>>;
+
+/** The value of a row in a config: its leaf's output, or the config of its nested rows. */
+type RowValue<R> = R extends { readonly fields: infer F extends readonly FieldRow[] }
+  ? ConfigOf<F>
+  : R extends { readonly schema: infer S extends FieldSchema }
+    ? LeafValue<S>
+    : never;
+
+/** A row whose key a config always holds: it has a default, or it is required. */
+type AlwaysSet = { readonly default: unknown } | { readonly required: true };
+
+type Flat<T> = { [K in keyof T]: T[K] } & {};
+
 /**
- * The row builder of a table of fields of T: `const processField = rowsOf<ProcessConfig>()`.
- * It only types the row (the value type from the key, literal types kept).
+ * The resolved config of a table of rows: each row's key with its value, optional unless the
+ * row has a default or is required. ProcessConfig, HealthCheck and ResourceLimits are this.
  */
-export function rowsOf<T>() {
-  return <K extends keyof T & string, Y extends string, S extends FieldSchema>(
-    row: FieldRow<T[K], K, Y, S>,
-  ): FieldRow<T[K], K, Y, S> => row;
+export type ConfigOf<Rows extends readonly FieldRow[]> = Flat<
+  {
+    readonly [R in Rows[number] as R extends AlwaysSet ? R["key"] : never]: RowValue<R>;
+  } & {
+    readonly [R in Rows[number] as R extends AlwaysSet ? never : R["key"]]?: RowValue<R>;
+  }
+>;
+
+/**
+ * A row of a leaf field, kept as written (literal key, YAML name, schema, whether it has a
+ * default) for the inferred types; its default and codec are checked against the schema.
+ */
+export function field<const R extends { readonly schema: FieldSchema }>(
+  row: R & FieldRow<LeafValue<R["schema"]>>,
+): R {
+  return row;
+}
+
+/** A row of a nested message: its value is the config of its own rows (`fields`). */
+export function messageField<
+  const R extends { readonly schema: FieldSchema; readonly fields: readonly FieldRow[] },
+>(row: R & FieldRow<ConfigOf<R["fields"]>>): R {
+  return row;
 }
 
 /** An optional field: absent or null = unset (its default applies). */

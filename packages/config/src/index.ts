@@ -20,7 +20,6 @@ export type { DescribedField } from "./field-mapping.js";
 export {
   describedFields,
   isSpecField,
-  mergeSpecFields,
   parseFieldValue,
   processConfigToSpec,
   processFieldRow,
@@ -55,7 +54,7 @@ export {
   processFields,
   processFieldTable,
 } from "./process-fields.js";
-export { resolveProcessConfig } from "./resolve-process.js";
+export { resolveProcessConfig, updateProcessConfig } from "./resolve-process.js";
 export { parseSignal } from "./signals.js";
 export { splitCommand } from "./split-command.js";
 export type {

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { bytes, count, enumeration, numberText, seconds, strings, text } from "./field-codecs.js";
-import { entriesOf, optional, rowsOf } from "./field-row.js";
+import { entriesOf, field, optional } from "./field-row.js";
 import { healthCheckTypes, spellingsOf } from "./process-enums.js";
 import {
   argsSchema,
@@ -15,7 +15,7 @@ import {
   portSchema,
   stringishSchema,
 } from "./process-schema.js";
-import type { HealthCheck, HealthCheckType, ResourceLimits } from "./types.js";
+import type { HealthCheckType } from "./types.js";
 
 /*
  * The fields of the two nested messages of a process, health_check and resource_limits: one row
@@ -23,17 +23,16 @@ import type { HealthCheck, HealthCheckType, ResourceLimits } from "./types.js";
  * the proto's where the proto spells the unit (interval → interval_sec).
  */
 
-const healthCheckField = rowsOf<HealthCheck>();
-
 export const healthCheckFieldTable = [
-  healthCheckField({
+  field({
     yaml: "type",
     key: "type",
     schema: picklistSchema(spellingsOf(healthCheckTypes)),
+    required: true,
     proto: "type",
     codec: enumeration<HealthCheckType>(healthCheckTypes),
   }),
-  healthCheckField({
+  field({
     yaml: "interval",
     key: "intervalSec",
     schema: optional(durationSchema),
@@ -41,7 +40,7 @@ export const healthCheckFieldTable = [
     proto: "interval_sec",
     codec: seconds,
   }),
-  healthCheckField({
+  field({
     yaml: "timeout",
     key: "timeoutSec",
     schema: optional(durationSchema),
@@ -49,7 +48,7 @@ export const healthCheckFieldTable = [
     proto: "timeout_sec",
     codec: seconds,
   }),
-  healthCheckField({
+  field({
     yaml: "retries",
     key: "retries",
     schema: optional(integerSchema(1)),
@@ -57,7 +56,7 @@ export const healthCheckFieldTable = [
     proto: "retries",
     codec: count,
   }),
-  healthCheckField({
+  field({
     yaml: "start_period",
     key: "startPeriodSec",
     schema: optional(durationSchema),
@@ -65,7 +64,8 @@ export const healthCheckFieldTable = [
     proto: "start_period_sec",
     codec: seconds,
   }),
-  healthCheckField({
+  // Restart the process after this many failures in a row; 0 = never.
+  field({
     yaml: "restart_after",
     key: "restartAfter",
     schema: optional(integerSchema(0)),
@@ -73,14 +73,14 @@ export const healthCheckFieldTable = [
     proto: "restart_after",
     codec: count,
   }),
-  healthCheckField({
+  field({
     yaml: "endpoint",
     key: "endpoint",
     schema: optional(descriptionSchema),
     proto: "endpoint",
     codec: text,
   }),
-  healthCheckField({
+  field({
     yaml: "method",
     key: "method",
     schema: optional(httpMethodSchema),
@@ -88,7 +88,7 @@ export const healthCheckFieldTable = [
     proto: "method",
     codec: text,
   }),
-  healthCheckField({
+  field({
     yaml: "expected_status",
     key: "expectedStatus",
     schema: optional(integerSchema(100, 599)),
@@ -96,28 +96,28 @@ export const healthCheckFieldTable = [
     proto: "expected_status",
     codec: count,
   }),
-  healthCheckField({
+  field({
     yaml: "host",
     key: "host",
     schema: optional(stringishSchema("a host name or address")),
     proto: "host",
     codec: text,
   }),
-  healthCheckField({
+  field({
     yaml: "port",
     key: "port",
     schema: optional(portSchema),
     proto: "port",
     codec: count,
   }),
-  healthCheckField({
+  field({
     yaml: "command",
     key: "command",
     schema: optional(commandSchema),
     proto: "command",
     codec: text,
   }),
-  healthCheckField({
+  field({
     yaml: "args",
     key: "args",
     schema: optional(argsSchema),
@@ -130,10 +130,9 @@ export const healthCheckFieldTable = [
 export const HealthCheckSchema = v.object(entriesOf(healthCheckFieldTable));
 export type HealthCheckOutput = v.InferOutput<typeof HealthCheckSchema>;
 
-const resourceLimitField = rowsOf<ResourceLimits>();
-
 export const resourceLimitFieldTable = [
-  resourceLimitField({
+  // Cores: "500m" = 0.5, "1.5" = 1.5.
+  field({
     yaml: "cpu",
     key: "cpu",
     schema: optional(cpuSchema),
@@ -141,7 +140,8 @@ export const resourceLimitFieldTable = [
     codec: numberText,
     describe: { label: "CPU" },
   }),
-  resourceLimitField({
+  // Bytes ("64M" in YAML).
+  field({
     yaml: "memory",
     key: "memoryBytes",
     schema: optional(memorySchema),
@@ -149,7 +149,7 @@ export const resourceLimitFieldTable = [
     codec: bytes,
     describe: { label: "Memory" },
   }),
-  resourceLimitField({
+  field({
     yaml: "pids",
     key: "pids",
     schema: optional(integerSchema(1)),

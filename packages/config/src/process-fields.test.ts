@@ -3,14 +3,13 @@ import { test } from "node:test";
 import { ConfigError } from "./errors.js";
 import {
   describedFields,
-  mergeSpecFields,
   parseFieldValue,
   processConfigToSpec,
   specToJson,
   specToRaw,
 } from "./field-mapping.js";
 import { processDefaults, processFieldTable } from "./process-fields.js";
-import { resolveProcessConfig } from "./resolve-process.js";
+import { resolveProcessConfig, updateProcessConfig } from "./resolve-process.js";
 
 test("processDefaults is the table's default column", () => {
   assert.deepEqual(
@@ -69,12 +68,14 @@ test("specToRaw: the proto's zero values are unset, enums become spellings", () 
   });
 });
 
-test("mergeSpecFields replaces the listed fields, resetting the unset ones", () => {
-  const current = { command: "x", restart: "always", user: "bob" };
-  assert.deepEqual(
-    mergeSpecFields(current, { restartSec: 5, user: "" }, ["restart_sec", "user", "restart"]),
-    { command: "x", restart_sec: 5 },
-  );
+test("updateProcessConfig replaces the listed fields, resetting the unset ones", () => {
+  const current = resolveProcessConfig("u", { command: "x", restart: "always", user: "bob" });
+  const updated = updateProcessConfig(current, specToRaw({ restartSec: 5, user: "" }), [
+    "restart_sec",
+    "user",
+    "restart",
+  ]);
+  assert.deepEqual(updated, resolveProcessConfig("u", { command: "x", restart_sec: 5 }));
 });
 
 test("specToJson: processes.yaml names, set fields only, auto_start always", () => {
@@ -138,4 +139,45 @@ test("parseFieldValue reads a value as processes.yaml does, or names the field",
       e.issues[0]?.expected === "one of never, always, on-failure, on-success" &&
       e.issues[0]?.received === '"sometimes"',
   );
+});
+
+test("updateProcessConfig derives what the fields derive: argv, the restart delay's cap", () => {
+  const current = resolveProcessConfig("d", { command: "sleep 1", args: ["2"] });
+  const moved = updateProcessConfig(current, { command: "node app.js" }, ["command"]);
+  assert.deepEqual(moved.argv, ["node", "app.js", "2"]);
+  // The cap follows restart_sec while it was derived...
+  const slow = updateProcessConfig(current, { restart_sec: "2min" }, ["restart_sec"]);
+  assert.equal(slow.restartMaxDelaySec, 120);
+  assert.equal(
+    updateProcessConfig(slow, { restart_sec: 1 }, ["restart_sec"]).restartMaxDelaySec,
+    60,
+  );
+  // ...and stays as given once set.
+  const capped = resolveProcessConfig("d", { command: "x", restart_max_delay_sec: 600 });
+  assert.equal(
+    updateProcessConfig(capped, { restart_sec: 30 }, ["restart_sec"]).restartMaxDelaySec,
+    600,
+  );
+});
+
+test("updateProcessConfig checks the whole process, naming each field", () => {
+  const current = resolveProcessConfig("w", { command: "x", restart_sec: 10 });
+  const issuesOf = (given: Record<string, unknown>, fields: string[]) => {
+    try {
+      updateProcessConfig(current, given, fields as never);
+    } catch (e) {
+      return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    }
+    return [];
+  };
+  assert.deepEqual(issuesOf({ restart_max_delay_sec: 5 }, ["restart_max_delay_sec"]), [
+    "processes.w.restart_max_delay_sec: must not be less than restart_sec",
+  ]);
+  assert.deepEqual(issuesOf({ requires: ["w"] }, ["requires"]), [
+    'processes.w.requires[0]: "w" cannot depend on itself',
+  ]);
+  assert.deepEqual(issuesOf({ health_check: { type: "exec" } }, ["health_check"]), [
+    'processes.w.health_check: missing "command" (required by exec checks)',
+  ]);
+  assert.deepEqual(issuesOf({ restart_sec: "soon" }, ["restart_sec"]).length, 1);
 });

@@ -1,7 +1,15 @@
 import { commandLine } from "@procmgr/platform";
 import * as v from "valibot";
 import * as codecs from "./field-codecs.js";
-import { entriesOf, message, optional, rowsOf, type SpecValues } from "./field-row.js";
+import {
+  entriesOf,
+  type FieldRow,
+  field,
+  message,
+  messageField,
+  optional,
+  type SpecValues,
+} from "./field-row.js";
 import {
   HealthCheckSchema,
   healthCheckFieldTable,
@@ -24,16 +32,14 @@ import type {
  * format (and of the proto's ProcessSpec). A row holds its YAML name, ProcessConfig key, leaf
  * schema, default, whether an update applies it hot, proto field, codec (its value in every
  * shape), CLI flag and help, and describe label. Derived from it: the valibot ProcessSchema and
- * its types, `processDefaults`, `hotFields` and `changedFields`, every mapping between
+ * its types, the ProcessConfig type (types.ts, inferred from the rows), `processDefaults`, `hotFields` and `changedFields`, every mapping between
  * processes.yaml, ProcessConfig and ProcessSpec (field-mapping.ts, config-to-raw.ts), the CLI's
  * flags, `-o json` and describe rows. apps/cli/src/process-fields.test.ts holds the table, the
  * .proto, the schema, the flags and the describe rows equal.
  *
- * Adding a field: a row here (and in ProcessConfig), a field in process_manager.proto, then the
+ * Adding a field: a row here, a field in process_manager.proto, then the
  * code that acts on it.
  */
-
-const processField = rowsOf<ProcessConfig>();
 
 function textOf(value: unknown): string {
   return typeof value === "string" ? value : "";
@@ -43,11 +49,13 @@ function wordsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [];
 }
 
-export const processFieldTable = [
-  processField({
+const rows = [
+  // The command as written (it may hold inline arguments: `gunicorn app:app`).
+  field({
     yaml: "command",
     key: "command",
     schema: leaf.commandSchema,
+    required: true,
     proto: "command",
     codec: codecs.text,
     flag: {
@@ -61,7 +69,7 @@ export const processFieldTable = [
     },
   }),
   // Shown with the command.
-  processField({
+  field({
     yaml: "args",
     key: "args",
     schema: optional(leaf.argsSchema),
@@ -69,7 +77,7 @@ export const processFieldTable = [
     proto: "args",
     codec: codecs.strings,
   }),
-  processField({
+  field({
     yaml: "description",
     key: "description",
     schema: optional(leaf.descriptionSchema),
@@ -79,7 +87,7 @@ export const processFieldTable = [
     flag: { names: ["--description"], help: "Human description" },
     describe: { label: "Description" },
   }),
-  processField({
+  field({
     yaml: "user",
     key: "user",
     schema: optional(leaf.userOrGroupSchema("user")),
@@ -88,7 +96,7 @@ export const processFieldTable = [
     flag: { names: ["--user"], help: "Run as this user" },
     describe: { label: "User" },
   }),
-  processField({
+  field({
     yaml: "group",
     key: "group",
     schema: optional(leaf.userOrGroupSchema("group")),
@@ -97,7 +105,7 @@ export const processFieldTable = [
     flag: { names: ["--group"], help: "Run with this group" },
     describe: { label: "Group" },
   }),
-  processField({
+  field({
     yaml: "working_dir",
     key: "workingDir",
     schema: optional(leaf.pathSchema("directory")),
@@ -106,7 +114,7 @@ export const processFieldTable = [
     flag: { names: ["--working-dir", "--cwd"], help: "Working directory" },
     describe: { label: "Working dir" },
   }),
-  processField({
+  field({
     yaml: "env",
     key: "env",
     schema: optional(leaf.envSchema),
@@ -116,7 +124,8 @@ export const processFieldTable = [
     flag: { names: ["--env"], help: "Environment variable KEY=VALUE (repeatable)" },
     describe: { label: "Environment" },
   }),
-  processField({
+  // Written with a leading `-`, a missing file is not an error.
+  field({
     yaml: "environment_file",
     key: "environmentFile",
     schema: optional(leaf.environmentFileSchema),
@@ -128,7 +137,7 @@ export const processFieldTable = [
     },
     describe: { label: "Environment file" },
   }),
-  processField({
+  field({
     yaml: "auto_start",
     key: "autoStart",
     schema: optional(leaf.booleanSchema),
@@ -142,7 +151,7 @@ export const processFieldTable = [
     },
     describe: { label: "Auto start" },
   }),
-  processField({
+  field({
     yaml: "restart",
     key: "restart",
     schema: optional(leaf.picklistSchema(spellingsOf(restartPolicies))),
@@ -157,7 +166,7 @@ export const processFieldTable = [
     },
     describe: { label: "Restart" },
   }),
-  processField({
+  field({
     yaml: "restart_sec",
     key: "restartSec",
     schema: optional(leaf.durationSchema),
@@ -169,7 +178,7 @@ export const processFieldTable = [
     describe: { label: "Restart delay" },
   }),
   // Unset, the cap is this default or restart_sec, whichever is larger (resolve-process.ts).
-  processField({
+  field({
     yaml: "restart_max_delay_sec",
     key: "restartMaxDelaySec",
     schema: optional(leaf.durationSchema),
@@ -180,7 +189,7 @@ export const processFieldTable = [
     flag: { names: ["--restart-max-delay-sec"], help: "Cap of the exponential restart delay" },
     describe: { label: "Restart max delay" },
   }),
-  processField({
+  field({
     yaml: "start_limit_burst",
     key: "startLimitBurst",
     schema: optional(leaf.integerSchema(0)),
@@ -201,7 +210,7 @@ export const processFieldTable = [
     },
   }),
   // Shown in "Start limit".
-  processField({
+  field({
     yaml: "start_limit_interval_sec",
     key: "startLimitIntervalSec",
     schema: optional(leaf.durationSchema),
@@ -211,7 +220,7 @@ export const processFieldTable = [
     codec: codecs.seconds,
     flag: { names: ["--start-limit-interval-sec"], help: "The start limit window" },
   }),
-  processField({
+  field({
     yaml: "timeout_start_sec",
     key: "timeoutStartSec",
     schema: optional(leaf.durationSchema),
@@ -222,7 +231,7 @@ export const processFieldTable = [
     flag: { names: ["--timeout-start-sec"], help: "How long starting may take" },
     describe: { label: "Start timeout" },
   }),
-  processField({
+  field({
     yaml: "timeout_stop_sec",
     key: "timeoutStopSec",
     schema: optional(leaf.durationSchema),
@@ -236,7 +245,8 @@ export const processFieldTable = [
     },
     describe: { label: "Stop timeout" },
   }),
-  processField({
+  // A normalised signal name, "SIGTERM" (numbers in YAML become names).
+  field({
     yaml: "kill_signal",
     key: "killSignal",
     schema: optional(leaf.signalSchema),
@@ -247,7 +257,7 @@ export const processFieldTable = [
     flag: { names: ["--kill-signal"], help: "Stop signal: SIGTERM, TERM or 15" },
     describe: { label: "Kill signal" },
   }),
-  processField({
+  field({
     yaml: "kill_mode",
     key: "killMode",
     schema: optional(leaf.picklistSchema(spellingsOf(killModes))),
@@ -261,7 +271,7 @@ export const processFieldTable = [
     },
     describe: { label: "Kill mode" },
   }),
-  processField({
+  field({
     yaml: "success_exit_status",
     key: "successExitStatus",
     schema: optional(leaf.exitStatusSchema),
@@ -276,7 +286,7 @@ export const processFieldTable = [
     describe: { label: "Success exit status" },
   }),
   // YAML null (or "null") discards the stream: the leaf reads null itself.
-  processField({
+  field({
     yaml: "stdout",
     key: "stdout",
     schema: v.optional(leaf.outputSchema),
@@ -289,7 +299,7 @@ export const processFieldTable = [
     },
     describe: { label: "Stdout" },
   }),
-  processField({
+  field({
     yaml: "stderr",
     key: "stderr",
     schema: v.optional(leaf.outputSchema),
@@ -302,7 +312,7 @@ export const processFieldTable = [
     },
     describe: { label: "Stderr" },
   }),
-  processField({
+  field({
     yaml: "pidfile",
     key: "pidfile",
     schema: optional(leaf.pathSchema("path")),
@@ -311,7 +321,8 @@ export const processFieldTable = [
     flag: { names: ["--pidfile"], help: "PID file to write" },
     describe: { label: "PID file" },
   }),
-  processField({
+  // Hooks: each an argv, split like `command`.
+  field({
     yaml: "exec_start_pre",
     key: "execStartPre",
     schema: optional(leaf.hookSchema),
@@ -320,7 +331,7 @@ export const processFieldTable = [
     codec: codecs.hooks,
     describe: { label: "Exec start pre" },
   }),
-  processField({
+  field({
     yaml: "exec_start_post",
     key: "execStartPost",
     schema: optional(leaf.hookSchema),
@@ -329,7 +340,7 @@ export const processFieldTable = [
     codec: codecs.hooks,
     describe: { label: "Exec start post" },
   }),
-  processField({
+  field({
     yaml: "exec_stop_post",
     key: "execStopPost",
     schema: optional(leaf.hookSchema),
@@ -338,7 +349,8 @@ export const processFieldTable = [
     codec: codecs.hooks,
     describe: { label: "Exec stop post" },
   }),
-  processField({
+  // Names relative to /run (or $XDG_RUNTIME_DIR for a non-root daemon).
+  field({
     yaml: "runtime_directory",
     key: "runtimeDirectory",
     schema: optional(leaf.runtimeDirectorySchema),
@@ -347,7 +359,7 @@ export const processFieldTable = [
     codec: codecs.strings,
     describe: { label: "Runtime directory" },
   }),
-  processField({
+  field({
     yaml: "condition_path_exists",
     key: "conditionPathExists",
     schema: optional(leaf.conditionSchema),
@@ -356,7 +368,8 @@ export const processFieldTable = [
     codec: codecs.conditions,
     describe: { label: "Condition path exists" },
   }),
-  processField({
+  // Upper case with the CAP_ prefix: "CAP_NET_BIND_SERVICE".
+  field({
     yaml: "ambient_capabilities",
     key: "ambientCapabilities",
     schema: optional(leaf.capabilitiesSchema),
@@ -365,7 +378,7 @@ export const processFieldTable = [
     codec: codecs.strings,
     describe: { label: "Ambient capabilities" },
   }),
-  processField({
+  field({
     yaml: "after",
     key: "after",
     schema: optional(leaf.dependencySchema),
@@ -376,7 +389,7 @@ export const processFieldTable = [
     flag: { names: ["--after"], help: "Start after these processes (repeatable)" },
     describe: { label: "After" },
   }),
-  processField({
+  field({
     yaml: "before",
     key: "before",
     schema: optional(leaf.dependencySchema),
@@ -387,7 +400,7 @@ export const processFieldTable = [
     flag: { names: ["--before"], help: "Start before these processes (repeatable)" },
     describe: { label: "Before" },
   }),
-  processField({
+  field({
     yaml: "requires",
     key: "requires",
     schema: optional(leaf.dependencySchema),
@@ -398,7 +411,7 @@ export const processFieldTable = [
     flag: { names: ["--requires"], help: "Hard dependencies (repeatable)" },
     describe: { label: "Requires" },
   }),
-  processField({
+  field({
     yaml: "wants",
     key: "wants",
     schema: optional(leaf.dependencySchema),
@@ -409,7 +422,7 @@ export const processFieldTable = [
     flag: { names: ["--wants"], help: "Soft dependencies (repeatable)" },
     describe: { label: "Wants" },
   }),
-  processField({
+  field({
     yaml: "binds_to",
     key: "bindsTo",
     schema: optional(leaf.dependencySchema),
@@ -420,7 +433,7 @@ export const processFieldTable = [
     flag: { names: ["--binds-to"], help: "Stop when these stop (repeatable)" },
     describe: { label: "Binds to" },
   }),
-  processField({
+  field({
     yaml: "conflicts",
     key: "conflicts",
     schema: optional(leaf.dependencySchema),
@@ -431,7 +444,7 @@ export const processFieldTable = [
     flag: { names: ["--conflicts"], help: "Never run together with these (repeatable)" },
     describe: { label: "Conflicts" },
   }),
-  processField({
+  field({
     yaml: "process_type",
     key: "processType",
     schema: optional(leaf.picklistSchema(spellingsOf(processTypes))),
@@ -440,7 +453,7 @@ export const processFieldTable = [
     codec: codecs.enumeration<ProcessType>(processTypes),
     describe: { label: "Process type" },
   }),
-  processField({
+  messageField({
     yaml: "health_check",
     key: "healthCheck",
     schema: optional(HealthCheckSchema),
@@ -451,7 +464,7 @@ export const processFieldTable = [
     fields: healthCheckFieldTable,
   }),
   // Shown by its own rows (CPU, Memory, PIDs).
-  processField({
+  messageField({
     yaml: "resource_limits",
     key: "resourceLimits",
     schema: optional(ResourceLimitsSchema),
@@ -462,28 +475,29 @@ export const processFieldTable = [
   }),
 ] as const;
 
+/** The table as written: its literal types give ProcessConfig (types.ts) and the schema's. */
+export type ProcessFieldTable = typeof rows;
+
+/** The table, each row read as a FieldRow (any column). */
+export const processFieldTable: readonly FieldRow[] = rows;
+
 /** One process of processes.yaml, as written (snake_case); the output holds normalised values. */
-export const ProcessSchema = v.object(entriesOf(processFieldTable));
+export const ProcessSchema = v.object(entriesOf(rows));
 export type ProcessInput = v.InferInput<typeof ProcessSchema>;
 export type ProcessOutput = v.InferOutput<typeof ProcessSchema>;
 
 /** A field of processes.yaml (and of ProcessSpec, which also has `name`). */
-export type ProcessFieldName = (typeof processFieldTable)[number]["yaml"];
+export type ProcessFieldName = ProcessFieldTable[number]["yaml"];
 
 /** The snake_case field names, per object kind (for unknown-key checks and did-you-mean). */
-export const processFields: readonly ProcessFieldName[] = processFieldTable.map((row) => row.yaml);
+export const processFields: readonly ProcessFieldName[] = rows.map((row) => row.yaml);
 export const healthCheckFields: readonly string[] = healthCheckFieldTable.map((row) => row.yaml);
 export const resourceLimitFields: readonly string[] = resourceLimitFieldTable.map((r) => r.yaml);
 
-/** The ProcessConfig keys that always have a value, each a row with a default (not `name`...). */
-type DefaultedKey = Exclude<
-  {
-    [K in keyof ProcessConfig]-?: undefined extends ProcessConfig[K] ? never : K;
-  }[keyof ProcessConfig],
-  "name" | "command" | "argv"
->;
+/** The keys of the rows with a default. */
+type DefaultedKey = Extract<ProcessFieldTable[number], { readonly default: unknown }>["key"];
 
 /** The default of every field that has one (the table's `default` column). */
 export const processDefaults = Object.fromEntries(
-  processFieldTable.flatMap((row) => ("default" in row ? [[row.key, row.default] as const] : [])),
+  processFieldTable.flatMap((row) => (row.default === undefined ? [] : [[row.key, row.default]])),
 ) as { readonly [K in DefaultedKey]: ProcessConfig[K] };

@@ -9,7 +9,7 @@ import {
 } from "./nested-fields.js";
 import {
   healthCheckFields,
-  type ProcessOutput,
+  type ProcessFieldName,
   processDefaults,
   processFields,
   processFieldTable,
@@ -86,13 +86,18 @@ function fresh(value: unknown): unknown {
 }
 
 /**
- * Each row's parsed value, else its default (a field without either is left out): the part of
- * resolving that is the same for every field.
+ * Each row's parsed value (by YAML name, or by `keyOf`), else its default (a field without
+ * either is left out): the part of resolving that is the same for every field.
  */
-function fillRows(rows: readonly FieldRow[], parsed: Record<string, unknown>, into: object): void {
+function fillRows(
+  rows: readonly FieldRow[],
+  parsed: Record<string, unknown>,
+  into: object,
+  keyOf: (row: FieldRow) => string = (row) => row.yaml,
+): void {
   const target = into as Record<string, unknown>;
   for (const row of rows) {
-    const value = parsed[row.yaml] ?? fresh(row.default);
+    const value = parsed[keyOf(row)] ?? fresh(row.default);
     if (value !== undefined && value !== null) target[row.key] = value;
   }
 }
@@ -343,68 +348,102 @@ export function validateProcess(
     );
     return undefined;
   }
-  // health_check and resource_limits are validated field by field below (unknown keys too).
-  const { out } = parseFields(entriesOfRows(flatRows), processFields, raw, ctx, [], issues, [
-    "command",
-  ]);
-  const p = out as Partial<ProcessOutput>;
+  const values = parseProcessFields(raw, ctx, issues, requiredFields);
   refs?.push({
     name,
     ctx,
-    deps: dependencyFields.map(([, field]) => [field, p[field] ?? []] as const),
+    deps: dependencyFields.map(([key, field]) => [field, values[key] ?? []] as const),
   });
-  const hc = healthCheck(raw.health_check, ctx, issues);
-  const rl = resourceLimits(raw.resource_limits, ctx, issues);
-  const delays = restartDelays(p, ctx, issues);
-  dependencyIssues(name, p, ctx, issues);
-  if (issues.length > before || p.command === undefined || hc === null || rl === null) {
-    return undefined;
-  }
+  // Every row is filled, from its value or its default, so the checks across fields see a
+  // whole process even when some field was wrong (every issue is reported at once).
   const config = { name } as Mutable<ProcessConfig>;
-  fillRows(flatRows, { ...out, ...delays }, config);
-  config.argv = [...splitCommand(p.command), ...config.args];
-  if (hc !== undefined) config.healthCheck = hc;
-  if (rl !== undefined) config.resourceLimits = rl;
+  fillRows(flatRows, values, config, (row) => row.key);
+  if (values.healthCheck !== undefined) config.healthCheck = values.healthCheck;
+  if (values.resourceLimits !== undefined) config.resourceLimits = values.resourceLimits;
+  completeProcess(config, values.restartMaxDelaySec !== undefined, ctx, issues);
+  if (issues.length > before) return undefined;
   origins.set(config, ctx);
   return config;
+}
+
+/** The fields a process definition must have (the rows marked `required`). */
+const requiredFields: readonly string[] = processFieldTable
+  .filter((row) => row.required === true)
+  .map((row) => row.yaml);
+
+/** What `parseProcessFields` answers: the valid fields given, by ProcessConfig key. */
+type ParsedFields = Partial<Mutable<ProcessConfig>>;
+
+/**
+ * Each field given in `raw`, validated on its own by its row (health_check and resource_limits
+ * by their own rows and the checks of their type), by ProcessConfig key; unknown keys and every
+ * bad value are issues. A field with an issue is left out.
+ */
+function parseProcessFields(
+  raw: Record<string, unknown>,
+  ctx: SourceContext,
+  issues: ConfigIssue[],
+  required: readonly string[],
+): ParsedFields {
+  const { out } = parseFields(
+    entriesOfRows(flatRows),
+    processFields,
+    raw,
+    ctx,
+    [],
+    issues,
+    required,
+  );
+  const values: Record<string, unknown> = {};
+  for (const row of flatRows) if (out[row.yaml] !== undefined) values[row.key] = out[row.yaml];
+  const hc = healthCheck(raw.health_check, ctx, issues);
+  const rl = resourceLimits(raw.resource_limits, ctx, issues);
+  if (hc) values.healthCheck = hc;
+  if (rl) values.resourceLimits = rl;
+  return values as ParsedFields;
 }
 
 /** The rows validated one by one (health_check and resource_limits have their own). */
 const flatRows: readonly FieldRow[] = processFieldTable.filter((row) => row.fields === undefined);
 
 /**
- * restart_sec and its cap. Unset, the cap is its default or restart_sec itself, whichever is
- * larger: `restart_sec: 120` alone means "wait 120 s", not an error.
+ * The checks across fields and the derived values of a whole process: the restart delay's cap
+ * (derived when not given), the dependencies, and `argv` from the command and its args.
  */
-function restartDelays(
-  p: Partial<ProcessOutput>,
-  ctx: SourceContext,
-  issues: ConfigIssue[],
-): { restart_sec: number; restart_max_delay_sec: number } {
-  const restartSec = p.restart_sec ?? processDefaults.restartSec;
-  const restartMaxDelaySec =
-    p.restart_max_delay_sec ?? Math.max(processDefaults.restartMaxDelaySec, restartSec);
-  if (restartMaxDelaySec < restartSec) {
-    issues.push(
-      issueAt(ctx, ["restart_max_delay_sec"], "must not be less than restart_sec", {
-        expected: `>= ${restartSec}`,
-        received: String(restartMaxDelaySec),
-      }),
-    );
-  }
-  return { restart_sec: restartSec, restart_max_delay_sec: restartMaxDelaySec };
-}
-
-/** A process that depends on itself, or both depends on and conflicts with another. */
-function dependencyIssues(
-  name: string,
-  p: Partial<ProcessOutput>,
+function completeProcess(
+  config: Mutable<ProcessConfig>,
+  maxDelayGiven: boolean,
   ctx: SourceContext,
   issues: ConfigIssue[],
 ): void {
-  for (const [, field] of dependencyFields) {
-    const list = p[field];
-    if (list?.includes(name)) {
+  if (!maxDelayGiven) config.restartMaxDelaySec = derivedMaxDelay(config.restartSec);
+  else if (config.restartMaxDelaySec < config.restartSec) {
+    issues.push(
+      issueAt(ctx, ["restart_max_delay_sec"], "must not be less than restart_sec", {
+        expected: `>= ${config.restartSec}`,
+        received: String(config.restartMaxDelaySec),
+      }),
+    );
+  }
+  dependencyIssues(config, ctx, issues);
+  // A missing command is an issue already: the config is not used.
+  if (config.command !== undefined) config.argv = [...splitCommand(config.command), ...config.args];
+}
+
+/**
+ * restart_sec's cap when restart_max_delay_sec is not given: its default or restart_sec itself,
+ * whichever is larger (`restart_sec: 120` alone means "wait 120 s", not an error).
+ */
+function derivedMaxDelay(restartSec: number): number {
+  return Math.max(processDefaults.restartMaxDelaySec, restartSec);
+}
+
+/** A process that depends on itself, or both depends on and conflicts with another. */
+function dependencyIssues(config: ProcessConfig, ctx: SourceContext, issues: ConfigIssue[]): void {
+  const name = config.name;
+  for (const [key, field] of dependencyFields) {
+    const list = config[key];
+    if (list.includes(name)) {
       issues.push(
         issueAt(ctx, [field, list.indexOf(name)], `"${name}" cannot depend on itself`, {
           expected: "another process name",
@@ -413,9 +452,10 @@ function dependencyIssues(
       );
     }
   }
-  for (const field of ["requires", "wants", "binds_to", "after"] as const) {
-    for (const dep of p[field] ?? []) {
-      if (p.conflicts?.includes(dep)) {
+  for (const [key, field] of dependencyFields) {
+    if (key === "before" || key === "conflicts") continue;
+    for (const dep of config[key]) {
+      if (config.conflicts.includes(dep)) {
         issues.push(
           issueAt(ctx, ["conflicts"], `"${dep}" is both in ${field} and in conflicts`, {
             received: JSON.stringify(dep),
@@ -424,6 +464,37 @@ function dependencyIssues(
       }
     }
   }
+}
+
+/**
+ * Update: `current` with the listed processes.yaml fields set to their values in `given` (the
+ * YAML shape, `specToRaw` of an Update's spec), or reset to their defaults where `given` has
+ * none. Each given value is validated by its row, then the whole process by the checks across
+ * fields, as a process of the file is; the derived values follow (argv; the restart delay's
+ * cap, unless given or set apart from what it derives to). Throws ConfigError with every issue.
+ */
+export function updateProcessConfig(
+  current: ProcessConfig,
+  given: Readonly<Record<string, unknown>>,
+  fields: readonly ProcessFieldName[],
+): ProcessConfig {
+  const ctx: SourceContext = { nodePath: [], displayPrefix: ["processes", current.name] };
+  const issues: ConfigIssue[] = [];
+  const raw = Object.fromEntries(fields.flatMap((f) => (f in given ? [[f, given[f]]] : [])));
+  const values = parseProcessFields(raw, ctx, issues, []);
+  const config = { ...current } as Mutable<ProcessConfig>;
+  const target = config as Record<string, unknown>;
+  for (const row of processFieldTable.filter((r) => fields.includes(r.yaml as ProcessFieldName))) {
+    const value = (values as Record<string, unknown>)[row.key] ?? fresh(row.default);
+    if (value === undefined) delete target[row.key];
+    else target[row.key] = value;
+  }
+  const maxDelayGiven = fields.includes("restart_max_delay_sec")
+    ? values.restartMaxDelaySec !== undefined
+    : current.restartMaxDelaySec !== derivedMaxDelay(current.restartSec);
+  completeProcess(config, maxDelayGiven, ctx, issues);
+  if (issues.length > 0) throw ConfigError.fromIssues(issues);
+  return config;
 }
 
 /**
