@@ -39,7 +39,8 @@ const full = {
   wants: ["cache"],
   binds_to: ["db"],
   conflicts: ["other"],
-  process_type: "oneshot",
+  process_type: "notify",
+  watchdog_sec: "30s",
   health_check: {
     type: "exec",
     command: "check --fast",

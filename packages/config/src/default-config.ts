@@ -39,7 +39,8 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #   success_exit_status      [0]    exit codes counted as success (exited, not failed)
 #   stdout / stderr          default: <state dir>/logs/NAME.stdout.log / NAME.stderr.log;
 #                            or an absolute file path (appended), inherit (the daemon's), null (discard)
-#   pidfile                  absolute path where the daemon writes the main PID (removed at exit)
+#   pidfile                  absolute path where the daemon writes the main PID (removed at exit);
+#                            forking: where the program writes it
 #   exec_start_pre           [] command(s) run before command; a string or a list of strings
 #   exec_start_post          [] command(s) run after the process started
 #   exec_stop_post           [] command(s) run after the process stopped
@@ -51,7 +52,12 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #   requires / wants         [] start these too (requires: fail if they fail)
 #   binds_to                 [] stop this process when one of these stops
 #   conflicts                [] never run at the same time as these
-#   process_type             simple  simple | forking | oneshot | notify
+#   process_type             simple  when it is ready (running; dependents start after it):
+#                            simple: once the program is executed; oneshot: when it exits with
+#                            success (then "exited", done); notify: when it sends READY=1 on
+#                            $NOTIFY_SOCKET (sd_notify); forking: when the first process exited
+#                            and pidfile names the main process (read, not written)
+#   watchdog_sec             0      notify only: restarted when no WATCHDOG=1 comes this long
 #   health_check             none; type: http | tcp | exec, interval 30, timeout 5, retries 3,
 #                            start_period 0, restart_after 0 (restart after N consecutive failures;
 #                            0 = never), http: endpoint (URL, or "/path" with port), method GET,

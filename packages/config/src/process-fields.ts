@@ -451,7 +451,25 @@ const rows = [
     default: "simple",
     proto: "process_type",
     codec: codecs.enumeration<ProcessType>(processTypes),
+    flag: {
+      names: ["--type", "--process-type"],
+      help: `When it is ready: ${spellingsOf(processTypes).join(", ")}`,
+    },
     describe: { label: "Process type" },
+  }),
+  // A notify process that sends no WATCHDOG=1 within this is restarted; 0 = no watchdog.
+  field({
+    yaml: "watchdog_sec",
+    key: "watchdogSec",
+    schema: optional(leaf.durationSchema),
+    default: 0,
+    proto: "watchdog_sec",
+    codec: codecs.seconds,
+    flag: {
+      names: ["--watchdog-sec"],
+      help: "Restart a notify process silent this long (sd_notify WATCHDOG=1); 0 = off",
+    },
+    describe: { label: "Watchdog" },
   }),
   messageField({
     yaml: "health_check",

@@ -54,6 +54,7 @@ test("a minimal process gets every default", () => {
     bindsTo: [],
     conflicts: [],
     processType: "simple",
+    watchdogSec: 0,
   });
   assert.equal(c.restartMaxDelaySec, processDefaults.restartMaxDelaySec);
 });

@@ -426,6 +426,7 @@ function completeProcess(
     );
   }
   dependencyIssues(config, ctx, issues);
+  processTypeIssues(config, ctx, issues);
   // A missing command is an issue already: the config is not used.
   if (config.command !== undefined) config.argv = [...splitCommand(config.command), ...config.args];
 }
@@ -436,6 +437,34 @@ function completeProcess(
  */
 function derivedMaxDelay(restartSec: number): number {
   return Math.max(processDefaults.restartMaxDelaySec, restartSec);
+}
+
+/** What a process type needs, and the fields only one type uses. */
+function processTypeIssues(config: ProcessConfig, ctx: SourceContext, issues: ConfigIssue[]): void {
+  const type = config.processType;
+  if (config.watchdogSec > 0 && type !== "notify") {
+    issues.push(
+      issueAt(ctx, ["watchdog_sec"], "only a notify process sends keep-alives (WATCHDOG=1)", {
+        expected: "process_type: notify, or no watchdog_sec",
+        received: `process_type: ${type}`,
+      }),
+    );
+  }
+  if (type === "forking" && config.pidfile === undefined) {
+    issues.push(
+      issueAt(ctx, ["process_type"], "a forking process needs a pidfile naming its main process", {
+        expected: "pidfile: /run/<name>.pid",
+      }),
+    );
+  }
+  if (type === "oneshot" && (config.restart === "always" || config.restart === "on-success")) {
+    issues.push(
+      issueAt(ctx, ["restart"], `a oneshot process is done when it exits: "${config.restart}" would run it again and again`, {
+        expected: "never or on-failure",
+        received: config.restart,
+      }),
+    );
+  }
 }
 
 /** A process that depends on itself, or both depends on and conflicts with another. */

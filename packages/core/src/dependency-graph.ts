@@ -17,6 +17,20 @@ export function startsBefore(first: DependencyFields, then: DependencyFields): b
   return then.after.includes(first.name) || first.before.includes(then.name);
 }
 
+/**
+ * Whether `first` stops before `then` when both stop together (shutdown): the reverse of the
+ * start order, and what depends on `then` (requires, wants, binds_to) stops before it.
+ */
+export function stopsBefore(first: DependencyFields, then: DependencyFields): boolean {
+  const name = then.name;
+  return (
+    startsBefore(then, first) ||
+    first.requires.includes(name) ||
+    first.wants.includes(name) ||
+    first.bindsTo.includes(name)
+  );
+}
+
 /** Whether `a` and `b` may not run together (conflicts, on either side). */
 export function conflict(a: DependencyFields, b: DependencyFields): boolean {
   return a.conflicts.includes(b.name) || b.conflicts.includes(a.name);
@@ -44,6 +58,7 @@ export function dependencies(config: DependencyFields): Dependency[] {
 /**
  * The order in which a set of processes starts together (`apply`): each once its predecessors
  * in the set (after/before) have finished starting, whatever came of them; the others at once.
+ * With `stopsBefore` for `precedes`, the order in which a set stops together (shutdown).
  * Names outside the set are ignored. A cycle is broken where the walk meets it: the walk visits
  * the set in the order given, each member's predecessors first, and skips a predecessor that is
  * already on its way (so of `a after b` and `b after a`, listed a then b, b starts first).
@@ -58,10 +73,13 @@ export class StartOrder {
   private readonly queue: string[] = [];
   private unfinished: number;
 
-  constructor(set: readonly DependencyFields[]) {
+  constructor(
+    set: readonly DependencyFields[],
+    precedes: (first: DependencyFields, then: DependencyFields) => boolean = startsBefore,
+  ) {
     const visit = (c: DependencyFields, path: ReadonlySet<string>): void => {
       if (this.predecessors.has(c.name)) return;
-      const preds = set.filter((o) => o.name !== c.name && !path.has(o.name) && startsBefore(o, c));
+      const preds = set.filter((o) => o.name !== c.name && !path.has(o.name) && precedes(o, c));
       const next = new Set(path).add(c.name);
       for (const o of preds) visit(o, next);
       this.predecessors.set(

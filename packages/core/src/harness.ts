@@ -8,7 +8,7 @@ import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type ProcessConfig, resolveProcessConfig } from "@procmgr/config";
 import { Supervisor } from "./supervisor.js";
-import type { ProcessInfo } from "./types.js";
+import type { ProcessInfo, SupervisorOptions } from "./types.js";
 
 /**
  * A resolved ProcessConfig for tests: every default from the config schema itself, then the
@@ -52,7 +52,7 @@ export function tempDir(prefix = "procmgr-core-"): string {
  */
 export function supervisorFactory(): {
   readonly root: string;
-  newSupervisor(options?: { failureResetMinMs?: number }): Supervisor;
+  newSupervisor(options?: Partial<SupervisorOptions>): Supervisor;
 } {
   const root = tempDir();
   const made: Supervisor[] = [];

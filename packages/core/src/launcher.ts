@@ -118,11 +118,16 @@ export class Launcher {
    * until `spawn`) and the exec plan. Throws why not (an IdentityLookupError when the daemon
    * cannot switch to the user); removing the runtime directories is then the caller's.
    */
-  prepare(m: Managed, config: ProcessConfig, identity: Identity): Launch {
+  prepare(
+    m: Managed,
+    config: ProcessConfig,
+    identity: Identity,
+    notifyEnv: Readonly<Record<string, string>>,
+  ): Launch {
     const switchUser = this.switchesUser(config);
     const owner = switchUser ? { uid: identity.uid, gid: identity.gid } : undefined;
     const sinks = this.relay.sinksOf(m);
-    const extra: Record<string, string> = {};
+    const extra: Record<string, string> = { ...notifyEnv };
     if (config.runtimeDirectory.length > 0) {
       extra.RUNTIME_DIRECTORY = this.makeRuntimeDirs(m, config, identity, owner).join(":");
     }
@@ -141,7 +146,11 @@ export class Launcher {
           held.push(s);
         }
       }
-      const plan = planLaunch(config.argv, identity, this.daemon, {
+      // WATCHDOG_PID is the program's own pid, known only after the fork: a shell sets it and
+      // execs the program in its place (the pid stays), as systemd sets it in the child.
+      const argv =
+        notifyEnv.WATCHDOG_USEC === undefined ? config.argv : withOwnPid("WATCHDOG_PID", config.argv);
+      const plan = planLaunch(argv, identity, this.daemon, {
         switchUser,
         ambientCapabilities: config.ambientCapabilities,
       });
@@ -375,6 +384,11 @@ export class Launcher {
 }
 
 /** The run of a child just spawned (its `spawn` event still to come). */
+/** `argv` run by /bin/sh with `name` set to its own pid, which becomes the program's by exec. */
+export function withOwnPid(name: string, argv: readonly string[]): string[] {
+  return ["/bin/sh", "-c", `${name}=$$; export ${name}; exec "$@"`, "sh", ...argv];
+}
+
 function newRun(
   child: ChildProcess,
   pid: number,
@@ -388,6 +402,11 @@ function newRun(
   const done = new Promise<ExitResult>((r) => {
     resolveDone = r;
   });
+  let resolveReady: () => void = () => {};
+  const readyOrOver = new Promise<void>((r) => {
+    resolveReady = r;
+  });
+  void done.then(() => resolveReady());
   return {
     child,
     pid,
@@ -402,5 +421,10 @@ function newRun(
     over: new AbortController(),
     done,
     resolveDone,
+    ready: false,
+    readyOrOver,
+    resolveReady,
+    restartAnyway: false,
+    healthWaiters: [],
   };
 }

@@ -36,6 +36,7 @@ export interface LaunchOptions {
 /** Why a run ended, as failureReason and stateReason say it. */
 export function describeExit(exit: ExitResult): string {
   if (exit.spawnError !== undefined) return exit.spawnError;
+  if (exit.failure !== undefined) return exit.failure;
   if (exit.signal !== null) return `killed by signal ${exit.signal}`;
   return `exited with code ${exit.code}`;
 }
@@ -99,8 +100,9 @@ export class Lifecycle {
   }
 
   /**
-   * Starts `m` (in `m.launching`, aborted by `stop`). Resolves once its child runs, or when the
-   * start came to nothing (skipped, refused, cancelled, failed).
+   * Starts `m` (in `m.launching`, aborted by `stop`). Resolves once it is ready (as its type
+   * says: spawned, READY=1, a oneshot's success), or when the start came to nothing (skipped,
+   * refused, cancelled, failed).
    */
   launch(m: Managed, options: LaunchOptions): Promise<void> {
     const abort = new AbortController();
@@ -127,13 +129,19 @@ export class Lifecycle {
       // A configuration problem: restarting would not help.
       return this.fail(m, e instanceof IdentityLookupError ? e.message : String(e));
     }
+    let notifyEnv: Record<string, string>;
+    try {
+      notifyEnv = await this.host.notifyEnvironment(config);
+    } catch (e) {
+      return this.fail(m, `sd_notify socket: ${(e as Error).message}`);
+    }
     if (signal.aborted) return this.host.setState(m, "cancel");
     // Everything below until spawn is synchronous when there are no exec_start_pre hooks, so a
     // restart with restart_sec 0 spawns the replacement in the same tick as the exit.
     const startedAt = new Date();
     let launch: Launch;
     try {
-      launch = this.launcher.prepare(m, config, identity);
+      launch = this.launcher.prepare(m, config, identity, notifyEnv);
     } catch (e) {
       this.launcher.removeRuntimeDirs(m);
       if (e instanceof IdentityLookupError) return this.fail(m, e.message);
@@ -158,11 +166,7 @@ export class Lifecycle {
     m.startedAt = startedAt;
     m.endedAt = undefined;
     this.watch(m, run, launch);
-    await new Promise<void>((ready) => {
-      if (run.spawned || run.finished) return ready();
-      run.child.once("spawn", () => ready());
-      void run.done.then(() => ready());
-    });
+    await run.readyOrOver;
   }
 
   /**
@@ -223,7 +227,7 @@ export class Lifecycle {
     });
   }
 
-  /** The child runs: run record, pidfile, `running`, exec_start_post. */
+  /** The child runs its program: run record, pidfile, then ready at once or awaited. */
   private onSpawned(m: Managed, run: Run, context: LaunchContext): void {
     const config = m.config;
     try {
@@ -235,9 +239,77 @@ export class Lifecycle {
     } catch (e) {
       this.host.warn(m, `"${m.name}": ${(e as Error).message}`, e);
     }
+    if (run.exit || run.finished || run.stopRequested) return;
+    this.host.setState(m, "spawn");
+    run.context = context;
+    if (config.processType === "simple") this.ready(m, run, context);
+    else this.awaitReady(m, run);
+  }
+
+  // ---------------------------------------------------------------- readiness
+
+  /**
+   * The run is ready: `running`, the start timer off, exec_start_post started (as systemd runs
+   * ExecStartPost once the service is up), the health check begins.
+   */
+  private ready(m: Managed, run: Run, context: LaunchContext): void {
+    if (run.ready || run.exit || run.stopRequested) return;
+    run.ready = true;
+    clearTimeout(run.startTimer);
+    this.host.setState(m, "ready");
+    run.resolveReady();
+    this.host.onReady(m, run);
+    if (m.config.execStartPost.length > 0) this.launcher.runStartPost(m, context, run.over.signal);
+  }
+
+  /** Waits for a run to be ready by its type, for timeout_start_sec at most. */
+  private awaitReady(m: Managed, run: Run): void {
+    this.armStartTimer(m, run, m.config.timeoutStartSec);
+  }
+
+  /** (Re)arms the start timer: past `seconds` the start fails (0 or infinity: no limit). */
+  private armStartTimer(m: Managed, run: Run, seconds: number): void {
+    clearTimeout(run.startTimer);
+    if (!Number.isFinite(seconds) || seconds <= 0) return;
+    run.startTimer = setTimeout(
+      () => this.failRun(m, run, `not ready within ${seconds}s`),
+      seconds * 1000,
+    );
+  }
+
+  /**
+   * An sd_notify message of the run (notify.ts checked it came from its tree): READY=1,
+   * STATUS=, RELOADING=1, STOPPING=1, EXTEND_TIMEOUT_USEC=, WATCHDOG=1.
+   */
+  notify(m: Managed, run: Run, fields: ReadonlyMap<string, string>): void {
     if (run.exit || run.finished) return;
-    if (!run.stopRequested) this.host.setState(m, "spawn");
-    if (config.execStartPost.length > 0) this.launcher.runStartPost(m, context, run.over.signal);
+    const status = fields.get("STATUS");
+    if (status !== undefined) {
+      run.statusText = status;
+      this.host.changed(m);
+    }
+    const extend = Number(fields.get("EXTEND_TIMEOUT_USEC"));
+    if (!run.ready && Number.isFinite(extend) && extend > 0) {
+      this.armStartTimer(m, run, extend / 1e6);
+    }
+    if (fields.get("WATCHDOG") === "1" || fields.get("WATCHDOG") === "trigger") {
+      this.host.watchdog(m, run, fields.get("WATCHDOG") === "trigger");
+    }
+    if (fields.get("READY") === "1" && m.config.processType === "notify" && run.context) {
+      this.ready(m, run, run.context);
+    }
+  }
+
+  /**
+   * Ends a run as failed for `reason` (whatever its exit status): stopped by its stop rules,
+   * then restart policy and start limit apply; `restartAnyway` restarts it whatever the policy.
+   */
+  failRun(m: Managed, run: Run, reason: string, restartAnyway = false): void {
+    if (run.exit || run.finished || run.stopRequested) return;
+    run.failure ??= reason;
+    run.restartAnyway ||= restartAnyway;
+    clearTimeout(run.startTimer);
+    run.stopping ??= this.kill(m, run);
   }
 
   // ---------------------------------------------------------------- exits and restarts
@@ -264,7 +336,7 @@ export class Lifecycle {
     m.lastExit = exit;
     m.endedAt = endedAt;
     this.host.events.emit("exit", { process: this.host.snapshot(m), exit });
-    this.settle(m, exit, false, opts.precedingDelayMs, false);
+    this.settle(m, exit, false, opts.precedingDelayMs, false, false);
   }
 
   /** A run is over (exited and its output in the files, or never spawned). */
@@ -273,14 +345,22 @@ export class Lifecycle {
     const code = run.exit?.code ?? null;
     const signal = run.exit?.signal ?? null;
     const stoppedByUs = run.stopRequested;
+    clearTimeout(run.startTimer);
+    clearTimeout(run.watchdogTimer);
+    run.health?.stop();
+    if (!run.ready && !stoppedByUs && spawnError === undefined && m.config.processType === "notify")
+      run.failure ??= "exited before it was ready (no READY=1)";
+    const failure = stoppedByUs ? undefined : run.failure;
     const exit: ExitResult = {
       code,
       signal,
       stoppedByUs,
       timedOut: run.timedOut,
       ...(spawnError !== undefined ? { spawnError } : {}),
+      ...(failure !== undefined ? { failure } : {}),
       success:
         spawnError === undefined &&
+        failure === undefined &&
         (stoppedByUs || (code !== null && m.config.successExitStatus.includes(code))),
       startedAt: run.startedAt,
       endedAt,
@@ -294,7 +374,7 @@ export class Lifecycle {
     m.lastExit = exit;
     m.endedAt = endedAt;
     this.host.events.emit("exit", { process: this.host.snapshot(m), exit });
-    this.settle(m, exit, stoppedByUs, run.precedingDelayMs, true);
+    this.settle(m, exit, stoppedByUs, run.precedingDelayMs, true, run.restartAnyway);
   }
 
   /** After an exit: exec_stop_post (after a run), then the next state. */
@@ -304,26 +384,31 @@ export class Lifecycle {
     stoppedByUs: boolean,
     precedingDelayMs: number,
     afterRun: boolean,
+    restartAnyway: boolean,
   ): void {
     if (m.config.execStopPost.length === 0 || !afterRun) {
-      this.decide(m, exit, stoppedByUs, precedingDelayMs);
+      this.decide(m, exit, stoppedByUs, precedingDelayMs, restartAnyway);
       return;
     }
     const p = this.launcher
       .runStopPost(m)
-      .then(() => this.decide(m, exit, stoppedByUs, precedingDelayMs))
+      .then(() => this.decide(m, exit, stoppedByUs, precedingDelayMs, restartAnyway))
       .finally(() => {
         if (m.settling === p) m.settling = undefined;
       });
     m.settling = p;
   }
 
-  /** The next state after an exit: stopped, exited, failed, or a restart (policy.ts). */
+  /**
+   * The next state after an exit: stopped, exited, failed, or a restart (policy.ts; always one
+   * with `restartAnyway`, still within backoff and the start limit).
+   */
   private decide(
     m: Managed,
     exit: ExitResult,
     stoppedByUs: boolean,
     precedingDelayMs: number,
+    restartAnyway: boolean,
   ): void {
     if (stoppedByUs || this.shuttingDown || m.deleted) {
       this.launcher.removeRuntimeDirs(m);
@@ -335,7 +420,7 @@ export class Lifecycle {
     if (exit.success) m.consecutiveFailures = 0;
     else m.consecutiveFailures++;
     const reason = describeExit(exit);
-    if (!restartDecision(m.config.restart, exit)) {
+    if (!restartAnyway && !restartDecision(m.config.restart, exit)) {
       this.launcher.removeRuntimeDirs(m);
       if (exit.success) {
         m.stateReason = reason;

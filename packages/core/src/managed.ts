@@ -6,6 +6,7 @@
 import type { ChildProcess } from "node:child_process";
 import type { EventEmitter } from "node:events";
 import type { ProcessConfig } from "@procmgr/config";
+import type { HealthMonitor } from "./health-monitor.js";
 import type { Identity } from "./identity.js";
 import type { LogSink } from "./log-sink.js";
 import type { ProcessEvent } from "./state-machine.js";
@@ -53,6 +54,30 @@ export interface Run {
   /** Resolves when the output pipes the daemon reads are closed (FIFOs or child.stdout/err). */
   readonly pipesClosed: Promise<unknown>;
   stopping?: Promise<void>;
+  /** Ready as the process type says (the `ready` event); set once. */
+  ready: boolean;
+  /** Resolves when the run is ready, or over. */
+  readonly readyOrOver: Promise<void>;
+  resolveReady: () => void;
+  /**
+   * Why the run failed whatever its exit status says: not ready within timeout_start_sec, a
+   * notify process that exited before READY=1, a failing health check, a missed watchdog.
+   */
+  failure?: string;
+  /** The failure restarts the process whatever its restart policy (health check, watchdog). */
+  restartAnyway: boolean;
+  /** What the program said of itself (sd_notify STATUS=). */
+  statusText?: string;
+  /** Ends a start that takes longer than timeout_start_sec (and EXTEND_TIMEOUT_USEC). */
+  startTimer?: NodeJS.Timeout;
+  /** What it was launched with (exec_start_post once it is ready, exec health checks). */
+  context?: LaunchContext;
+  /** Restarts the run when no WATCHDOG=1 comes within watchdog_sec (run-watch.ts). */
+  watchdogTimer?: NodeJS.Timeout;
+  /** Its health check, from ready until the run is over. */
+  health?: HealthMonitor;
+  /** Called when a health result comes in (`settledHealth` waits with these). */
+  readonly healthWaiters: (() => void)[];
   /** Aborted when the run is over: cancels stop timers and exec_start_post hooks. */
   readonly over: AbortController;
   readonly done: Promise<ExitResult>;
@@ -129,4 +154,10 @@ export interface Host {
   warn(m: Managed, message: string, cause?: unknown): void;
   /** Moves `m` by `event` through the state machine's table; emits `state` when it changed. */
   setState(m: Managed, event: ProcessEvent): void;
+  /** What a run of `config` needs in its environment to speak sd_notify (run-watch.ts). */
+  notifyEnvironment(config: ProcessConfig): Promise<Record<string, string>>;
+  /** A run is ready: its health check begins, its watchdog runs. */
+  onReady(m: Managed, run: Run): void;
+  /** A keep-alive from a run (sd_notify WATCHDOG=1), or `trigger`: the watchdog fires now. */
+  watchdog(m: Managed, run: Run, trigger: boolean): void;
 }

@@ -15,15 +15,15 @@ import { type ProcessState, processStates } from "./types.js";
  * to, "-" where the event is illegal. Columns in `processEvents` order.
  */
 const expected = `
-           start     spawn    stop      cancel   skip     skip-restart  fail    end-stopped  end-exited  end-failed  end-backoff
-created    starting  -        -         -        stopped  -             failed  -            -           -           -
-starting   starting  running  stopping  stopped  -        exited        failed  stopped      exited      failed      backoff
-running    starting  -        stopping  -        -        exited        -       stopped      exited      failed      backoff
-stopping   -         -        -         -        -        -             -       stopped      -           -           -
-stopped    starting  -        -         -        stopped  -             failed  -            -           -           -
-exited     starting  -        -         -        exited   -             failed  -            -           -           -
-failed     starting  -        -         -        stopped  -             failed  -            -           -           -
-backoff    starting  -        -         stopped  stopped  exited        failed  -            -           -           -
+           start     spawn     ready    stop      cancel   skip     skip-restart  fail    end-stopped  end-exited  end-failed  end-backoff
+created    starting  -         -        -         -        stopped  -             failed  -            -           -           -
+starting   starting  starting  running  stopping  stopped  -        exited        failed  stopped      exited      failed      backoff
+running    starting  -         running  stopping  -        -        exited        -       stopped      exited      failed      backoff
+stopping   -         -         -        -         -        -        -             -       stopped      -           -           -
+stopped    starting  -         -        -         -        stopped  -             failed  -            -           -           -
+exited     starting  -         -        -         -        exited   -             failed  -            -           -           -
+failed     starting  -         -        -         -        stopped  -             failed  -            -           -           -
+backoff    starting  -         -        -         stopped  stopped  exited        failed  -            -           -           -
 `;
 
 const [header = "", ...rows] = expected.trim().split("\n");
@@ -100,7 +100,14 @@ describe("state machine", () => {
     const selfMoves = processStates.flatMap((s) =>
       processEvents.filter((e) => nextState(s, e) === s).map((e) => `${s}/${e}`),
     );
-    assert.deepEqual(selfMoves, ["starting/start", "stopped/skip", "exited/skip", "failed/fail"]);
+    assert.deepEqual(selfMoves, [
+      "starting/start",
+      "starting/spawn",
+      "running/ready",
+      "stopped/skip",
+      "exited/skip",
+      "failed/fail",
+    ]);
   });
 
   it("down states (binds_to dependents stop) are stopped, exited and failed", () => {

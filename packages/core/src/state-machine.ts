@@ -5,7 +5,8 @@
  * (Supervisor.setState, like `service_set_state()`), which rejects a move the table lacks.
  *
  * A move to the state the process is already in is legal where the table lists it and changes
- * nothing: no `state` event is emitted for it.
+ * nothing: no `state` event is emitted for it. A process is `running` once it is ready
+ * (`ready`), not when its child merely exists (`spawn`): a oneshot never is, it ends `exited`.
  */
 import { SupervisorError } from "./errors.js";
 import type { ProcessState } from "./types.js";
@@ -14,8 +15,13 @@ import type { ProcessState } from "./types.js";
 export type ProcessEvent =
   /** A start begins: a manual one, or an automatic restart. */
   | "start"
-  /** The child of the start is running (Node's `spawn` event). */
+  /** The child of the start runs its program (Node's `spawn` event: the exec succeeded). */
   | "spawn"
+  /**
+   * The process is ready, as its type says: `simple` when it spawned, `notify` on READY=1,
+   * `forking` when its main process is known. Again in `running` after RELOADING=1.
+   */
+  | "ready"
   /** The kill signal was sent to a run. */
   | "stop"
   /** A start was called off before its child existed, or a pending restart was cancelled. */
@@ -38,6 +44,7 @@ export type ProcessEvent =
 export const processEvents: readonly ProcessEvent[] = [
   "start",
   "spawn",
+  "ready",
   "stop",
   "cancel",
   "skip",
@@ -77,14 +84,15 @@ const table: Readonly<Record<ProcessState, Moves>> = {
   created: idle("stopped"),
   starting: {
     start: "starting",
-    spawn: "running",
+    spawn: "starting",
+    ready: "running",
     stop: "stopping",
     cancel: "stopped",
     "skip-restart": "exited",
     fail: "failed",
     ...runEnds,
   },
-  running: { start: "starting", stop: "stopping", "skip-restart": "exited", ...runEnds },
+  running: { start: "starting", ready: "running", stop: "stopping", "skip-restart": "exited", ...runEnds },
   stopping: { "end-stopped": "stopped" },
   stopped: idle("stopped"),
   exited: idle("exited"),

@@ -11,7 +11,14 @@ import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
 import { runtimeDirectoryBase } from "@procmgr/platform";
-import { bindsTo, conflict, dependencies, StartOrder } from "./dependency-graph.js";
+import {
+  bindsTo,
+  conflict,
+  dependencies,
+  StartOrder,
+  startsBefore,
+  stopsBefore,
+} from "./dependency-graph.js";
 import { SupervisorError } from "./errors.js";
 import { Launcher } from "./launcher.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -21,6 +28,7 @@ import { failureResetMinMs } from "./policy.js";
 import { groupUsage } from "./proc-fs.js";
 import { stopLeftovers } from "./recovery.js";
 import { Registry, validateConfig } from "./registry.js";
+import { defaultNotifySocket, RunWatch } from "./run-watch.js";
 import { RunRecords } from "./run-records.js";
 import { isDown, type ProcessEvent, transition } from "./state-machine.js";
 import type {
@@ -46,6 +54,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private readonly relay: OutputRelay;
   private readonly launcher: Launcher;
   private readonly lifecycle: Lifecycle;
+  private readonly watch: RunWatch;
 
   constructor(options: SupervisorOptions) {
     super();
@@ -65,6 +74,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       snapshot: (m) => this.snapshot(m),
       warn: (m, message, cause) => this.warn(m, message, cause),
       setState: (m, event) => this.setState(m, event),
+      notifyEnvironment: (config) => this.watch.environment(config),
+      onReady: (m, run) => this.watch.onReady(m, run),
+      watchdog: (m, run, trigger) => this.watch.watchdog(m, run, trigger),
     };
     this.relay = new OutputRelay(host, { stateDir: this.stateDir, logDir: this.logDir });
     this.launcher = new Launcher(host, this.relay, this.runtimeDir);
@@ -73,6 +85,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.launcher,
       this.records,
       options.failureResetMinMs ?? failureResetMinMs,
+    );
+    this.watch = new RunWatch(
+      host,
+      this.lifecycle,
+      () => this.registry.values(),
+      this.launcher.daemon,
+      options.notifySocket ?? defaultNotifySocket(this.runtimeDir, this.stateDir),
     );
   }
 
@@ -226,12 +245,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     return this.relay.reopen();
   }
 
+  /** Stops every process, dependents before what they depend on (the start order reversed). */
   async shutdown(): Promise<void> {
     this.lifecycle.shuttingDown = true;
     try {
-      await Promise.all([...this.registry.values()].map((m) => this.lifecycle.stop(m)));
+      await this.inOrder([...this.registry.values()], stopsBefore, "stop", (m) =>
+        this.lifecycle.stop(m),
+      );
     } finally {
       this.lifecycle.shuttingDown = false;
+      await this.watch.close();
       await this.relay.close();
     }
   }
@@ -270,6 +293,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (run && !run.exit) {
       info.pid = run.pid;
       info.uptimeMs = Date.now() - run.startedAt.getTime();
+      if (run.statusText !== undefined) info.statusText = run.statusText;
+      if (run.health !== undefined) info.health = run.health.snapshot();
     }
     if (m.lastExit) info.lastExit = m.lastExit;
     if (m.startedAt) info.startedAt = m.startedAt;
@@ -328,17 +353,48 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         return this.lifecycle.fail(m, `required dependency "${dep.name}" does not exist`);
       }
       await this.startManual(d, visiting);
-      if (dep.required && d.state !== "running") {
-        return this.lifecycle.fail(m, `required dependency "${dep.name}" is ${d.state}`);
+      const unmet = await this.unmetDependency(d);
+      if (dep.required && unmet !== undefined) {
+        return this.lifecycle.fail(m, `required dependency "${dep.name}" ${unmet}`);
       }
     }
     await this.lifecycle.launch(m, { automatic: false, precedingDelayMs: 0 });
   }
 
+  /**
+   * Why the started dependency `d` does not let its dependents start, or undefined when it
+   * does: it is running (and healthy, with a health check: waited for), or a oneshot that is
+   * done (exited with success).
+   */
+  private async unmetDependency(d: Managed): Promise<string | undefined> {
+    if (d.state === "running") {
+      const health = await this.watch.settledHealth(d);
+      if (health === "unhealthy") return `is unhealthy: ${d.run?.health?.snapshot().lastResult?.detail ?? ""}`;
+      if (health === "healthy" || d.state === "running") return undefined;
+    }
+    if (d.state === "exited" && d.config.processType === "oneshot" && d.lastExit?.success)
+      return undefined;
+    if (d.state === "failed") return `failed: ${d.failureReason ?? "unknown reason"}`;
+    return `is ${d.state}`;
+  }
+
   /** Starts a set in after/before order: each once its predecessors are done, the rest at once. */
   private startOrdered(list: readonly Managed[]): Promise<void> {
+    return this.inOrder(list, startsBefore, "start", (m) => this.startManual(m, new Set()));
+  }
+
+  /** `action` on each of a set, each once those that `precedes` it are done, the rest at once. */
+  private inOrder(
+    list: readonly Managed[],
+    precedes: (first: ProcessConfig, then: ProcessConfig) => boolean,
+    what: string,
+    action: (m: Managed) => Promise<void>,
+  ): Promise<void> {
     const byName = new Map(list.map((m) => [m.name, m]));
-    const order = new StartOrder(list.map((m) => m.config));
+    const order = new StartOrder(
+      list.map((m) => m.config),
+      precedes,
+    );
     return new Promise((done) => {
       const startReady = (): void => {
         if (order.done) {
@@ -347,11 +403,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         }
         for (const name of order.ready()) {
           const m = byName.get(name) as Managed;
-          void this.startManual(m, new Set())
+          void action(m)
             .catch((e: unknown) => {
               this.emit("warning", {
                 process: this.snapshot(m),
-                message: `start of "${m.name}" failed: ${(e as Error).message}`,
+                message: `${what} of "${m.name}" failed: ${(e as Error).message}`,
                 cause: e,
               });
             })

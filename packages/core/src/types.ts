@@ -3,6 +3,7 @@
  * code against these types; `Supervisor` (supervisor.ts) implements `SupervisorApi`.
  */
 import type { ProcessConfig } from "@procmgr/config";
+import type { HealthSnapshot } from "./health-monitor.js";
 
 /** Spelled exactly so everywhere: API, CLI, JSON. */
 export type ProcessState =
@@ -41,6 +42,11 @@ export interface ExitResult {
   readonly timedOut: boolean;
   /** Set when the process could not be spawned at all (ENOENT, EACCES, unknown user...). */
   readonly spawnError?: string;
+  /**
+   * Why the run failed when its exit status does not say it: "not ready within 90s", "exited
+   * before it was ready (no READY=1)", "health check failed 3 times in a row: HTTP 404".
+   */
+  readonly failure?: string;
   /** Whether success_exit_status (or a clean stop by us) counts this as a success. */
   readonly success: boolean;
   readonly startedAt: Date;
@@ -76,6 +82,10 @@ export interface ProcessInfo {
   readonly endedAt?: Date;
   /** While running: ms since the current run started. */
   readonly uptimeMs?: number;
+  /** What the program says of itself (sd_notify STATUS=), while it runs. */
+  readonly statusText?: string;
+  /** Its health check's state, while it runs and is ready (with a health_check). */
+  readonly health?: HealthSnapshot;
   /** Resolved log file paths (undefined for inherit/null). */
   readonly stdoutPath?: string;
   readonly stderrPath?: string;
@@ -120,6 +130,11 @@ export interface SupervisorOptions {
    * the effective threshold is max(this, the backoff delay that preceded the run)).
    */
   readonly failureResetMinMs?: number;
+  /**
+   * The sd_notify socket of notify processes (their NOTIFY_SOCKET); default
+   * `<runtimeDir>/procmgr/notify-<id>.sock`. Opened at the first notify process.
+   */
+  readonly notifySocket?: string;
 }
 
 /** Output of one process (`subscribeOutput`): the chunk is the listener's to keep. */
@@ -134,6 +149,8 @@ export interface SupervisorEvents {
   created: [event: { process: ProcessInfo }];
   updated: [event: { process: ProcessInfo }];
   deleted: [event: { process: ProcessInfo }];
+  /** A health check's status changed (unknown, healthy, unhealthy). */
+  health: [event: { process: ProcessInfo; health: HealthSnapshot }];
   /** Problems that do not change a state (additive): a failed exec_start_post, a log write error. */
   warning: [event: { process?: ProcessInfo; message: string; cause?: unknown }];
 }

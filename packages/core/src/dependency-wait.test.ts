@@ -1,0 +1,122 @@
+import * as assert from "node:assert/strict";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { fixture, supervisorFactory, tempDir, testConfig, waitState } from "./harness.js";
+
+const { newSupervisor } = supervisorFactory();
+
+/** A shell command that appends `word` and the time to `log`. */
+function mark(log: string, word: string): string {
+  return `echo "${word} $(date +%s%N)" >> ${log}`;
+}
+
+function order(log: string): string[] {
+  return readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "");
+}
+
+describe("dependencies wait for readiness", () => {
+  it("a dependent of a oneshot starts once the oneshot is done (the default config's migrate)", async () => {
+    const sup = newSupervisor();
+    const log = join(tempDir(), "order.log");
+    await sup.create(
+      testConfig("migrate", ["sh", "-c", `sleep 0.5; ${mark(log, "migrated")}`], {
+        processType: "oneshot",
+      }),
+    );
+    await sup.create(
+      testConfig("webapp", ["sh", "-c", `${mark(log, "webapp")}; exec sleep 100`], {
+        after: ["migrate"],
+        requires: ["migrate"],
+      }),
+    );
+    const web = await sup.start("webapp");
+    assert.equal(web.state, "running");
+    assert.equal(sup.get("migrate").state, "exited");
+    assert.deepEqual(order(log), ["migrated", "webapp"]);
+    // Quick or slow, a done oneshot lets its dependent start again.
+    await sup.stop("webapp");
+    assert.equal((await sup.start("webapp")).state, "running");
+    await sup.stop("webapp");
+  });
+
+  it("a required dependency that fails fails its dependents, named; wants does not", async () => {
+    const sup = newSupervisor();
+    await sup.create(testConfig("db", ["sh", "-c", "exit 4"], { processType: "oneshot" }));
+    await sup.create(testConfig("api", ["sleep", "100"], { requires: ["db"], after: ["db"] }));
+    await sup.create(testConfig("cache", ["sleep", "100"], { wants: ["db"], after: ["db"] }));
+    const api = await sup.start("api");
+    assert.equal(api.state, "failed");
+    assert.equal(api.failureReason, 'required dependency "db" failed: exited with code 4');
+    assert.equal(api.runCount, 0);
+    const cache = await sup.start("cache");
+    assert.equal(cache.state, "running");
+    await sup.stop("cache");
+  });
+
+  it("a health-checked dependency: its dependent waits until it is healthy", async () => {
+    const sup = newSupervisor();
+    const dir = tempDir();
+    const log = join(dir, "order.log");
+    // The listener comes up 0.6 s after the process: healthy only then.
+    const server: Server = createServer((s) => s.end());
+    const port = await new Promise<number>((done) => {
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        done(typeof address === "object" && address !== null ? address.port : 0);
+        server.close();
+      });
+    });
+    const serve = fixture("tcp-serve.mjs");
+    await sup.create(
+      testConfig("db", [process.execPath, serve, String(port), "600"], {
+        healthCheck: {
+          type: "tcp",
+          host: "127.0.0.1",
+          port,
+          intervalSec: 0.1,
+          timeoutSec: 1,
+          retries: 20,
+          startPeriodSec: 0,
+          restartAfter: 0,
+          method: "GET",
+          expectedStatus: 200,
+          args: [],
+        },
+      }),
+    );
+    await sup.create(
+      testConfig("api", ["sh", "-c", `${mark(log, "api")}; exec sleep 100`], {
+        requires: ["db"],
+        after: ["db"],
+      }),
+    );
+    const api = await sup.start("api");
+    assert.equal(api.state, "running");
+    assert.equal(sup.get("db").health?.status, "healthy");
+    assert.ok(existsSync(log));
+    await sup.shutdown();
+  });
+
+  it("shutdown stops dependents first", async () => {
+    const sup = newSupervisor();
+    const log = join(tempDir(), "stops.log");
+    writeFileSync(log, "");
+    const trapped = (word: string) => [
+      "sh",
+      "-c",
+      `trap '${mark(log, word)}; exit 0' TERM; while :; do sleep 0.05; done`,
+    ];
+    await sup.create(testConfig("db", trapped("db")));
+    await sup.create(testConfig("api", trapped("api"), { requires: ["db"], after: ["db"] }));
+    await sup.create(testConfig("web", trapped("web"), { wants: ["api"], after: ["api"] }));
+    await sup.start("web");
+    assert.equal(sup.get("db").state, "running");
+    await sup.shutdown();
+    assert.deepEqual(order(log), ["web", "api", "db"]);
+  });
+});

@@ -1,0 +1,171 @@
+import * as assert from "node:assert/strict";
+import { chmodSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import {
+  fixture,
+  isGone,
+  recordStates,
+  supervisorFactory,
+  tempDir,
+  testConfig,
+  waitFor,
+  waitOutput,
+  waitState,
+} from "./harness.js";
+
+const { newSupervisor } = supervisorFactory();
+const app = fixture("notify-app.mjs");
+
+function notifyConfig(name: string, steps: string[], overrides = {}) {
+  return testConfig(name, [process.execPath, app, ...steps], {
+    processType: "notify",
+    ...overrides,
+  });
+}
+
+describe("readiness", () => {
+  it("simple: running once the program is executed; a failed exec is a failed start", async () => {
+    const sup = newSupervisor();
+    const states = recordStates(sup, "s");
+    await sup.create(testConfig("s", ["sleep", "100"]));
+    assert.equal((await sup.start("s")).state, "running");
+    assert.deepEqual(states, ["starting", "running"]);
+    await sup.create(testConfig("nope", [join(tempDir(), "missing")]));
+    const failed = await sup.start("nope");
+    assert.equal(failed.state, "failed");
+    assert.match(failed.failureReason ?? "", /command not found/);
+    assert.equal(failed.runCount, 1);
+  });
+
+  it("oneshot: starting while it runs, then exited (done); a failing one is failed", async () => {
+    const sup = newSupervisor();
+    const states = recordStates(sup, "job");
+    await sup.create(testConfig("job", ["sh", "-c", "sleep 0.3"], { processType: "oneshot" }));
+    const starting = sup.start("job");
+    await waitState(sup, "job", "starting");
+    await delay(100);
+    assert.equal(sup.get("job").state, "starting");
+    const done = await starting;
+    assert.equal(done.state, "exited");
+    assert.equal(done.lastExit?.success, true);
+    assert.deepEqual(states, ["starting", "exited"]);
+
+    await sup.create(testConfig("bad", ["sh", "-c", "exit 3"], { processType: "oneshot" }));
+    const bad = await sup.start("bad");
+    assert.equal(bad.state, "failed");
+    assert.equal(bad.failureReason, "exited with code 3");
+  });
+
+  it("notify: running on READY=1, STATUS= shown; not before", async () => {
+    const sup = newSupervisor();
+    const states = recordStates(sup, "n");
+    await sup.create(notifyConfig("n", ["status=warming up", "sleep=400", "ready", "status=serving"]));
+    const start = sup.start("n");
+    const warming = await waitFor(sup, "n", (p) => p.statusText === "warming up" || p.state === "running");
+    assert.equal(warming.state, "starting");
+    const running = await start;
+    assert.equal(running.state, "running");
+    assert.deepEqual(states, ["starting", "running"]);
+    await waitFor(sup, "n", () => sup.get("n").statusText === "serving");
+    await sup.stop("n");
+  });
+
+  it("notify: READY=1 from a descendant counts; a program without it fails at timeout_start_sec", async () => {
+    const sup = newSupervisor();
+    await sup.create(notifyConfig("kid", ["child-ready"]));
+    assert.equal((await sup.start("kid")).state, "running");
+    await sup.stop("kid");
+
+    await sup.create(notifyConfig("mute", [], { timeoutStartSec: 0.5, timeoutStopSec: 2 }));
+    const info = await sup.start("mute");
+    assert.equal(info.state, "failed");
+    assert.equal(info.failureReason, "not ready within 0.5s");
+    assert.equal(info.lastExit?.success, false);
+    assert.equal(info.lastExit?.signal, "SIGTERM");
+  });
+
+  it("notify: exiting before READY=1 is a failure even with status 0", async () => {
+    const sup = newSupervisor();
+    await sup.create(notifyConfig("quit", ["exit=0"]));
+    const info = await sup.start("quit");
+    assert.equal(info.state, "failed");
+    assert.equal(info.failureReason, "exited before it was ready (no READY=1)");
+  });
+
+  it("notify: EXTEND_TIMEOUT_USEC extends the start; the restart policy applies to a timeout", async () => {
+    const sup = newSupervisor();
+    await sup.create(
+      notifyConfig("slow", ["extend=2000000", "sleep=800", "ready"], { timeoutStartSec: 0.4 }),
+    );
+    assert.equal((await sup.start("slow").then(() => sup.get("slow"))).state, "running");
+    await sup.stop("slow");
+
+    await sup.create(
+      notifyConfig("again", [], {
+        timeoutStartSec: 0.3,
+        restart: "on-failure",
+        restartSec: 0.1,
+        startLimitBurst: 2,
+        startLimitIntervalSec: 60,
+      }),
+    );
+    await sup.start("again");
+    const failed = await waitState(sup, "again", "failed");
+    assert.match(failed.failureReason ?? "", /start limit hit: 2 starts/);
+    assert.equal(failed.restartCount, 1);
+  });
+
+  it("notify: NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (the program's own pid)", async () => {
+    const sup = newSupervisor();
+    await sup.create(notifyConfig("env", ["env", "ready"], { watchdogSec: 30 }));
+    const out = waitOutput(sup, "env", /\{.*\}\n/);
+    const info = await sup.start("env");
+    const env = JSON.parse((await out)[0]) as Record<string, string>;
+    assert.equal(env.WATCHDOG_USEC, "30000000");
+    assert.equal(Number(env.WATCHDOG_PID), env.pid);
+    assert.equal(Number(env.pid), info.pid);
+    assert.ok(env.NOTIFY_SOCKET?.endsWith(".sock"));
+    await sup.stop("env");
+  });
+
+  it("watchdog: a silent process is restarted; one that keeps sending stays", async () => {
+    const sup = newSupervisor();
+    await sup.create(
+      notifyConfig("quiet", ["ready"], { watchdogSec: 0.4, restart: "never", restartSec: 0.1 }),
+    );
+    const first = await sup.start("quiet");
+    const restarted = await waitFor(sup, "quiet", (p) => p.restartCount === 1 && p.state === "running");
+    assert.notEqual(restarted.pid, first.pid);
+    assert.match(restarted.lastExit?.failure ?? "", /watchdog timeout: no WATCHDOG=1 within 0.4s/);
+    assert.ok(await isGone(first.pid ?? 0));
+    await sup.stop("quiet");
+
+    await sup.create(notifyConfig("alive", ["ready", "watchdog=100"], { watchdogSec: 0.5 }));
+    const alive = await sup.start("alive");
+    await delay(1500);
+    assert.equal(sup.get("alive").pid, alive.pid);
+    assert.equal(sup.get("alive").restartCount, 0);
+    await sup.stop("alive");
+  });
+
+  it("a message from another process tree is not taken", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "sock"));
+    chmodSync(dir, 0o755);
+    const sock = join(dir, "sock", "notify.sock");
+    const sup = newSupervisor({ notifySocket: sock });
+    await sup.create(notifyConfig("target", [], { timeoutStartSec: 1.5 }));
+    const start = sup.start("target");
+    await waitState(sup, "target", "starting");
+    await delay(200);
+    // A stranger (not a descendant of target) says READY=1 on the same socket.
+    const { sdNotify } = await import("@procmgr/platform");
+    await sdNotify({ READY: 1 }, { socketPath: sock });
+    const info = await start;
+    assert.equal(info.state, "failed");
+    assert.equal(info.failureReason, "not ready within 1.5s");
+    assert.ok(readFileSync(app, "utf8").length > 0);
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * What watches a run once it is up, beyond its exit: the sd_notify messages of notify processes
+ * (one socket for the supervisor, each message routed to the run whose process tree sent it),
+ * the watchdog of those that ask for one, and the health check (health-monitor.ts). The
+ * lifecycle decides what a message or a failed check does to the run; this module finds the run
+ * and keeps the timers and monitors.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { ProcessConfig } from "@procmgr/config";
+import { type NotifyMessage, type NotifySocket, openNotifySocket } from "@procmgr/platform";
+import { HealthMonitor, type HealthStatus } from "./health-monitor.js";
+import type { DaemonIdentity } from "./identity.js";
+import type { Lifecycle } from "./lifecycle.js";
+import type { Host, Managed, Run } from "./managed.js";
+import { isInProcessTree } from "./proc-fs.js";
+
+/** The default notify socket of a supervisor: under the runtime directory, one per state dir. */
+export function defaultNotifySocket(runtimeDir: string, stateDir: string): string {
+  const id = createHash("sha256").update(stateDir).digest("hex").slice(0, 12);
+  return join(runtimeDir, "procmgr", `notify-${id}.sock`);
+}
+
+export class RunWatch {
+  private readonly host: Host;
+  private readonly lifecycle: Lifecycle;
+  private readonly processes: () => Iterable<Managed>;
+  private readonly daemon: DaemonIdentity;
+  private readonly notifyPath: string;
+  private socket: Promise<NotifySocket> | undefined;
+
+  constructor(
+    host: Host,
+    lifecycle: Lifecycle,
+    processes: () => Iterable<Managed>,
+    daemon: DaemonIdentity,
+    notifyPath: string,
+  ) {
+    this.host = host;
+    this.lifecycle = lifecycle;
+    this.processes = processes;
+    this.daemon = daemon;
+    this.notifyPath = notifyPath;
+  }
+
+  /**
+   * What a run of `config` gets in its environment to speak sd_notify: NOTIFY_SOCKET (a notify
+   * process), WATCHDOG_USEC (with watchdog_sec). Opens the socket at the first notify process.
+   */
+  async environment(config: ProcessConfig): Promise<Record<string, string>> {
+    if (config.processType !== "notify") return {};
+    const socket = await this.openSocket();
+    const env: Record<string, string> = { NOTIFY_SOCKET: socket.path };
+    if (config.watchdogSec > 0) env.WATCHDOG_USEC = String(Math.round(config.watchdogSec * 1e6));
+    return env;
+  }
+
+  private openSocket(): Promise<NotifySocket> {
+    if (this.socket === undefined) {
+      mkdirSync(dirname(this.notifyPath), { recursive: true, mode: 0o755 });
+      this.socket = openNotifySocket(this.notifyPath, (message) => this.route(message), {
+        onDrop: (drop) => this.host.events.emit("warning", { message: `sd_notify: ${drop.message}` }),
+        onError: (error) => {
+          this.socket = undefined;
+          this.host.events.emit("warning", { message: error.message, cause: error });
+        },
+      });
+      this.socket.catch(() => {
+        this.socket = undefined;
+      });
+    }
+    return this.socket;
+  }
+
+  /** A message goes to the notify process whose run's tree holds its sender; else dropped. */
+  private route(message: NotifyMessage): void {
+    for (const m of this.processes()) {
+      const run = m.run;
+      if (m.config.processType !== "notify" || run === undefined || run.exit) continue;
+      if (message.pid === run.pid || isInProcessTree(message.pid, run.pid)) {
+        this.lifecycle.notify(m, run, message.fields);
+        return;
+      }
+    }
+    this.host.events.emit("warning", {
+      message: `sd_notify: message from pid ${message.pid} (uid ${message.uid}) dropped: not from a notify process the supervisor runs`,
+    });
+  }
+
+  /** A run is ready: its watchdog starts, and its health check. */
+  onReady(m: Managed, run: Run): void {
+    this.armWatchdog(m, run);
+    const check = m.config.healthCheck;
+    if (check === undefined) return;
+    const context = run.context;
+    let status: HealthStatus = "unknown";
+    const monitor = new HealthMonitor({
+      check,
+      target:
+        context === undefined
+          ? undefined
+          : {
+              identity: context.identity,
+              switchUser: context.switchUser,
+              env: context.env,
+              cwd: m.config.workingDir,
+              ambientCapabilities: m.config.ambientCapabilities,
+              daemon: this.daemon,
+            },
+      onChange: (snapshot) => {
+        for (const waiter of run.healthWaiters.splice(0)) waiter();
+        if (snapshot.status === status) return;
+        status = snapshot.status;
+        this.host.events.emit("health", { process: this.host.snapshot(m), health: snapshot });
+      },
+      onRestartNeeded: (reason) => this.lifecycle.failRun(m, run, reason, true),
+    });
+    run.health = monitor;
+    monitor.start();
+  }
+
+  /**
+   * Resolves with the health of `m`'s run once it is known (healthy or unhealthy), or
+   * undefined when the run ends first (or has no health check).
+   */
+  async settledHealth(m: Managed): Promise<HealthStatus | undefined> {
+    for (;;) {
+      const run = m.run;
+      if (run === undefined || run.exit || run.health === undefined) return undefined;
+      const status = run.health.snapshot().status;
+      if (status !== "unknown") return status;
+      await new Promise<void>((wake) => {
+        run.healthWaiters.push(wake);
+        void run.done.then(() => wake());
+      });
+    }
+  }
+
+  /** WATCHDOG=1 re-arms the watchdog; WATCHDOG=trigger fails the run at once. */
+  watchdog(m: Managed, run: Run, trigger: boolean): void {
+    if (trigger) {
+      this.lifecycle.failRun(m, run, "watchdog triggered by the process (WATCHDOG=trigger)", true);
+      return;
+    }
+    this.armWatchdog(m, run);
+  }
+
+  private armWatchdog(m: Managed, run: Run): void {
+    clearTimeout(run.watchdogTimer);
+    const sec = m.config.watchdogSec;
+    if (m.config.processType !== "notify" || !(sec > 0) || run.exit) return;
+    run.watchdogTimer = setTimeout(
+      () => this.lifecycle.failRun(m, run, `watchdog timeout: no WATCHDOG=1 within ${sec}s`, true),
+      sec * 1000,
+    );
+  }
+
+  /** Closes the notify socket (after the last run is over). */
+  async close(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket !== undefined) await (await socket.catch(() => undefined))?.close();
+  }
+}
