@@ -4,11 +4,17 @@
 //   node scripts/build-sea.mjs daemon   -> apps/daemon/dist-bin/dd-procmgrd
 //   node scripts/build-sea.mjs cli      -> apps/cli/dist-bin/dd-procmgr-cli
 //   node scripts/build-sea.mjs <app-dir> --name <bin> [--pass-argv0] [--out <file>]
+//                              [--main <file.js>]   (default <app-dir>/dist/main.js)
 //
 // 1. esbuild bundles <app>/dist/main.js (+ all dependencies) into one CommonJS file
 //    (platform node, target node20), behind a small entry calling main(...).
 // 2. `node --experimental-sea-config` turns the bundle into a blob, a copy of this node
 //    binary gets the blob injected with postject (NODE_SEA_BLOB + the SEA fuse).
+// 3. Native code: koffi (FFI, used for the sd_notify socket) loads a `.node` file, which esbuild
+//    cannot bundle. When the bundle uses koffi, this platform's koffi.node is embedded as a SEA
+//    asset and a small loader stands in for koffi's per-platform package: at run time it writes
+//    the asset to a private directory under a content-addressed name and dlopen()s it there
+//    (see koffiNativePlugin). Bundles that never import koffi embed nothing.
 // The result runs without the repo and without Node on the target (same OS/arch/libc).
 // The build is skipped when the bundle and the node binary are unchanged (stamp file).
 // When <app>/dist/main.js does not exist yet, a warning is printed and nothing is built.
@@ -27,7 +33,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -68,7 +74,7 @@ async function linkRelease(out, name) {
 
 function usage(message) {
   process.stderr.write(
-    `build-sea: ${message}\nusage: build-sea.mjs daemon|cli | <app-dir> --name <bin> [--pass-argv0] [--out <file>] [--force]\n`,
+    `build-sea: ${message}\nusage: build-sea.mjs daemon|cli | <app-dir> --name <bin> [--pass-argv0] [--out <file>] [--main <file.js>] [--force]\n`,
   );
   process.exit(2);
 }
@@ -81,17 +87,24 @@ function parse(argv) {
     ? { ...known, dir: join(root, known.dir) }
     : { dir: resolve(app), name: undefined, passArgv0: false, exit: "exitCode" };
   let out;
+  let main;
   let force = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === "--name") opts.name = rest[++i];
     else if (a === "--out") out = resolve(rest[++i] ?? "");
+    else if (a === "--main" && !known) main = resolve(rest[++i] ?? "");
     else if (a === "--pass-argv0") opts.passArgv0 = true;
     else if (a === "--force") force = true;
     else usage(`unknown argument ${JSON.stringify(a)}`);
   }
   if (!opts.name) usage("--name is required for an app directory");
-  return { ...opts, out: out ?? join(opts.dir, "dist-bin", opts.name), force };
+  return {
+    ...opts,
+    main: main ?? join(opts.dir, "dist", "main.js"),
+    out: out ?? join(opts.dir, "dist-bin", opts.name),
+    force,
+  };
 }
 
 function entrySource(mainPath, { passArgv0, exit }) {
@@ -113,12 +126,148 @@ main(${args}).then(
 `;
 }
 
+/** The SEA asset holding koffi's native module. */
+const KOFFI_ASSET = "koffi.node";
+const KOFFI_LOADER = "sea-native:koffi";
+
+/**
+ * This platform's koffi.node, from koffi's per-platform package (`@koromix/koffi-linux-x64`),
+ * in the flavour of this node's libc: the executable is a copy of this node binary.
+ */
+function koffiNativeFile(koffiEntry) {
+  const pkg = `@koromix/koffi-${process.platform}-${process.arch}`;
+  const pkgJson = createRequire(koffiEntry).resolve(`${pkg}/package.json`);
+  const glibc = process.report.getReport().header.glibcVersionRuntime !== undefined;
+  const triplet = `${process.platform === "linux" && !glibc ? "musl" : process.platform}_${process.arch}`;
+  const file = join(dirname(pkgJson), triplet, "koffi.node");
+  if (!existsSync(file)) throw new Error(`${pkg} has no ${triplet}/koffi.node (${file})`);
+  return { pkg, file };
+}
+
+/**
+ * The loader: the module that stands for koffi's per-platform package in the bundle (koffi's
+ * CommonJS entry does `require("@koromix/koffi-<platform>-<arch>")` and checks the version of what
+ * it gets). A native module must be a file to be loaded: the asset is written once to
+ * `<dir>/dd-procmgr-native-<uid>/koffi-<sha256 prefix>.node`, the directory being private (created
+ * 0700, refused unless owned by this uid and closed to others) and `<dir>` /run for root, else
+ * $XDG_RUNTIME_DIR, else the temporary directory. An existing file is used when its content
+ * hashes to the name; else it is written anew (temporary file, then rename).
+ */
+function koffiLoaderSource(sha256) {
+  return `"use strict";
+const { createHash } = require("node:crypto");
+const fs = require("node:fs");
+const { tmpdir } = require("node:os");
+const { join } = require("node:path");
+const sha256 = ${JSON.stringify(sha256)};
+function privateDir() {
+  const uid = process.getuid();
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  const base = uid === 0 ? "/run" : xdg && xdg.startsWith("/") ? xdg : tmpdir();
+  const dir = join(base, "dd-procmgr-native-" + uid);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if (e.code !== "EEXIST") throw e;
+  }
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    throw new Error(dir + " is not a private directory of uid " + uid + " (owner " + st.uid +
+      ", mode " + (st.mode & 0o7777).toString(8) + "): refusing to load native code from it");
+  }
+  return dir;
+}
+function extract() {
+  const file = join(privateDir(), "koffi-" + sha256.slice(0, 32) + ".node");
+  let existing;
+  try {
+    existing = fs.readFileSync(file);
+  } catch (e) {
+    if (e.code !== "ENOENT") throw e;
+  }
+  if (existing !== undefined && createHash("sha256").update(existing).digest("hex") === sha256) {
+    return file;
+  }
+  const tmp = file + "." + process.pid + ".tmp";
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, Buffer.from(require("node:sea").getAsset(${JSON.stringify(KOFFI_ASSET)})), {
+    mode: 0o500,
+    flag: "wx",
+  });
+  fs.renameSync(tmp, file);
+  return file;
+}
+const file = extract();
+const native = { exports: {} };
+try {
+  process.dlopen(native, file);
+} catch (e) {
+  throw new Error("cannot load koffi's native module " + file + ": " + e.message +
+    " (a file system mounted noexec? set XDG_RUNTIME_DIR or TMPDIR elsewhere)", { cause: e });
+}
+module.exports = native.exports;
+`;
+}
+
+/**
+ * esbuild plugin. `koffi` becomes a module that first loads the native module (loader above),
+ * then is koffi's CommonJS entry: koffi requires its platform package inside a try/catch that
+ * would hide why loading failed (a noexec directory...), so the loader runs before, outside it,
+ * and its error reaches the importer. In koffi's entry, this platform's package resolves to that
+ * same loader module (already loaded); other platforms' packages stay unresolved requires, which
+ * koffi tries and skips. `used` gets the native file and its hash when anything imports koffi.
+ */
+function koffiNativePlugin(used) {
+  return {
+    name: "koffi-native",
+    setup(build) {
+      build.onResolve({ filter: /^koffi$/ }, async (args) => {
+        if (args.pluginData === "koffi-entry") return undefined; // the resolve just below
+        // The CommonJS entry: its require of the platform package is static, so bundled.
+        const r = await build.resolve("koffi", {
+          kind: "require-call",
+          resolveDir: args.resolveDir,
+          pluginData: "koffi-entry",
+        });
+        if (r.errors.length > 0) return { errors: r.errors };
+        const { file } = koffiNativeFile(r.path);
+        used.file = file;
+        used.sha256 = createHash("sha256")
+          .update(await readFile(file))
+          .digest("hex");
+        return { path: "koffi", namespace: "sea-native", pluginData: r.path };
+      });
+      build.onResolve({ filter: /^@koromix\/koffi-/ }, (args) => {
+        const { pkg } = koffiNativeFile(args.importer);
+        if (args.path !== pkg) return { path: args.path, external: true };
+        return { path: KOFFI_LOADER, namespace: "sea-native" };
+      });
+      build.onLoad({ filter: /^koffi$/, namespace: "sea-native" }, (args) => ({
+        contents: `require(${JSON.stringify(KOFFI_LOADER)});\nmodule.exports = require(${JSON.stringify(args.pluginData)});\n`,
+        loader: "js",
+        resolveDir: root,
+      }));
+      build.onResolve({ filter: /^sea-native:/ }, (args) => ({
+        path: args.path,
+        namespace: "sea-native",
+      }));
+      build.onLoad({ filter: /^sea-native:koffi$/, namespace: "sea-native" }, () => ({
+        contents: koffiLoaderSource(used.sha256),
+        loader: "js",
+        resolveDir: root,
+      }));
+    },
+  };
+}
+
+/** Bundles; resolves with the native file to embed as the koffi asset, if the bundle uses it. */
 async function bundle(opts, bundlePath) {
   const { build } = await import("esbuild");
-  const mainPath = join(opts.dir, "dist", "main.js");
-  await build({
+  const native = {};
+  const result = await build({
+    plugins: [koffiNativePlugin(native)],
     stdin: {
-      contents: entrySource(mainPath, opts),
+      contents: entrySource(opts.main, opts),
       resolveDir: opts.dir,
       sourcefile: "sea-entry.mjs",
       loader: "js",
@@ -138,24 +287,35 @@ async function bundle(opts, bundlePath) {
     keepNames: true,
     legalComments: "none",
     logLevel: "warning",
+    metafile: true,
   });
+  // koffi is resolved wherever it is imported, but only counts when its loader survived tree
+  // shaking (the daemon imports @procmgr/platform, not necessarily its notify socket).
+  const inputs = Object.values(result.metafile.outputs).flatMap((o) => Object.entries(o.inputs));
+  const kept = inputs.some(([name, i]) => name.endsWith(KOFFI_LOADER) && i.bytesInOutput > 0);
+  return kept ? { file: native.file, sha256: native.sha256 } : undefined;
 }
 
 async function main() {
   const started = Date.now();
   const opts = parse(process.argv.slice(2));
-  const mainJs = join(opts.dir, "dist", "main.js");
-  if (!existsSync(mainJs)) {
-    process.stderr.write(`build-sea: ${mainJs} does not exist yet, no executable built\n`);
+  if (!existsSync(opts.main)) {
+    process.stderr.write(`build-sea: ${opts.main} does not exist yet, no executable built\n`);
     return;
   }
   const work = join(opts.dir, "dist-bin", ".sea");
   await mkdir(work, { recursive: true });
   const bundlePath = join(work, `${opts.name}.cjs`);
-  await bundle(opts, bundlePath);
+  const native = await bundle(opts, bundlePath);
+  if (native !== undefined && typeof (await import("node:sea")).getAsset !== "function") {
+    throw new Error(
+      `the bundle uses koffi, whose native module is embedded as a SEA asset: that needs Node >= 20.12 (this is ${process.version})`,
+    );
+  }
 
   const hash = createHash("sha256");
   hash.update(await readFile(bundlePath));
+  hash.update(`${native?.sha256 ?? "no native asset"}\0`);
   hash.update(`${process.version}\0${process.execPath}\0${(await stat(process.execPath)).mtimeMs}`);
   const digest = hash.digest("hex");
   const stampPath = join(work, `${opts.name}.stamp`);
@@ -176,6 +336,7 @@ async function main() {
       disableExperimentalSEAWarning: true,
       // The V8 code cache of the bundle: the executable skips compiling it at every start.
       useCodeCache: true,
+      ...(native === undefined ? {} : { assets: { [KOFFI_ASSET]: native.file } }),
     }),
   );
   await run(process.execPath, ["--experimental-sea-config", configPath], { cwd: work });
@@ -209,8 +370,9 @@ async function main() {
   await writeFile(stampPath, `${digest}\n${opts.out}\n`);
   await linkRelease(opts.out, opts.release);
   const size = (await stat(opts.out)).size;
+  const embedded = native === undefined ? "" : `, embedding ${relative(root, native.file)}`;
   process.stdout.write(
-    `build-sea: wrote ${opts.out} (${(size / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    `build-sea: wrote ${opts.out} (${(size / 1e6).toFixed(1)} MB${embedded}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
 }
 

@@ -10,6 +10,7 @@ export {
   startLimitExceeded,
   startsInWindow,
 } from "./policy.js";
+export { isInProcessTree } from "./proc-fs.js";
 export { Supervisor } from "./supervisor.js";
 export type {
   ConfigDiff,

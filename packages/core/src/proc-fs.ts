@@ -37,6 +37,28 @@ export function readProcStat(pid: number): ProcStat | undefined {
   };
 }
 
+/**
+ * True when `pid` is `rootPid` or one of its descendants: `rootPid` is found walking up the parent
+ * chain of `pid` (field 4 of /proc/<pid>/stat). `pid === rootPid` is true without looking at
+ * /proc; otherwise false as soon as an entry on the way is gone (the process exited, or it is not
+ * visible in this pid namespace) or the walk reaches pid 0. A pid of 0 or less (credentials of a
+ * sender outside this pid namespace carry 0) is in no tree.
+ */
+export function isInProcessTree(pid: number, rootPid: number): boolean {
+  if (pid <= 0 || rootPid <= 0) return false;
+  if (pid === rootPid) return true;
+  const seen = new Set<number>();
+  let current = pid;
+  while (current > 0 && !seen.has(current)) {
+    seen.add(current);
+    const st = readProcStat(current);
+    if (st === undefined) return false;
+    if (st.ppid === rootPid) return true;
+    current = st.ppid;
+  }
+  return false;
+}
+
 let bootIdCache: string | undefined;
 export function bootId(): string {
   if (bootIdCache === undefined) {

@@ -1,7 +1,12 @@
-/** Why a platform lookup failed. Codes are never reused. */
+/** Why a platform operation failed. Codes are never reused. */
 export type PlatformErrorCode =
   | "lookup-failed" // getent failed (not "not found"), or the fallback file could not be read
   | "invalid-entry" // a passwd/group entry that does not have the expected fields
+  | "native-unavailable" // the FFI library (koffi) or libc could not be loaded
+  | "socket-address" // a unix socket path that cannot be used (too long, relative, NUL...)
+  | "socket-call" // a system call on a unix socket failed (the message names it and errno)
+  | "notify-field" // an sd_notify field that cannot be sent (newline or "=" in a key...)
+  | "invalid-option" // an option value that is not what the function expects
   | "unknown";
 
 /** The platform domain's one error class. */

@@ -3,6 +3,22 @@ export { isLoopbackHost, splitHostPort } from "./address.js";
 export { durationExpected, parseDurationSeconds } from "./duration.js";
 export type { PlatformErrorCode } from "./errors.js";
 export { PlatformError } from "./errors.js";
+export type {
+  NotifyDrop,
+  NotifyDropReason,
+  NotifyFields,
+  NotifyMessage,
+  NotifySocket,
+  NotifySocketOptions,
+  SdNotifyOptions,
+} from "./notify-socket.js";
+export {
+  formatNotifyMessage,
+  notifyBufferMax,
+  openNotifySocket,
+  parseNotifyMessage,
+  sdNotify,
+} from "./notify-socket.js";
 export type { CommandResult } from "./run-command.js";
 export { runCommand } from "./run-command.js";
 export {
