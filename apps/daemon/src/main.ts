@@ -1,6 +1,6 @@
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import {
   ConfigError,
   checkUsersAndGroups,
@@ -137,7 +137,11 @@ async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Prom
     format: settings.logFormat,
     journal: env.JOURNAL_STREAM !== undefined && env.JOURNAL_STREAM !== "",
   });
-  const supervisor = new Supervisor({ stateDir: settings.stateDir });
+  const supervisor = new Supervisor({
+    stateDir: settings.stateDir,
+    // The daemon's runtime dir (0755 as root): notify processes of any user reach the socket.
+    notifySocket: join(settings.runtimeDir, "notify"),
+  });
   const daemon = new Daemon({ settings, logger: log, supervisor });
   let stopRequested: ((signal: string) => void) | undefined;
   const stopSignal = new Promise<string>((resolve) => {

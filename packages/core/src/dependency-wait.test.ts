@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { fixture, supervisorFactory, tempDir, testConfig, waitState } from "./harness.js";
+import { fixture, supervisorFactory, tempDir, testConfig } from "./harness.js";
 
 const { newSupervisor } = supervisorFactory();
 

@@ -284,10 +284,7 @@ export class Lifecycle {
   notify(m: Managed, run: Run, fields: ReadonlyMap<string, string>): void {
     if (run.exit || run.finished) return;
     const status = fields.get("STATUS");
-    if (status !== undefined) {
-      run.statusText = status;
-      this.host.changed(m);
-    }
+    if (status !== undefined) run.statusText = status;
     const extend = Number(fields.get("EXTEND_TIMEOUT_USEC"));
     if (!run.ready && Number.isFinite(extend) && extend > 0) {
       this.armStartTimer(m, run, extend / 1e6);

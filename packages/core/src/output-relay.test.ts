@@ -311,6 +311,9 @@ function fakeHost(warnings: string[] = []): Host {
     snapshot: (m) => ({ name: m.name }) as ProcessInfo,
     warn: (_m, message) => warnings.push(message),
     setState: () => {},
+    notifyEnvironment: async () => ({}),
+    onReady: () => {},
+    watchdog: () => {},
   };
 }
 

@@ -114,6 +114,11 @@ function runOf(argv: readonly string[]): Run {
     over: new AbortController(),
     done,
     resolveDone,
+    ready: true,
+    readyOrOver: Promise.resolve(),
+    resolveReady: () => {},
+    restartAnyway: false,
+    healthWaiters: [],
   };
   child.once("exit", (code, signal) => {
     const at = new Date();

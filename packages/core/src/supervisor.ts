@@ -14,6 +14,7 @@ import { runtimeDirectoryBase } from "@procmgr/platform";
 import {
   bindsTo,
   conflict,
+  type DependencyFields,
   dependencies,
   StartOrder,
   startsBefore,
@@ -386,7 +387,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   /** `action` on each of a set, each once those that `precedes` it are done, the rest at once. */
   private inOrder(
     list: readonly Managed[],
-    precedes: (first: ProcessConfig, then: ProcessConfig) => boolean,
+    precedes: (first: DependencyFields, then: DependencyFields) => boolean,
     what: string,
     action: (m: Managed) => Promise<void>,
   ): Promise<void> {
