@@ -19,7 +19,7 @@ const expected = `
 created    starting  -         -        -         -        stopped  -             failed  -            -           -           -
 starting   starting  starting  running  stopping  stopped  -        exited        failed  stopped      exited      failed      backoff
 running    starting  -         running  stopping  -        -        exited        -       stopped      exited      failed      backoff
-stopping   -         -         -        -         -        -        -             -       stopped      -           -           -
+stopping   starting  -         -        -         -        -        exited        -       stopped      exited      failed      backoff
 stopped    starting  -         -        -         -        stopped  -             failed  -            -           -           -
 exited     starting  -         -        -         -        exited   -             failed  -            -           -           -
 failed     starting  -         -        -         -        stopped  -             failed  -            -           -           -

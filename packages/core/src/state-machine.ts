@@ -76,7 +76,8 @@ const runEnds: Moves = {
 /**
  * Every legal move: state -> event -> next state. An event missing from a state's row is
  * illegal there. The `starting` and `running` rows hold `start` and `skip-restart` because a
- * restart with restart_sec 0 begins at once, before the ended run left its state; `starting`
+ * restart with restart_sec 0 begins at once, before the ended run left its state (`stopping`
+ * too: a run the supervisor stopped for a failure ends like a failed run); `starting`
  * holds the run endings because a start that fails before its child exists (command not found,
  * an exec_start_pre failing) ends like a failed run.
  */
@@ -93,7 +94,9 @@ const table: Readonly<Record<ProcessState, Moves>> = {
     ...runEnds,
   },
   running: { start: "starting", ready: "running", stop: "stopping", "skip-restart": "exited", ...runEnds },
-  stopping: { "end-stopped": "stopped" },
+  // A run stopped because it failed (not ready in time, health check, watchdog) ends as a
+  // failure: it may restart from here.
+  stopping: { start: "starting", "skip-restart": "exited", ...runEnds },
   stopped: idle("stopped"),
   exited: idle("exited"),
   failed: idle("stopped"),
