@@ -1,12 +1,16 @@
 /**
  * Test support (not exported from the package): config builder, event waiters, fixtures.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type ProcessConfig, resolveProcessConfig } from "@procmgr/config";
+import { type HealthCheck, type ProcessConfig, resolveProcessConfig } from "@procmgr/config";
+import { buildEnvironment } from "./environment.js";
+import type { ProbeTarget } from "./health-probe.js";
+import { daemonIdentity, resolveIdentity } from "./identity.js";
+import { isGone } from "./proc-fs.js";
 import { Supervisor } from "./supervisor.js";
 import type { ProcessInfo, SupervisorOptions } from "./types.js";
 
@@ -127,4 +131,53 @@ export function recordStates(sup: Supervisor, name: string): string[] {
   return out;
 }
 
-export { isGone } from "./proc-fs.js";
+/**
+ * A resolved health check from its YAML shape (`{ type: "tcp", port: 80, interval: 0.05 }`):
+ * every default and the exec argv from the config schema itself.
+ */
+export function healthCheckConfig(raw: Record<string, unknown>): HealthCheck {
+  const config = resolveProcessConfig("health", { command: "true", health_check: raw });
+  if (config.healthCheck === undefined) throw new Error("no health check resolved");
+  return config.healthCheck;
+}
+
+/** Who an exec check runs as, as the launcher resolves it: the daemon itself, or `user`. */
+export async function probeTarget(user?: string): Promise<ProbeTarget> {
+  const daemon = daemonIdentity();
+  const identity = await resolveIdentity(user, undefined, daemon.identity);
+  return {
+    identity,
+    switchUser: user !== undefined,
+    env: buildEnvironment(identity, undefined, {}, {}),
+    ambientCapabilities: [],
+    daemon,
+  };
+}
+
+/**
+ * The pids of `pids` still alive once they had 5 s to go. Grandchildren are not our children:
+ * no exit event to wait on (one closes its fds, ending the pipe, a moment before it is a
+ * zombie), so this polls, like recover().
+ */
+export async function stillAlive(pids: readonly number[]): Promise<number[]> {
+  const deadline = Date.now() + 5_000;
+  let alive = pids.filter((pid) => !isGone(pid));
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+    alive = alive.filter((pid) => !isGone(pid));
+  }
+  return alive;
+}
+
+/** Waits (polling: a check's or a child's shell writes it) until `path` has content. */
+export async function untilWritten(path: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  const text = (): string => (existsSync(path) ? readFileSync(path, "utf8").trim() : "");
+  while (text() === "") {
+    if (Date.now() > deadline) throw new Error(`${path} was never written`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return text();
+}
+
+export { isGone };

@@ -1,6 +1,17 @@
 export { parseEnvironmentFile } from "./environment.js";
 export { SupervisorError, type SupervisorErrorCode } from "./errors.js";
 export {
+  type HealthCounters,
+  HealthMonitor,
+  type HealthMonitorOptions,
+  type HealthSnapshot,
+  type HealthStatus,
+  type HealthStep,
+  nextHealth,
+} from "./health-monitor.js";
+export { type ProbeResult, type ProbeTarget, probe } from "./health-probe.js";
+export type { DaemonIdentity, Identity } from "./identity.js";
+export {
   backoffDelayMs,
   type ExitFacts,
   failureResetAfterMs,

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import {
   fixture,
   isGone,
+  stillAlive,
   supervisorFactory,
   testConfig,
   waitOutput,
@@ -149,21 +150,6 @@ function firstPids(run: Run): Promise<number[]> {
       if (m) resolve(pidsFrom(m));
     });
   });
-}
-
-/**
- * The pids of `pids` still alive once they had 5 s to go. Grandchildren are not our children:
- * no exit event to wait on (one closes its fds, ending the pipe, a moment before it is a
- * zombie), so this polls, like recover().
- */
-async function stillAlive(pids: readonly number[]): Promise<number[]> {
-  const deadline = Date.now() + 5_000;
-  let alive = pids.filter((pid) => !isGone(pid));
-  while (alive.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
-    alive = alive.filter((pid) => !isGone(pid));
-  }
-  return alive;
 }
 
 describe("stopRun (without a supervisor)", () => {

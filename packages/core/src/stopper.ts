@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ProcessConfig } from "@procmgr/config";
-import type { Run } from "./managed.js";
+import type { Owner, Run } from "./managed.js";
 import { signalSafe } from "./proc-fs.js";
 
 /** Resolves when the delay elapsed or the signal aborted (never rejects). */
@@ -65,13 +65,21 @@ export function killRemnants(run: Run, killMode: ProcessConfig["killMode"]): voi
  * the signal is then sent by `kill` spawned with the child's uid/gid.
  */
 export function signalRun(run: Run, target: number, sig: NodeJS.Signals): void {
+  signalAs(run.owner, target, sig);
+}
+
+/**
+ * Signal a pid (or a group, negative) that runs as `owner` (undefined: as the daemon), through
+ * `kill` spawned as that user when the kernel answers EPERM (see `signalRun`).
+ */
+export function signalAs(owner: Owner | undefined, target: number, sig: NodeJS.Signals): void {
   try {
     signalSafe(target, sig);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EPERM" || run.owner === undefined) throw e;
+    if ((e as NodeJS.ErrnoException).code !== "EPERM" || owner === undefined) throw e;
     const killer = spawn("kill", ["-s", sig.replace(/^SIG/, ""), "--", String(target)], {
-      uid: run.owner.uid,
-      gid: run.owner.gid,
+      uid: owner.uid,
+      gid: owner.gid,
       stdio: "ignore",
     });
     killer.on("error", () => {});
