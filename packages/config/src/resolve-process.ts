@@ -459,10 +459,15 @@ function processTypeIssues(config: ProcessConfig, ctx: SourceContext, issues: Co
   }
   if (type === "oneshot" && (config.restart === "always" || config.restart === "on-success")) {
     issues.push(
-      issueAt(ctx, ["restart"], `a oneshot process is done when it exits: "${config.restart}" would run it again and again`, {
-        expected: "never or on-failure",
-        received: config.restart,
-      }),
+      issueAt(
+        ctx,
+        ["restart"],
+        `a oneshot process is done when it exits: "${config.restart}" would run it again and again`,
+        {
+          expected: "never or on-failure",
+          received: config.restart,
+        },
+      ),
     );
   }
 }

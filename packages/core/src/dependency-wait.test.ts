@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { fixture, supervisorFactory, tempDir, testConfig } from "./harness.js";
+import { fixture, supervisorFactory, tempDir, testConfig, until } from "./harness.js";
 
 const { newSupervisor } = supervisorFactory();
 
@@ -37,6 +37,7 @@ describe("dependencies wait for readiness", () => {
     const web = await sup.start("webapp");
     assert.equal(web.state, "running");
     assert.equal(sup.get("migrate").state, "exited");
+    await until(() => order(log).length === 2);
     assert.deepEqual(order(log), ["migrated", "webapp"]);
     // Quick or slow, a done oneshot lets its dependent start again.
     await sup.stop("webapp");
@@ -98,7 +99,7 @@ describe("dependencies wait for readiness", () => {
     const api = await sup.start("api");
     assert.equal(api.state, "running");
     assert.equal(sup.get("db").health?.status, "healthy");
-    assert.ok(existsSync(log));
+    await until(() => existsSync(log));
     await sup.shutdown();
   });
 

@@ -169,6 +169,15 @@ export async function stillAlive(pids: readonly number[]): Promise<number[]> {
   return alive;
 }
 
+/** Polls `test`, for a value no event announces (a file a child writes, a STATUS= text). */
+export async function until(test: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error("condition never held within 10 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Waits (polling: a check's or a child's shell writes it) until `path` has content. */
 export async function untilWritten(path: string): Promise<string> {
   const deadline = Date.now() + 10_000;

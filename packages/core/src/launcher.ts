@@ -149,7 +149,9 @@ export class Launcher {
       // WATCHDOG_PID is the program's own pid, known only after the fork: a shell sets it and
       // execs the program in its place (the pid stays), as systemd sets it in the child.
       const argv =
-        notifyEnv.WATCHDOG_USEC === undefined ? config.argv : withOwnPid("WATCHDOG_PID", config.argv);
+        notifyEnv.WATCHDOG_USEC === undefined
+          ? config.argv
+          : withOwnPid("WATCHDOG_PID", config.argv);
       const plan = planLaunch(argv, identity, this.daemon, {
         switchUser,
         ambientCapabilities: config.ambientCapabilities,

@@ -10,6 +10,7 @@ import {
   supervisorFactory,
   tempDir,
   testConfig,
+  until,
   waitFor,
   waitOutput,
   waitState,
@@ -17,15 +18,6 @@ import {
 
 const { newSupervisor } = supervisorFactory();
 const app = fixture("notify-app.mjs");
-
-/** Polls `test` (a value no event announces) for up to 10 s. */
-async function until(test: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error("condition never held");
-    await delay(20);
-  }
-}
 
 function notifyConfig(name: string, steps: string[], overrides = {}) {
   return testConfig(name, [process.execPath, app, ...steps], {
@@ -70,7 +62,9 @@ describe("readiness", () => {
   it("notify: running on READY=1, STATUS= shown; not before", async () => {
     const sup = newSupervisor();
     const states = recordStates(sup, "n");
-    await sup.create(notifyConfig("n", ["status=warming up", "sleep=400", "ready", "status=serving"]));
+    await sup.create(
+      notifyConfig("n", ["status=warming up", "sleep=400", "ready", "status=serving"]),
+    );
     const start = sup.start("n");
     // STATUS= changes no state: what list and describe show is read as they would.
     await until(() => sup.get("n").statusText === "warming up");
@@ -146,7 +140,11 @@ describe("readiness", () => {
       notifyConfig("quiet", ["ready"], { watchdogSec: 0.4, restart: "never", restartSec: 0.1 }),
     );
     const first = await sup.start("quiet");
-    const restarted = await waitFor(sup, "quiet", (p) => p.restartCount === 1 && p.state === "running");
+    const restarted = await waitFor(
+      sup,
+      "quiet",
+      (p) => p.restartCount === 1 && p.state === "running",
+    );
     assert.notEqual(restarted.pid, first.pid);
     assert.match(restarted.lastExit?.failure ?? "", /watchdog timeout: no WATCHDOG=1 within 0.4s/);
     assert.ok(await isGone(first.pid ?? 0));

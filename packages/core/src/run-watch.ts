@@ -60,7 +60,8 @@ export class RunWatch {
     if (this.socket === undefined) {
       mkdirSync(dirname(this.notifyPath), { recursive: true, mode: 0o755 });
       this.socket = openNotifySocket(this.notifyPath, (message) => this.route(message), {
-        onDrop: (drop) => this.host.events.emit("warning", { message: `sd_notify: ${drop.message}` }),
+        onDrop: (drop) =>
+          this.host.events.emit("warning", { message: `sd_notify: ${drop.message}` }),
         onError: (error) => {
           this.socket = undefined;
           this.host.events.emit("warning", { message: error.message, cause: error });

@@ -93,7 +93,13 @@ const table: Readonly<Record<ProcessState, Moves>> = {
     fail: "failed",
     ...runEnds,
   },
-  running: { start: "starting", ready: "running", stop: "stopping", "skip-restart": "exited", ...runEnds },
+  running: {
+    start: "starting",
+    ready: "running",
+    stop: "stopping",
+    "skip-restart": "exited",
+    ...runEnds,
+  },
   // A run stopped because it failed (not ready in time, health check, watchdog) ends as a
   // failure: it may restart from here.
   stopping: { start: "starting", "skip-restart": "exited", ...runEnds },

@@ -29,8 +29,8 @@ import { failureResetMinMs } from "./policy.js";
 import { groupUsage } from "./proc-fs.js";
 import { stopLeftovers } from "./recovery.js";
 import { Registry, validateConfig } from "./registry.js";
-import { defaultNotifySocket, RunWatch } from "./run-watch.js";
 import { RunRecords } from "./run-records.js";
+import { defaultNotifySocket, RunWatch } from "./run-watch.js";
 import { isDown, type ProcessEvent, transition } from "./state-machine.js";
 import type {
   ConfigDiff,
@@ -370,7 +370,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private async unmetDependency(d: Managed): Promise<string | undefined> {
     if (d.state === "running") {
       const health = await this.watch.settledHealth(d);
-      if (health === "unhealthy") return `is unhealthy: ${d.run?.health?.snapshot().lastResult?.detail ?? ""}`;
+      if (health === "unhealthy")
+        return `is unhealthy: ${d.run?.health?.snapshot().lastResult?.detail ?? ""}`;
       if (health === "healthy" || d.state === "running") return undefined;
     }
     if (d.state === "exited" && d.config.processType === "oneshot" && d.lastExit?.success)
