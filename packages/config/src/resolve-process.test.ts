@@ -419,3 +419,22 @@ test("origin.path replaces the processes.<name> prefix (API input)", () => {
     assert.equal(e.code, "invalid");
   }
 });
+
+test("process types: what each needs, and what only one uses", () => {
+  const issue = (raw: Record<string, unknown>) => one({ command: "x", ...raw });
+  assert.equal(issue({ watchdog_sec: 5 }).path, "processes.p.watchdog_sec");
+  assert.match(issue({ watchdog_sec: 5 }).message, /only a notify process/);
+  assert.equal(issue({ process_type: "forking" }).path, "processes.p.process_type");
+  assert.match(issue({ process_type: "forking" }).message, /needs a pidfile/);
+  assert.equal(issue({ process_type: "oneshot", restart: "always" }).path, "processes.p.restart");
+  assert.equal(
+    issue({ health_check: { type: "tcp", port: 1, interval: 0 } }).path,
+    "processes.p.health_check.interval",
+  );
+  const ok = resolveProcessConfig("n", {
+    command: "x",
+    process_type: "notify",
+    watchdog_sec: "1min",
+  });
+  assert.equal(ok.watchdogSec, 60);
+});

@@ -226,6 +226,14 @@ function healthCheckTypeIssues(
     }
   };
   let argv: string[] | undefined;
+  if (hc.interval === 0) {
+    issues.push(
+      issueAt(ctx, [...sub, "interval"], "a check needs time between runs", {
+        expected: "a duration above 0",
+        received: "0",
+      }),
+    );
+  }
   if (hc.type === "http") {
     need("endpoint", "required by http checks");
     only(["command", "args"], "exec");

@@ -412,6 +412,8 @@ function newRun(
   return {
     child,
     pid,
+    pgid: pid,
+    adopted: false,
     startedAt,
     precedingDelayMs,
     owner,

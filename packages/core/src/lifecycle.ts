@@ -18,6 +18,7 @@ import {
   startLimitExceeded,
   startsInWindow,
 } from "./policy.js";
+import { Readiness } from "./readiness.js";
 import { recordRun } from "./recovery.js";
 import type { RunRecords } from "./run-records.js";
 import { killRemnants, stopRun } from "./stopper.js";
@@ -48,12 +49,17 @@ export class Lifecycle {
   private readonly launcher: Launcher;
   private readonly records: RunRecords;
   private readonly failureResetMinMs: number;
+  private readonly readiness: Readiness;
 
   constructor(host: Host, launcher: Launcher, records: RunRecords, failureResetMinMs: number) {
     this.host = host;
     this.launcher = launcher;
     this.records = records;
     this.failureResetMinMs = failureResetMinMs;
+    this.readiness = new Readiness(host, {
+      kill: (m, run) => this.kill(m, run),
+      startPost: (m, run, context) => this.launcher.runStartPost(m, context, run.over.signal),
+    });
   }
 
   // ---------------------------------------------------------------- starting
@@ -211,12 +217,17 @@ export class Lifecycle {
       if (!run.spawned) finish(`spawn failed: ${e.message}`);
       else this.host.warn(m, e.message, e);
     });
-    child.once("exit", (code, sig) => {
+    const exited = (code: number | null, sig: NodeJS.Signals | null): void => {
       run.exit = { code, signal: sig, at: new Date() };
       // No orphans: whatever stayed in the group goes with the main process.
       killRemnants(run, m.config.killMode);
       // Wait for the pipes to drain ('close'), unless something that left the group holds them.
       drainTimer = setTimeout(() => finish(), pipeDrainMs);
+    };
+    child.once("exit", (code, sig) => {
+      // A forking process's first process (or a notify one that named another MAINPID=) hands
+      // the run over to its main process; the run ends with that one.
+      if (!this.readiness.handsOver(m, run, code, () => exited(null, null))) exited(code, sig);
     });
     child.once("close", () => {
       if (!run.exit) return;
@@ -232,7 +243,8 @@ export class Lifecycle {
     const config = m.config;
     try {
       recordRun(this.records, m, run);
-      if (config.pidfile !== undefined) {
+      // A forking process writes its pidfile itself.
+      if (config.pidfile !== undefined && config.processType !== "forking") {
         mkdirSync(dirname(config.pidfile), { recursive: true });
         writeFileSync(config.pidfile, `${run.pid}\n`);
       }
@@ -241,72 +253,17 @@ export class Lifecycle {
     }
     if (run.exit || run.finished || run.stopRequested) return;
     this.host.setState(m, "spawn");
-    run.context = context;
-    if (config.processType === "simple") this.ready(m, run, context);
-    else this.awaitReady(m, run);
+    this.readiness.spawned(m, run, context);
   }
 
-  // ---------------------------------------------------------------- readiness
-
-  /**
-   * The run is ready: `running`, the start timer off, exec_start_post started (as systemd runs
-   * ExecStartPost once the service is up), the health check begins.
-   */
-  private ready(m: Managed, run: Run, context: LaunchContext): void {
-    if (run.ready || run.exit || run.stopRequested) return;
-    run.ready = true;
-    clearTimeout(run.startTimer);
-    this.host.setState(m, "ready");
-    run.resolveReady();
-    this.host.onReady(m, run);
-    if (m.config.execStartPost.length > 0) this.launcher.runStartPost(m, context, run.over.signal);
-  }
-
-  /** Waits for a run to be ready by its type, for timeout_start_sec at most. */
-  private awaitReady(m: Managed, run: Run): void {
-    this.armStartTimer(m, run, m.config.timeoutStartSec);
-  }
-
-  /** (Re)arms the start timer: past `seconds` the start fails (0 or infinity: no limit). */
-  private armStartTimer(m: Managed, run: Run, seconds: number): void {
-    clearTimeout(run.startTimer);
-    if (!Number.isFinite(seconds) || seconds <= 0) return;
-    run.startTimer = setTimeout(
-      () => this.failRun(m, run, `not ready within ${seconds}s`),
-      seconds * 1000,
-    );
-  }
-
-  /**
-   * An sd_notify message of the run (notify.ts checked it came from its tree): READY=1,
-   * STATUS=, RELOADING=1, STOPPING=1, EXTEND_TIMEOUT_USEC=, WATCHDOG=1.
-   */
+  /** An sd_notify message of the run (run-watch.ts found the run by the sender's pid). */
   notify(m: Managed, run: Run, fields: ReadonlyMap<string, string>): void {
-    if (run.exit || run.finished) return;
-    const status = fields.get("STATUS");
-    if (status !== undefined) run.statusText = status;
-    const extend = Number(fields.get("EXTEND_TIMEOUT_USEC"));
-    if (!run.ready && Number.isFinite(extend) && extend > 0) {
-      this.armStartTimer(m, run, extend / 1e6);
-    }
-    if (fields.get("WATCHDOG") === "1" || fields.get("WATCHDOG") === "trigger") {
-      this.host.watchdog(m, run, fields.get("WATCHDOG") === "trigger");
-    }
-    if (fields.get("READY") === "1" && m.config.processType === "notify" && run.context) {
-      this.ready(m, run, run.context);
-    }
+    this.readiness.notify(m, run, fields);
   }
 
-  /**
-   * Ends a run as failed for `reason` (whatever its exit status): stopped by its stop rules,
-   * then restart policy and start limit apply; `restartAnyway` restarts it whatever the policy.
-   */
+  /** Ends a run as failed for `reason` (readiness.ts `fail`): health checks, the watchdog. */
   failRun(m: Managed, run: Run, reason: string, restartAnyway = false): void {
-    if (run.exit || run.finished || run.stopRequested) return;
-    run.failure ??= reason;
-    run.restartAnyway ||= restartAnyway;
-    clearTimeout(run.startTimer);
-    run.stopping ??= this.kill(m, run);
+    this.readiness.fail(m, run, reason, restartAnyway);
   }
 
   // ---------------------------------------------------------------- exits and restarts
@@ -347,6 +304,7 @@ export class Lifecycle {
     run.health?.stop();
     if (!run.ready && !stoppedByUs && spawnError === undefined && m.config.processType === "notify")
       run.failure ??= "exited before it was ready (no READY=1)";
+    if (run.adopted && !stoppedByUs) run.failure ??= `main process ${run.pid} exited`;
     const failure = stoppedByUs ? undefined : run.failure;
     const exit: ExitResult = {
       code,

@@ -41,7 +41,17 @@ export interface LaunchContext {
 /** One child of a process, from its spawn until its output is in the files. */
 export interface Run {
   readonly child: ChildProcess;
-  readonly pid: number;
+  /**
+   * The main process: the child, or the process it handed over to (a forking process's
+   * pidfile, a notify process's MAINPID=), then `adopted`.
+   */
+  pid: number;
+  /** The main process's group (the child leads its own; an adopted one may have another). */
+  pgid: number;
+  /** The main process is not our child (readiness.ts follows it through /proc). */
+  adopted: boolean;
+  /** MAINPID= of a notify process: its main process once the child exits. */
+  announcedMainPid?: number;
   readonly startedAt: Date;
   /** The backoff delay before this run (the failure counter resets after a run this long). */
   readonly precedingDelayMs: number;
@@ -158,6 +168,8 @@ export interface Host {
   notifyEnvironment(config: ProcessConfig): Promise<Record<string, string>>;
   /** A run is ready: its health check begins, its watchdog runs. */
   onReady(m: Managed, run: Run): void;
+  /** Writes the run record of `run` (again, when its main process changed). */
+  recordRun(m: Managed, run: Run): void;
   /** A keep-alive from a run (sd_notify WATCHDOG=1), or `trigger`: the watchdog fires now. */
   watchdog(m: Managed, run: Run, trigger: boolean): void;
 }

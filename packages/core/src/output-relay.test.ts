@@ -314,6 +314,7 @@ function fakeHost(warnings: string[] = []): Host {
     notifyEnvironment: async () => ({}),
     onReady: () => {},
     watchdog: () => {},
+    recordRun: () => {},
   };
 }
 

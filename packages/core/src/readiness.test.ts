@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { chmodSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -175,5 +175,74 @@ describe("readiness", () => {
     assert.equal(info.state, "failed");
     assert.equal(info.failureReason, "not ready within 1.5s");
     assert.ok(readFileSync(app, "utf8").length > 0);
+  });
+});
+
+describe("forking", () => {
+  it("ready when the first process exited and the pidfile names the main process; stop stops it", async () => {
+    const sup = newSupervisor();
+    const pidfile = join(tempDir(), "d.pid");
+    const states = recordStates(sup, "d");
+    await sup.create(
+      testConfig("d", [fixture("forking-daemon.sh"), pidfile, "0.3"], {
+        processType: "forking",
+        pidfile,
+      }),
+    );
+    const info = await sup.start("d");
+    assert.equal(info.state, "running");
+    assert.deepEqual(states, ["starting", "running"]);
+    const main = Number(readFileSync(pidfile, "utf8"));
+    assert.equal(info.pid, main);
+    assert.match(readFileSync(`/proc/${main}/cmdline`, "utf8"), /^sleep\0/);
+    const stopped = await sup.stop("d");
+    assert.equal(stopped.state, "stopped");
+    assert.ok(isGone(main));
+  });
+
+  it("the main process dying is the end of the run; the restart policy applies", async () => {
+    const sup = newSupervisor();
+    const pidfile = join(tempDir(), "d.pid");
+    await sup.create(
+      testConfig("d", [fixture("forking-daemon.sh"), pidfile], {
+        processType: "forking",
+        pidfile,
+        restart: "on-failure",
+        restartSec: 0.1,
+      }),
+    );
+    const first = await sup.start("d");
+    process.kill(first.pid ?? 0, "SIGKILL");
+    const again = await waitFor(sup, "d", (p) => p.restartCount === 1 && p.state === "running");
+    assert.notEqual(again.pid, first.pid);
+    assert.equal(again.lastExit?.failure, `main process ${first.pid} exited`);
+    await sup.stop("d");
+  });
+
+  it("a first process that fails, or a pidfile never written, fails the start", async () => {
+    const sup = newSupervisor();
+    const pidfile = join(tempDir(), "d.pid");
+    await sup.create(
+      testConfig("bad", [fixture("forking-daemon.sh"), pidfile, "0", "1"], {
+        processType: "forking",
+        pidfile,
+      }),
+    );
+    const bad = await sup.start("bad");
+    assert.equal(bad.state, "failed");
+    assert.equal(bad.failureReason, "exited with code 1");
+    // Its daemon left the process group (setsid): only cgroups will take it with the run.
+    await until(() => existsSync(pidfile) && readFileSync(pidfile, "utf8").trim() !== "");
+    process.kill(Number(readFileSync(pidfile, "utf8")), "SIGKILL");
+    await sup.create(
+      testConfig("never", ["sh", "-c", "exit 0"], {
+        processType: "forking",
+        pidfile: join(tempDir(), "none.pid"),
+        timeoutStartSec: 0.4,
+      }),
+    );
+    const never = await sup.start("never");
+    assert.equal(never.state, "failed");
+    assert.equal(never.failureReason, "not ready within 0.4s");
   });
 });

@@ -17,7 +17,7 @@ export function recordRun(records: RunRecords, m: Managed, run: Run): void {
       id: m.id,
       name: m.name,
       pid: run.pid,
-      pgid: run.pid,
+      pgid: run.pgid,
       startTime: st.startTime,
       bootId: bootId(),
       killSignal: m.config.killSignal,

@@ -104,6 +104,8 @@ function runOf(argv: readonly string[]): Run {
   const run: Run = {
     child,
     pid: child.pid ?? 0,
+    pgid: child.pid ?? 0,
+    adopted: false,
     startedAt: new Date(),
     precedingDelayMs: 0,
     owner: undefined,

@@ -35,7 +35,7 @@ export async function stopRun(
   if (!run.exit) {
     const { killSignal, killMode, timeoutStopSec } = config;
     if (killMode === "process" || killMode === "mixed") signalRun(run, run.pid, killSignal);
-    else signalRun(run, -run.pid, killSignal);
+    else signalRun(run, -run.pgid, killSignal);
     if (Number.isFinite(timeoutStopSec) && timeoutStopSec > 0) {
       await sleep(timeoutStopSec * 1000, run.over.signal);
     } else {
@@ -44,7 +44,7 @@ export async function stopRun(
     if (!run.finished && !run.exit) {
       run.timedOut = true;
       if (killMode === "process") signalRun(run, run.pid, "SIGKILL");
-      else signalRun(run, -run.pid, "SIGKILL");
+      else signalRun(run, -run.pgid, "SIGKILL");
     }
   }
   await run.done;
@@ -55,7 +55,7 @@ export async function stopRun(
  * with kill_mode `process`.
  */
 export function killRemnants(run: Run, killMode: ProcessConfig["killMode"]): void {
-  if (killMode !== "process") signalRun(run, -run.pid, "SIGKILL");
+  if (killMode !== "process") signalRun(run, -run.pgid, "SIGKILL");
 }
 
 /**

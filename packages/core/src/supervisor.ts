@@ -27,7 +27,7 @@ import { type Host, isActive, type Managed } from "./managed.js";
 import { OutputRelay } from "./output-relay.js";
 import { failureResetMinMs } from "./policy.js";
 import { groupUsage } from "./proc-fs.js";
-import { stopLeftovers } from "./recovery.js";
+import { recordRun, stopLeftovers } from "./recovery.js";
 import { Registry, validateConfig } from "./registry.js";
 import { RunRecords } from "./run-records.js";
 import { defaultNotifySocket, RunWatch } from "./run-watch.js";
@@ -78,6 +78,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       notifyEnvironment: (config) => this.watch.environment(config),
       onReady: (m, run) => this.watch.onReady(m, run),
       watchdog: (m, run, trigger) => this.watch.watchdog(m, run, trigger),
+      recordRun: (m, run) => recordRun(this.records, m, run),
     };
     this.relay = new OutputRelay(host, { stateDir: this.stateDir, logDir: this.logDir });
     this.launcher = new Launcher(host, this.relay, this.runtimeDir);
@@ -235,7 +236,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   async usage(idOrName: string): Promise<ResourceUsage | undefined> {
     const run = this.registry.find(idOrName).run;
     if (!run || run.exit) return undefined;
-    return { pid: run.pid, ...groupUsage(run.pid) };
+    return { pid: run.pid, ...groupUsage(run.pgid) };
   }
 
   subscribeOutput(idOrName: string, listener: OutputListener): () => void {
