@@ -131,7 +131,10 @@ export class Readiness {
   /** Reads the pidfile until it names a live process (within the start timer), then follows it. */
   private async adoptFromPidfile(m: Managed, run: Run, path: string, ended: () => void) {
     for (;;) {
-      if (run.stopRequested || run.failure !== undefined) return ended();
+      if (run.stopRequested || run.failure !== undefined) {
+        ended();
+        return;
+      }
       const pid = pidInFile(path);
       if (pid !== undefined && readProcStat(pid) !== undefined) break;
       await new Promise((r) => setTimeout(r, pidfilePollMs));
@@ -144,7 +147,10 @@ export class Readiness {
   /** The run's main process is now `pid` (not our child): polled until it is gone. */
   private follow(m: Managed, run: Run, pid: number, ended: () => void): void {
     const st = readProcStat(pid);
-    if (st === undefined) return ended();
+    if (st === undefined) {
+      ended();
+      return;
+    }
     run.pid = pid;
     run.pgid = st.pgrp;
     run.adopted = true;
