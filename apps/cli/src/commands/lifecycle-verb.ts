@@ -4,7 +4,7 @@ import { BaseCommand } from "./base.js";
 
 /**
  * start, stop and restart: the same verb over NAME... (or --all), with a different RPC and past
- * tense. Several names go in one call (`ids`), which the daemon checks first and then handles
+ * tense. A start or restart answers once each process is ready; exit 1 when one ended `failed`. Several names go in one call (`ids`), which the daemon checks first and then handles
  * concurrently: stopping 100 processes takes about as long as the slowest stop, not the sum.
  */
 export abstract class LifecycleVerbCommand extends BaseCommand {
@@ -23,16 +23,19 @@ export abstract class LifecycleVerbCommand extends BaseCommand {
     const ids = this.all ? (await this.listStatuses()).map((p) => p.id) : this.names;
     const processes: ProcessStatus[] =
       ids.length > 0 ? (await client[this.verb]({ ids })).processes : [];
+    // A start answers once each process is ready (or why not): a failed one is a "no".
+    const failed = this.verb !== "stop" && processes.some((p) => f.stateName(p.state) === "failed");
     if (this.json) {
       const out = processes.map((p) => f.processToJson(p));
       this.printJson(out.length === 1 ? out[0] : out);
-      return 0;
+      return failed ? 1 : 0;
     }
     for (const p of processes) {
       const pid = this.verb !== "stop" && p.pid > 0 ? ` (pid ${p.pid})` : "";
-      this.print(`${pastTense[this.verb]} ${p.name}${pid}: ${f.stateName(p.state)}`);
+      const why = p.failureReason === "" ? "" : ` (${p.failureReason})`;
+      this.print(`${pastTense[this.verb]} ${p.name}${pid}: ${f.stateName(p.state)}${why}`);
     }
-    return 0;
+    return failed ? 1 : 0;
   }
 }
 
