@@ -406,6 +406,7 @@ export class Daemon {
         stopped_by_us: exit.stoppedByUs || undefined,
         timed_out: exit.timedOut || undefined,
         spawn_error: exit.spawnError,
+        failure: exit.failure,
       };
       if (exit.success || exit.stoppedByUs) this.log.info("process exited", fields);
       else this.log.warn("process exited", fields);
@@ -417,13 +418,28 @@ export class Daemon {
       this.log.info("process created", { name: p.name, id: p.id, source: p.source });
     const onDeleted = ({ process: p }: { process: ProcessInfo }) =>
       this.log.info("process deleted", { name: p.name, id: p.id });
+    const onHealth = ({
+      process: p,
+      health,
+    }: Parameters<Parameters<typeof sup.on<"health">>[1]>[0]) => {
+      const fields = {
+        name: p.name,
+        health: health.status,
+        failures: health.consecutiveFailures,
+        detail: health.lastResult?.detail,
+      };
+      if (health.status === "unhealthy") this.log.warn("health check", fields);
+      else this.log.info("health check", fields);
+    };
     sup.on("state", onState);
+    sup.on("health", onHealth);
     sup.on("exit", onExit);
     sup.on("restart", onRestart);
     sup.on("created", onCreated);
     sup.on("deleted", onDeleted);
     this.detachLifecycle = () => {
       sup.off("state", onState);
+      sup.off("health", onHealth);
       sup.off("exit", onExit);
       sup.off("restart", onRestart);
       sup.off("created", onCreated);
