@@ -278,7 +278,11 @@ describe("HealthMonitor", () => {
       SupervisorError,
     );
     assert.throws(
-      () => new HealthMonitor({ check: healthCheckConfig({ type: "tcp", port: 1, interval: 0 }) }),
+      // The config refuses interval 0 too; a library user may hand one over.
+      () =>
+        new HealthMonitor({
+          check: { ...healthCheckConfig({ type: "tcp", port: 1 }), intervalSec: 0 },
+        }),
       /health_check\.interval: expected a duration above 0, received 0/,
     );
   });

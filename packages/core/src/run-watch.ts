@@ -14,7 +14,7 @@ import { HealthMonitor, type HealthStatus } from "./health-monitor.js";
 import type { DaemonIdentity } from "./identity.js";
 import type { Lifecycle } from "./lifecycle.js";
 import type { Host, Managed, Run } from "./managed.js";
-import { isInProcessTree } from "./proc-fs.js";
+import { readProcStat } from "./proc-fs.js";
 
 /** The default notify socket of a supervisor: under the runtime directory, one per state dir. */
 export function defaultNotifySocket(runtimeDir: string, stateDir: string): string {
@@ -74,15 +74,25 @@ export class RunWatch {
     return this.socket;
   }
 
-  /** A message goes to the notify process whose run's tree holds its sender; else dropped. */
+  /**
+   * A message goes to the notify process whose run's tree holds its sender: the sender itself
+   * or its nearest ancestor that is the main process of a run (one /proc read per generation).
+   * Else it is dropped, with a warning.
+   */
   private route(message: NotifyMessage): void {
+    const runs = new Map<number, Managed>();
     for (const m of this.processes()) {
       const run = m.run;
-      if (m.config.processType !== "notify" || run === undefined || run.exit) continue;
-      if (message.pid === run.pid || isInProcessTree(message.pid, run.pid)) {
-        this.lifecycle.notify(m, run, message.fields);
+      if (m.config.processType === "notify" && run !== undefined && !run.exit) runs.set(run.pid, m);
+    }
+    let pid = message.pid;
+    for (let generation = 0; pid > 1 && generation < 64; generation++) {
+      const m = runs.get(pid);
+      if (m?.run !== undefined) {
+        this.lifecycle.notify(m, m.run, message.fields);
         return;
       }
+      pid = readProcStat(pid)?.ppid ?? 0;
     }
     this.host.events.emit("warning", {
       message: `sd_notify: message from pid ${message.pid} (uid ${message.uid}) dropped: not from a notify process the supervisor runs`,
