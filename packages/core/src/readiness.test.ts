@@ -76,6 +76,29 @@ describe("readiness", () => {
     await sup.stop("n");
   });
 
+  it("notify: RELOADING=1 is shown until READY=1 comes again", async () => {
+    const sup = newSupervisor();
+    await sup.create(notifyConfig("r", ["ready", "sleep=200", "reloading", "sleep=400", "ready"]));
+    await sup.start("r");
+    await until(() => sup.get("r").stateReason === "reloading (RELOADING=1)");
+    assert.equal(sup.get("r").state, "running");
+    await until(() => sup.get("r").stateReason === undefined);
+    await sup.stop("r");
+  });
+
+  it("notify: MAINPID= names the main process, followed when the first one exits", async () => {
+    const sup = newSupervisor();
+    await sup.create(notifyConfig("hand", ["mainpid"]));
+    const out = waitOutput(sup, "hand", /\{"main":(\d+)\}/);
+    await sup.start("hand");
+    const main = Number((await out)[1]);
+    await until(() => sup.get("hand").pid === main);
+    assert.equal(sup.get("hand").state, "running");
+    const stopped = await sup.stop("hand");
+    assert.equal(stopped.state, "stopped");
+    assert.ok(isGone(main));
+  });
+
   it("notify: READY=1 from a descendant counts; a program without it fails at timeout_start_sec", async () => {
     const sup = newSupervisor();
     await sup.create(notifyConfig("kid", ["child-ready"]));

@@ -92,7 +92,13 @@ export class Readiness {
     if (watchdog === "1" || watchdog === "trigger") {
       this.host.watchdog(m, run, watchdog === "trigger");
     }
-    if (fields.get("READY") === "1" && m.config.processType === "notify") this.ready(m, run);
+    // What a running program says it does: shown as the reason of its state.
+    if (fields.get("RELOADING") === "1") m.stateReason = "reloading (RELOADING=1)";
+    if (fields.get("STOPPING") === "1") m.stateReason = "stopping by itself (STOPPING=1)";
+    if (fields.get("READY") === "1" && m.config.processType === "notify") {
+      if (m.stateReason?.startsWith("reloading") === true) m.stateReason = undefined;
+      this.ready(m, run);
+    }
   }
 
   /**

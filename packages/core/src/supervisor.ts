@@ -193,14 +193,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
     if (options?.dryRun) return diff;
 
-    await Promise.all(
-      diff.removed.map(async (name) => {
-        const m = this.registry.getByName(name);
-        if (!m) return;
-        await this.lifecycle.stop(m);
-        this.remove(m);
-      }),
-    );
+    // Removed processes stop dependents first, as at shutdown.
+    const removed = diff.removed.flatMap((name) => this.registry.getByName(name) ?? []);
+    await this.inOrder(removed, stopsBefore, "stop", async (m) => {
+      await this.lifecycle.stop(m);
+      this.remove(m);
+    });
     const toStart: Managed[] = [];
     await Promise.all(
       diff.changed.map(async (name) => {
