@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   ConfigError,
-  checkUsersAndGroups,
+  checkAgainstHost,
   type DaemonSettings,
   formatConfigError,
   type LoadedConfig,
@@ -133,7 +133,7 @@ export class Daemon {
       pid: process.pid,
     });
     const config = await this.loadStartupConfig(s.configPath);
-    await this.warnUsersAndGroups(config);
+    await this.warnAgainstHost(config);
 
     await mkdir(s.stateDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
     await mkdir(s.runtimeDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
@@ -227,9 +227,9 @@ export class Daemon {
     }
   }
 
-  private async warnUsersAndGroups(config: LoadedConfig): Promise<void> {
+  private async warnAgainstHost(config: LoadedConfig): Promise<void> {
     try {
-      for (const issue of await checkUsersAndGroups(config.processes)) {
+      for (const issue of await checkAgainstHost(config.processes)) {
         this.log.warn(`config: ${issue.path}: ${issue.message}`);
       }
     } catch (e) {
@@ -268,7 +268,7 @@ export class Daemon {
           config: config.path,
         });
       }
-      if (!options.dryRun) await this.warnUsersAndGroups(config);
+      if (!options.dryRun) await this.warnAgainstHost(config);
       const diff = await this.supervisor.apply(config.processes, { dryRun: options.dryRun });
       this.logDiff(diff, options.dryRun);
       if (!options.dryRun) this.events.emit("reloaded", diff);

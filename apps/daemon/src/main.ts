@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import {
   ConfigError,
-  checkUsersAndGroups,
+  checkAgainstHost,
   type DaemonSettings,
   defaultConfigText,
   formatConfigError,
@@ -49,7 +49,7 @@ export async function checkConfig(path: string, io: MainIo): Promise<number> {
       io.stderr.write(`${path}: no such file\n`);
       return 1;
     }
-    const issues = await checkUsersAndGroups(loaded.processes);
+    const issues = await checkAgainstHost(loaded.processes);
     if (issues.length > 0) {
       for (const i of issues) io.stderr.write(`${i.file ?? path}: ${i.path}: ${i.message}\n`);
       return 1;

@@ -6,6 +6,7 @@ export type ConfigErrorCode =
   | "io"
   | "unknown-user"
   | "unknown-group"
+  | "unresolved-host"
   | "cycle"
   | "duplicate";
 

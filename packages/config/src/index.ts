@@ -29,6 +29,7 @@ export {
 } from "./field-mapping.js";
 export type { FieldDescribe, FieldFlag, FieldRow, SpecValues } from "./field-row.js";
 export { protoLocalName } from "./field-row.js";
+export { checkAgainstHost, checkHealthCheckHosts } from "./host-checks.js";
 export type { LoadedConfig } from "./load-config.js";
 export { loadConfig, parseConfigText, processesDirFor } from "./load-config.js";
 export type { HealthCheckOutput, ResourceLimitsOutput } from "./nested-fields.js";

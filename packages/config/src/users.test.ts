@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
+import { checkAgainstHost } from "./host-checks.js";
 import { parseConfigText } from "./load-config.js";
 import { resolveProcessConfig } from "./resolve-process.js";
 import { checkUsersAndGroups } from "./users.js";
@@ -42,4 +43,27 @@ test("unknown users and groups are issues, located in the file when known", asyn
       code: "unknown-group",
     },
   ]);
+});
+
+test("checkAgainstHost: health check hosts that do not resolve are named", async () => {
+  const configs = [
+    resolveProcessConfig("a", {
+      command: "x",
+      health_check: { type: "http", endpoint: "http://no-such-host.invalid:8000/health" },
+    }),
+    resolveProcessConfig("b", { command: "x", health_check: { type: "tcp", port: 80 } }),
+    resolveProcessConfig("c", {
+      command: "x",
+      health_check: { type: "tcp", host: "localhost", port: 80 },
+    }),
+  ];
+  const issues = await checkAgainstHost(configs);
+  assert.deepEqual(
+    issues.map((i) => [i.path, i.code]),
+    [["processes.a.health_check.endpoint", "unresolved-host"]],
+  );
+  assert.match(
+    issues[0]?.message ?? "",
+    /host "no-such-host.invalid" does not resolve \((ENOTFOUND|EAI_AGAIN)\)/,
+  );
 });
