@@ -149,8 +149,9 @@ function koffiNativeFile(koffiEntry) {
  * CommonJS entry does `require("@koromix/koffi-<platform>-<arch>")` and checks the version of what
  * it gets). A native module must be a file to be loaded: the asset is written once to
  * `<dir>/dd-procmgr-native-<uid>/koffi-<sha256 prefix>.node`, the directory being private (created
- * 0700, refused unless owned by this uid and closed to others) and `<dir>` /run for root, else
- * $XDG_RUNTIME_DIR, else the temporary directory. An existing file is used when its content
+ * 0700, refused unless owned by this uid and closed to others) and `<dir>` the unit's
+ * $RUNTIME_DIRECTORY under systemd, else /run for root, else $XDG_RUNTIME_DIR, else the temporary
+ * directory. An existing file is used when its content
  * hashes to the name; else it is written anew (temporary file, then rename).
  */
 function koffiLoaderSource(sha256) {
@@ -163,7 +164,10 @@ const sha256 = ${JSON.stringify(sha256)};
 function privateDir() {
   const uid = process.getuid();
   const xdg = process.env.XDG_RUNTIME_DIR;
-  const base = uid === 0 ? "/run" : xdg && xdg.startsWith("/") ? xdg : tmpdir();
+  // systemd's RuntimeDirectory= of the unit first: writable whatever else the unit protects.
+  const unitDir = (process.env.RUNTIME_DIRECTORY || "").split(":")[0];
+  const base = unitDir.startsWith("/") ? unitDir
+    : uid === 0 ? "/run" : xdg && xdg.startsWith("/") ? xdg : tmpdir();
   const dir = join(base, "dd-procmgr-native-" + uid);
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
