@@ -7,6 +7,7 @@ export type PlatformErrorCode =
   | "socket-call" // a system call on a unix socket failed (the message names it and errno)
   | "notify-field" // an sd_notify field that cannot be sent (newline or "=" in a key...)
   | "invalid-option" // an option value that is not what the function expects
+  | "main-thread-only" // a unix datagram receiver opened in a worker thread (SIGIO reaches the main thread only)
   | "unknown";
 
 /** The platform domain's one error class. */

@@ -421,22 +421,25 @@ describe("opening and closing the notify socket", () => {
     assert.ok(statSync(file).isFile(), "a file that is not a socket is left alone");
   });
 
-  it("lets the process exit once closed, with or without a call under way", async () => {
+  it("keeps the process alive while open, and lets it exit once closed", async () => {
     const url = new URL("./index.js", import.meta.url).href;
+    // Only the open socket keeps the child alive until its second message: that one is sent
+    // from an unref'd timer. The callback then closes the socket with a drain under way.
     const script = `
       const { openNotifySocket, sdNotify } = await import(${JSON.stringify(url)});
       const dir = ${JSON.stringify(dir)};
       const idle = await openNotifySocket(dir + "/idle.sock", () => {});
       await idle.close();
       const busy = await openNotifySocket(dir + "/busy.sock", (m) => {
-        process.stdout.write(m.raw);
-        void busy.close();
+        process.stdout.write(m.raw + "\\n");
+        if (m.raw === "READY=1") void busy.close();
       });
-      await sdNotify("READY=1", { socketPath: dir + "/busy.sock" });
+      await sdNotify("STATUS=starting", { socketPath: dir + "/busy.sock" });
+      setTimeout(() => sdNotify("READY=1", { socketPath: dir + "/busy.sock" }), 300).unref();
     `;
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
       timeout: 10_000,
     });
-    assert.equal(stdout, "READY=1");
+    assert.equal(stdout, "STATUS=starting\nREADY=1\n");
   });
 });

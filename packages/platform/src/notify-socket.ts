@@ -91,8 +91,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * with NUL bytes or not UTF-8 are dropped (`onDrop`); file descriptors sent along (SCM_RIGHTS)
  * are closed.
  *
- * Receiving runs in libuv's threadpool and occupies one of its threads until `close()`; an open
- * socket keeps the process alive.
+ * Receiving is signal-driven (SIGIO) and holds no thread, however many sockets are open; it works
+ * on the main thread only (in a worker thread this rejects with `main-thread-only`). An open
+ * socket keeps the process alive (see unix-datagram.ts).
  */
 export async function openNotifySocket(
   path: string,

@@ -8,6 +8,32 @@
  * protocol depends on. So the few libc calls are made here through koffi, a maintained FFI
  * library that ships prebuilt binaries (nothing to compile on install).
  *
+ * Receiving is signal-driven I/O (O_ASYNC): the socket is non-blocking, owned by this process
+ * (F_SETOWN), and the kernel sends SIGIO when a datagram arrives. One process-wide SIGIO
+ * listener schedules a drain (setImmediate: every signal read in one poll phase makes one drain)
+ * that calls recvmsg(2) with MSG_DONTWAIT on every open receiver until EAGAIN. Signals coalesce,
+ * so one signal may stand for many datagrams: draining to EAGAIN makes that harmless. A drain
+ * takes at most {@link drainBudget} datagrams per socket, then goes on at the next turn of the
+ * event loop, so that a flood cannot starve it. No thread is held while waiting.
+ *
+ * The alternatives, and why not:
+ * - A blocking recvmsg run with koffi's async call in libuv's threadpool (what this module did):
+ *   one of the pool's threads (4 by default, shared with fs, dns.lookup, crypto and zlib) is
+ *   taken per open socket until close, so 4 open sockets starve every other async operation of
+ *   the process and it hangs.
+ * - Polling the descriptor from the event loop (uv_poll): Node exposes no uv_poll, and none of
+ *   its handle types (net, dgram, fs) can adopt an AF_UNIX datagram descriptor.
+ *
+ * What that implies: receivers work on the main thread only (signals are delivered to its
+ * listeners, a worker thread has none: opening one there is refused, as SIGIO's default action
+ * terminates the process). The SIGIO listener is installed before the first O_ASYNC is set and
+ * removed once the last receiver has cleared its O_ASYNC and closed. Node unrefs signal
+ * listeners, and a loop that exits never reads the signals already caught, so a datagram that
+ * has arrived would be lost: an open receiver keeps the process alive with a ref'd MessagePort
+ * that nothing is ever sent on (a handle that never wakes up), as the threadpool call did.
+ * libuv installs its signal handlers with SA_RESTART, so the signal does not make other threads'
+ * system calls fail with EINTR (libuv already lives with SIGCHLD the same way).
+ *
  * koffi is imported lazily (first socket opened or datagram sent): processes that never touch a
  * notify socket never load native code.
  *
@@ -17,6 +43,7 @@
  */
 import { chmodSync, lstatSync, type Stats, unlinkSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
+import { isMainThread, MessageChannel, type MessagePort } from "node:worker_threads";
 import { PlatformError } from "./errors.js";
 
 type Koffi = typeof import("koffi");
@@ -35,7 +62,15 @@ const MSG_TRUNC = 0x20;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const MSG_CMSG_CLOEXEC = 0x40000000;
-const SHUT_RDWR = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETOWN = 8;
+const O_ASYNC = 0o20000;
+
+/** recvmsg calls (datagrams) on one socket in one drain, before yielding to the event loop. */
+export const drainBudget = 256;
+/** After ENOMEM or ENOBUFS from recvmsg, the next try. */
+const retryDelayMs = 10;
 
 /** sun_path is 108 bytes, NUL included. */
 export const unixPathMax = 107;
@@ -54,16 +89,10 @@ interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
-  /** recvmsg(2) on a pointer to native memory; `.async` runs it in libuv's threadpool. */
-  readonly recvmsg: {
-    (fd: number, msg: bigint, flags: number): number | bigint;
-    async(
-      fd: number,
-      msg: bigint,
-      flags: number,
-      done: (err: unknown, n: number | bigint) => void,
-    ): void;
-  };
+  /** recvmsg(2) on a pointer to native memory; only ever called with MSG_DONTWAIT. */
+  recvmsg(fd: number, msg: bigint, flags: number): number | bigint;
+  /** fcntl(2), variadic: the argument is given as its type then its value ("int", 8). */
+  fcntl(fd: number, cmd: number, ...arg: [] | ["int", number]): number;
   sendto(
     fd: number,
     buf: Buffer,
@@ -72,7 +101,6 @@ interface Libc {
     addr: Buffer,
     addrLen: number,
   ): number | bigint;
-  shutdown(fd: number, how: number): number;
   close(fd: number): number;
   /** Layout of struct msghdr / cmsghdr on this architecture. */
   readonly msghdr: {
@@ -133,7 +161,7 @@ async function bindLibc(): Promise<Libc> {
     sendto: libc.func(
       "intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addr_len)",
     ),
-    shutdown: libc.func("int shutdown(int fd, int how)"),
+    fcntl: libc.func("int fcntl(int fd, int cmd, ...)"),
     close: libc.func("int close(int fd)"),
     msghdr: {
       size: koffi.sizeof(msghdr),
@@ -237,7 +265,10 @@ export interface DatagramReceiverOptions {
 
 export interface DatagramReceiver {
   readonly path: string;
-  /** Stops receiving, closes the socket, removes its file; idempotent. */
+  /**
+   * Stops receiving at once (no callback after this is called), closes the socket, removes its
+   * file when it is still ours; idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -246,15 +277,16 @@ const controlBytes = 2048;
 
 /**
  * Binds a unix datagram socket at `path` (a stale socket there is replaced) that receives with
- * SO_PASSCRED, and starts receiving.
+ * SO_PASSCRED, and starts receiving. Main thread only (see the module comment).
  *
- * Receiving never blocks the event loop: each recvmsg(2) is a blocking call made through koffi's
- * async call, i.e. in libuv's threadpool, and is re-armed after every datagram. While the socket
- * is open it therefore occupies one threadpool thread (of UV_THREADPOOL_SIZE, 4 by default) and
- * keeps the process alive; `close()` wakes the blocked call with shutdown(2), waits for it to
- * return, and only then closes the descriptor (never closed under a running call) and frees the
- * native buffers. The datagram and its control messages are copied out of the native buffer
- * before the next call is armed.
+ * Receiving never blocks the event loop and holds no thread: the socket is non-blocking and
+ * signal-driven (O_ASYNC, SIGIO to this process), drained with MSG_DONTWAIT when a signal comes
+ * and once right after opening (for what was queued before O_ASYNC was set). `onDatagram` is
+ * only ever called from a later turn of the event loop, never before this resolves. An open
+ * receiver keeps the process alive. Each datagram and its control messages are copied
+ * out of the native buffer before the callback is called; `close()` takes effect at once (no
+ * callback after it, even from a drain under way), clears O_ASYNC, closes the descriptor and
+ * frees the native buffers.
  */
 export async function openDatagramReceiver(
   path: string,
@@ -262,16 +294,26 @@ export async function openDatagramReceiver(
 ): Promise<DatagramReceiver> {
   const { what } = options;
   const addr = encodeUnixAddress(path, what);
+  if (!isMainThread) {
+    throw new PlatformError(
+      "main-thread-only",
+      `${what} ${path}: a unix datagram receiver can only be opened on the main thread (it is woken by SIGIO, whose listeners run there), not in a worker thread`,
+    );
+  }
   const abstract = path.startsWith("@");
   const libc = await loadLibc();
   const { koffi } = libc;
 
-  const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) throw callError(libc, "socket", what, path, koffi.errno());
   let bound: Stats | undefined;
   try {
     setIntOption(libc, fd, SO_PASSCRED, 1, what, path);
     setReceiveBuffer(libc, fd, options.receiveBufferBytes, what, path);
+    // SIGIO goes to this process (nothing is sent before O_ASYNC is set, in start()).
+    if (libc.fcntl(fd, F_SETOWN, "int", process.pid) < 0) {
+      throw callError(libc, "fcntl(F_SETOWN)", what, path, koffi.errno());
+    }
     if (!abstract) removeStaleSocket(path, what);
     if (libc.bind(fd, addr, addr.length) < 0) {
       const errno = koffi.errno();
@@ -286,7 +328,14 @@ export async function openDatagramReceiver(
     if (bound !== undefined) unlinkIfSame(path, bound);
     throw e;
   }
-  return new Receiver(libc, fd, path, bound, options);
+  const receiver = new Receiver(libc, fd, path, bound, options);
+  try {
+    receiver.start();
+  } catch (e) {
+    await receiver.close();
+    throw e;
+  }
+  return receiver;
 }
 
 function setIntOption(
@@ -371,8 +420,92 @@ function unlinkIfSame(path: string, bound: Stats): void {
   if (st.ino === bound.ino && st.dev === bound.dev) unlinkSync(path);
 }
 
-/** Errors of recvmsg after which the next call may well succeed. */
-const transientErrors: ReadonlySet<string> = new Set(["EINTR", "ENOMEM", "ENOBUFS", "EAGAIN"]);
+/**
+ * The receivers open in this process, all drained at each SIGIO: the signal does not say which
+ * socket it is for (F_SETSIG would, through siginfo, which Node does not hand out).
+ */
+const receivers = new Set<Receiver>();
+/** A receiver could not clear its O_ASYNC: the listener stays, lest a SIGIO kill the process. */
+let listenForever = false;
+/**
+ * Keeps the event loop alive while a receiver is open, as a listening socket does (Node unrefs
+ * signal listeners): a ref'd MessagePort that is never sent anything, so no wakeup, no polling.
+ */
+let keepAlive: MessagePort | undefined;
+let drainScheduled: NodeJS.Immediate | undefined;
+let retryTimer: NodeJS.Timeout | undefined;
+
+/** Before the first O_ASYNC is set: SIGIO's default action terminates the process. */
+function listen(): void {
+  if (!listening()) process.on("SIGIO", scheduleDrain);
+  if (keepAlive === undefined) {
+    keepAlive = new MessageChannel().port1;
+    keepAlive.ref();
+  }
+}
+
+function listening(): boolean {
+  return process.listeners("SIGIO").includes(scheduleDrain);
+}
+
+/**
+ * Once no receiver is left, each having cleared its O_ASYNC. A SIGIO raised just before that
+ * may still be on its way to a thread: the listener stays one more turn of the event loop, for
+ * such a signal to land on it rather than on the default action.
+ */
+async function stopListening(): Promise<void> {
+  if (receivers.size > 0 || (!listening() && keepAlive === undefined)) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  if (receivers.size > 0) return;
+  keepAlive?.close();
+  keepAlive = undefined;
+  if (!listenForever) process.removeListener("SIGIO", scheduleDrain);
+  if (drainScheduled !== undefined) clearImmediate(drainScheduled);
+  if (retryTimer !== undefined) clearTimeout(retryTimer);
+  drainScheduled = undefined;
+  retryTimer = undefined;
+}
+
+/** The SIGIO listener: every signal read in one poll phase makes one drain, in the check phase. */
+function scheduleDrain(): void {
+  drainScheduled ??= setImmediate(drainAll);
+}
+
+/**
+ * Drains every open receiver. A callback that throws does not keep the others from draining:
+ * the first error is thrown at the end (an uncaught exception, as from any I/O callback), and
+ * the drain goes on at the next turn.
+ */
+function drainAll(): void {
+  drainScheduled = undefined;
+  let again = false;
+  let later = false;
+  let failure: { readonly error: unknown } | undefined;
+  for (const receiver of [...receivers]) {
+    try {
+      const result = receiver.drain();
+      if (result === "more") again = true;
+      else if (result === "retry") later = true;
+    } catch (e) {
+      again = true;
+      failure ??= { error: e };
+    }
+  }
+  if (again) scheduleDrain();
+  else if (later) {
+    retryTimer ??= setTimeout(() => {
+      retryTimer = undefined;
+      scheduleDrain();
+    }, retryDelayMs);
+  }
+  if (failure !== undefined) throw failure.error;
+}
+
+/**
+ * What a drain of one socket ended on: its queue is empty ("empty"), the budget is spent
+ * ("more"), recvmsg failed in a way that may pass ("retry"), or the receiver is closed.
+ */
+type DrainResult = "empty" | "more" | "retry" | "closed";
 
 class Receiver implements DatagramReceiver {
   readonly path: string;
@@ -385,9 +518,8 @@ class Receiver implements DatagramReceiver {
   readonly #view: Buffer;
   readonly #dataOffset: number;
   readonly #controlOffset: number;
-  #state: "receiving" | "closing" | "closed" = "receiving";
-  #inFlight = false;
-  #callDone: (() => void) | undefined;
+  /** False from the moment close() is called: no callback, no system call on #fd. */
+  #open = true;
   #closed: Promise<void> | undefined;
 
   constructor(
@@ -416,46 +548,56 @@ class Receiver implements DatagramReceiver {
     writePointer(m, msghdr.controlOffset, this.#mem + BigInt(this.#controlOffset), sizeT);
     writePointer(m, iovOffset, this.#mem + BigInt(this.#dataOffset), sizeT);
     writePointer(m, iovOffset + sizeT, BigInt(options.maxDatagramBytes), sizeT);
-    this.#arm();
   }
 
-  #arm(): void {
-    const { msghdr, sizeT } = this.#libc;
-    // The kernel rewrites these two at every call.
-    writePointer(this.#view, msghdr.controlLenOffset, BigInt(controlBytes), sizeT);
-    this.#view.writeInt32LE(0, msghdr.flagsOffset);
-    this.#inFlight = true;
-    this.#libc.recvmsg.async(this.#fd, this.#mem, MSG_CMSG_CLOEXEC | MSG_TRUNC, (err, n) =>
-      this.#completed(err, Number(n)),
-    );
+  /** Listener first, then O_ASYNC; then a drain for what was queued before. */
+  start(): void {
+    receivers.add(this);
+    listen();
+    this.#setAsync(true);
+    scheduleDrain();
   }
 
-  #completed(err: unknown, n: number): void {
-    const errno = this.#libc.koffi.errno();
-    this.#inFlight = false;
-    const datagram = err === null && n >= 0 ? this.#take(n) : undefined;
-    if (this.#state !== "receiving") {
-      this.#callDone?.();
-      return;
+  #setAsync(on: boolean): void {
+    const libc = this.#libc;
+    const flags = libc.fcntl(this.#fd, F_GETFL);
+    const call = flags < 0 ? "fcntl(F_GETFL)" : "fcntl(F_SETFL)";
+    if (
+      flags < 0 ||
+      libc.fcntl(this.#fd, F_SETFL, "int", on ? flags | O_ASYNC : flags & ~O_ASYNC) < 0
+    ) {
+      throw callError(libc, call, this.#options.what, this.path, libc.koffi.errno());
     }
-    if (datagram !== undefined) {
-      this.#arm();
-      this.#options.onDatagram(datagram);
-      return;
+  }
+
+  /** Takes up to drainBudget datagrams, each handed to onDatagram as it comes. */
+  drain(): DrainResult {
+    const libc = this.#libc;
+    for (let calls = 0; calls < drainBudget; calls++) {
+      if (!this.#open) return "closed";
+      const { msghdr, sizeT } = libc;
+      // The kernel rewrites these two at every call.
+      writePointer(this.#view, msghdr.controlLenOffset, BigInt(controlBytes), sizeT);
+      this.#view.writeInt32LE(0, msghdr.flagsOffset);
+      const n = Number(
+        libc.recvmsg(this.#fd, this.#mem, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC),
+      );
+      if (n < 0) {
+        const errno = libc.koffi.errno();
+        const name = libc.errnoName(errno);
+        if (name === "EAGAIN" || name === "EWOULDBLOCK") return "empty";
+        if (name === "EINTR") continue;
+        if (name === "ENOMEM" || name === "ENOBUFS") return "retry";
+        this.#fail(callError(libc, "recvmsg", this.#options.what, this.path, errno));
+        return "closed";
+      }
+      this.#options.onDatagram(this.#take(n));
     }
-    const name = err === null ? this.#libc.errnoName(errno) : "";
-    if (err === null && transientErrors.has(name)) {
-      this.#arm();
-      return;
-    }
-    const failure =
-      err === null
-        ? callError(this.#libc, "recvmsg", this.#options.what, this.path, errno)
-        : new PlatformError(
-            "socket-call",
-            `${this.#options.what} ${this.path}: recvmsg failed: ${(err as Error).message}`,
-            { cause: err },
-          );
+    return this.#open ? "more" : "closed";
+  }
+
+  /** recvmsg failed for good: released, then onFailure. */
+  #fail(failure: PlatformError): void {
     this.close().then(
       () => this.#options.onFailure(failure),
       (e: unknown) => this.#options.onFailure(PlatformError.from(e)),
@@ -514,27 +656,24 @@ class Receiver implements DatagramReceiver {
   }
 
   async #release(): Promise<void> {
-    this.#state = "closing";
-    if (this.#inFlight) {
-      const returned = new Promise<void>((resolve) => {
-        this.#callDone = resolve;
-      });
-      // Wakes the recvmsg blocked in the threadpool: it returns 0 (or a datagram still queued).
-      if (this.#libc.shutdown(this.#fd, SHUT_RDWR) < 0) {
-        throw callError(
-          this.#libc,
-          "shutdown",
-          this.#options.what,
-          this.path,
-          this.#libc.koffi.errno(),
-        );
+    this.#open = false;
+    receivers.delete(this);
+    try {
+      try {
+        // O_ASYNC off before the descriptor goes: a copy of it (in a child between fork and
+        // exec) would keep the socket alive, signalling this process after the listener is gone.
+        this.#setAsync(false);
+      } catch (e) {
+        listenForever = true;
+        throw e;
+      } finally {
+        this.#libc.close(this.#fd);
+        this.#libc.koffi.free(this.#mem);
+        if (this.#bound !== undefined) unlinkIfSame(this.path, this.#bound);
       }
-      await returned;
+    } finally {
+      await stopListening();
     }
-    this.#state = "closed";
-    this.#libc.close(this.#fd);
-    this.#libc.koffi.free(this.#mem);
-    if (this.#bound !== undefined) unlinkIfSame(this.path, this.#bound);
   }
 }
 
