@@ -150,6 +150,7 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
         { field: "stderr", prefer: (c) => c.d.stderrPath },
         { field: "pidfile" },
         { field: "process_type" },
+        { field: "watchdog_sec" },
         { field: "exec_start_pre" },
         { field: "exec_start_post" },
         { field: "exec_stop_post" },
