@@ -174,7 +174,8 @@ export class Daemon {
     this.persistEnabled = true;
     this.attachPersistence();
     this.schedulePersist();
-    const diff = await this.supervisor.apply(config.processes);
+    // The API answers while the processes get ready (a long oneshot must not hold it).
+    const diff = await this.supervisor.apply(config.processes, { wait: false });
     this.logDiff(diff, false);
 
     if (s.metrics.enabled) {
@@ -269,7 +270,10 @@ export class Daemon {
         });
       }
       if (!options.dryRun) await this.warnAgainstHost(config);
-      const diff = await this.supervisor.apply(config.processes, { dryRun: options.dryRun });
+      const diff = await this.supervisor.apply(config.processes, {
+        dryRun: options.dryRun,
+        wait: false,
+      });
       this.logDiff(diff, options.dryRun);
       if (!options.dryRun) this.events.emit("reloaded", diff);
       return diff;

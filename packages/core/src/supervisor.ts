@@ -182,7 +182,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
   async apply(
     configs: readonly ProcessConfig[],
-    options?: { dryRun?: boolean },
+    options?: { dryRun?: boolean; wait?: boolean },
   ): Promise<ConfigDiff> {
     const { diff, wanted, shadowed } = this.registry.plan(configs);
     for (const name of shadowed) {
@@ -223,7 +223,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.emit("created", { process: this.snapshot(m) });
       if (c.autoStart) toStart.push(m);
     }
-    await this.startOrdered(toStart);
+    const started = this.startOrdered(toStart);
+    if (options?.wait !== false) await started;
     return diff;
   }
 

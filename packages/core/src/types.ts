@@ -177,9 +177,14 @@ export interface SupervisorApi {
   /**
    * Make the `source: "config"` processes match `configs`: add (and auto-start) new ones, stop
    * and remove dropped ones, restart changed ones, leave the rest alone. API processes are not
-   * touched. With `dryRun` nothing changes; the diff is returned either way.
+   * touched. With `dryRun` nothing changes; the diff is returned either way. Resolves once the
+   * started processes are ready (or failed), or with `wait: false` once the starts have begun
+   * (in dependency order, in the background: a long oneshot does not hold the caller).
    */
-  apply(configs: readonly ProcessConfig[], options?: { dryRun?: boolean }): Promise<ConfigDiff>;
+  apply(
+    configs: readonly ProcessConfig[],
+    options?: { dryRun?: boolean; wait?: boolean },
+  ): Promise<ConfigDiff>;
   /**
    * Call once at daemon start, before `apply`: find the children a previous (crashed) supervisor
    * with the same stateDir left behind (run records under `<stateDir>/run/`, verified by pid +
