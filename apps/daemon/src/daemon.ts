@@ -28,6 +28,7 @@ import { DaemonError } from "./errors.js";
 import { type Listener, listenTcp, listenUnix, type RequestHandler } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { type PersistedProcess, ProcessStore } from "./persistence.js";
+import { notifySystemd } from "./sd-notify.js";
 import { type DaemonStatus, processManagerRoutes } from "./service.js";
 import { VERSION } from "./version.js";
 
@@ -194,6 +195,7 @@ export class Daemon {
       processes: this.supervisor.list().length,
       addresses: this.bindAddresses.join(","),
     });
+    await notifySystemd(this.log, "ready", this.statusLine());
   }
 
   /**
@@ -254,32 +256,50 @@ export class Daemon {
   reload(options: { dryRun: boolean }): Promise<ConfigDiff> {
     const run = this.reloadChain.then(async () => {
       await this.readyPromise;
-      let config: LoadedConfig;
+      if (options.dryRun) return this.applyConfigFile(options);
+      await notifySystemd(this.log, "reloading", "reloading the config");
       try {
-        config = await loadConfig(this.settings.configPath);
-      } catch (e) {
-        const ce = ConfigError.from(e);
-        this.log.error(`config reload refused, nothing changed:\n${formatConfigError(ce)}`, {
-          config: this.settings.configPath,
-        });
-        throw ce;
+        return await this.applyConfigFile(options);
+      } finally {
+        await notifySystemd(this.log, "ready", this.statusLine());
       }
-      if (config.missing) {
-        this.log.warn("config file not found; every config process will be removed", {
-          config: config.path,
-        });
-      }
-      if (!options.dryRun) await this.warnAgainstHost(config);
-      const diff = await this.supervisor.apply(config.processes, {
-        dryRun: options.dryRun,
-        wait: false,
-      });
-      this.logDiff(diff, options.dryRun);
-      if (!options.dryRun) this.events.emit("reloaded", diff);
-      return diff;
     });
     this.reloadChain = run.catch(() => {});
     return run;
+  }
+
+  /** What `systemctl status` shows of the daemon: how many processes, how many run. */
+  private statusLine(): string {
+    const list = this.supervisor.list();
+    const running = list.filter((p) => p.state === "running").length;
+    return `${list.length} processes, ${running} running`;
+  }
+
+  /** Loads the config file and applies it (or, with `dryRun`, answers what would change). */
+  private async applyConfigFile(options: { dryRun: boolean }): Promise<ConfigDiff> {
+    let config: LoadedConfig;
+    try {
+      config = await loadConfig(this.settings.configPath);
+    } catch (e) {
+      const ce = ConfigError.from(e);
+      this.log.error(`config reload refused, nothing changed:\n${formatConfigError(ce)}`, {
+        config: this.settings.configPath,
+      });
+      throw ce;
+    }
+    if (config.missing) {
+      this.log.warn("config file not found; every config process will be removed", {
+        config: config.path,
+      });
+    }
+    if (!options.dryRun) await this.warnAgainstHost(config);
+    const diff = await this.supervisor.apply(config.processes, {
+      dryRun: options.dryRun,
+      wait: false,
+    });
+    this.logDiff(diff, options.dryRun);
+    if (!options.dryRun) this.events.emit("reloaded", diff);
+    return diff;
   }
 
   /** SIGHUP: reload (errors only logged) and reopen every log file. */
@@ -458,6 +478,7 @@ export class Daemon {
   stop(): Promise<void> {
     if (this.stopping !== undefined) return this.stopping;
     this.stopping = (async () => {
+      await notifySystemd(this.log, "stopping", "stopping every process");
       // Freeze persistence with the current desired states before processes are stopped.
       this.schedulePersist();
       await this.persistChain;

@@ -46,6 +46,16 @@ export function systemVariantSuite(variant: SystemVariant): void {
       assert.match(r.stdout, /changed/);
       const active = await sb.exec(["systemctl", "is-active", "dd-procmgrd"]);
       assert.equal(active.stdout.trim(), "active", show(active));
+      // Type=notify: active only once the daemon said READY=1, with its STATUS= line.
+      const status = await sb.exec([
+        "systemctl",
+        "show",
+        "-p",
+        "StatusText",
+        "--value",
+        "dd-procmgrd",
+      ]);
+      assert.match(status.stdout, /^\d+ processes, \d+ running$/m, show(status));
       assert.equal(
         (await sb.exec(["systemctl", "is-enabled", "dd-procmgrd"])).stdout.trim(),
         "enabled",

@@ -198,7 +198,8 @@ export function daemonUnit(variant: DaemonVariant, options?: { daemonPath?: Unit
     startLimitIntervalSec: 60,
     startLimitBurst: 5,
     service: {
-      type: "exec",
+      // READY=1 once it serves, RELOADING=1 around a reload, STOPPING=1 (dd-procmgrd's sd-notify.ts).
+      type: "notify",
       environment: env(variant),
       environmentFiles: [envFile],
       execStart: [exe],
@@ -210,6 +211,8 @@ export function daemonUnit(variant: DaemonVariant, options?: { daemonPath?: Unit
       timeoutStartSec: 30,
       timeoutStopSec: 120,
       extra: [
+        // Only the daemon speaks for the unit; its processes have their own socket.
+        ["NotifyAccess", "main"],
         ["StandardOutput", "journal"],
         ["StandardError", "journal"],
         ["SyslogIdentifier", "dd-procmgrd"],
