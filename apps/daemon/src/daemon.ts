@@ -25,6 +25,7 @@ import {
   writeTokenFile,
 } from "./auth.js";
 import { DaemonError } from "./errors.js";
+import { logLifecycle } from "./lifecycle-log.js";
 import { type Listener, listenTcp, listenUnix, type RequestHandler } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { type PersistedProcess, ProcessStore } from "./persistence.js";
@@ -166,7 +167,7 @@ export class Daemon {
     }
     this.log.info("listening", { addresses: this.bindAddresses.join(","), token: s.tokenPath });
 
-    this.attachLifecycleLogging();
+    this.detachLifecycle = logLifecycle(this.supervisor, this.log);
     const recovered = await this.supervisor.recover();
     for (const r of recovered.stopped) {
       this.log.warn("stopped a leftover of the previous daemon", { name: r.name, pid: r.pid });
@@ -412,63 +413,6 @@ export class Daemon {
     this.supervisor.on("updated", onChange);
     this.supervisor.on("state", onState);
     this.supervisor.on("deleted", onDeleted);
-  }
-
-  private attachLifecycleLogging(): void {
-    const sup = this.supervisor;
-    const onState = ({ process: p, previous }: { process: ProcessInfo; previous: string }) => {
-      if (p.state === "running") this.log.info("process started", { name: p.name, pid: p.pid });
-      else if (p.state === "failed") {
-        this.log.warn("process failed", { name: p.name, reason: p.failureReason ?? "unknown" });
-      } else this.log.debug("process state", { name: p.name, from: previous, to: p.state });
-    };
-    const onExit = ({ process: p, exit }: Parameters<Parameters<typeof sup.on<"exit">>[1]>[0]) => {
-      const fields = {
-        name: p.name,
-        code: exit.code ?? undefined,
-        signal: exit.signal ?? undefined,
-        stopped_by_us: exit.stoppedByUs || undefined,
-        timed_out: exit.timedOut || undefined,
-        spawn_error: exit.spawnError,
-        failure: exit.failure,
-      };
-      if (exit.success || exit.stoppedByUs) this.log.info("process exited", fields);
-      else this.log.warn("process exited", fields);
-    };
-    const onRestart = ({ process: p, delayMs }: { process: ProcessInfo; delayMs: number }) => {
-      this.log.info("restart scheduled", { name: p.name, in: `${(delayMs / 1000).toFixed(1)}s` });
-    };
-    const onCreated = ({ process: p }: { process: ProcessInfo }) =>
-      this.log.info("process created", { name: p.name, id: p.id, source: p.source });
-    const onDeleted = ({ process: p }: { process: ProcessInfo }) =>
-      this.log.info("process deleted", { name: p.name, id: p.id });
-    const onHealth = ({
-      process: p,
-      health,
-    }: Parameters<Parameters<typeof sup.on<"health">>[1]>[0]) => {
-      const fields = {
-        name: p.name,
-        health: health.status,
-        failures: health.consecutiveFailures,
-        detail: health.lastResult?.detail,
-      };
-      if (health.status === "unhealthy") this.log.warn("health check", fields);
-      else this.log.info("health check", fields);
-    };
-    sup.on("state", onState);
-    sup.on("health", onHealth);
-    sup.on("exit", onExit);
-    sup.on("restart", onRestart);
-    sup.on("created", onCreated);
-    sup.on("deleted", onDeleted);
-    this.detachLifecycle = () => {
-      sup.off("state", onState);
-      sup.off("health", onHealth);
-      sup.off("exit", onExit);
-      sup.off("restart", onRestart);
-      sup.off("created", onCreated);
-      sup.off("deleted", onDeleted);
-    };
   }
 
   /**

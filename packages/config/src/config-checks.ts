@@ -1,7 +1,8 @@
 import { didYouMean } from "./did-you-mean.js";
 import type { ConfigIssue } from "./errors.js";
-import { type DependencyRefs, issueAt, type SourceContext } from "./resolve-process.js";
+import type { DependencyRefs } from "./resolve-process.js";
 import type { ProcessConfig } from "./types.js";
+import { issueAt, type SourceContext } from "./yaml-source.js";
 
 /** A valid process definition and where it was written. */
 export interface Defined {

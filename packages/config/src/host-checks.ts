@@ -1,9 +1,10 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { ConfigIssue } from "./errors.js";
-import { configOrigin, issueAt } from "./resolve-process.js";
+import { configOrigin } from "./resolve-process.js";
 import type { ProcessConfig } from "./types.js";
 import { checkUsersAndGroups } from "./users.js";
+import { issueAt } from "./yaml-source.js";
 
 /** The host a health check connects to, and the field that names it. */
 function checkedHost(config: ProcessConfig): { host: string; field: string } | undefined {

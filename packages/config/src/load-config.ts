@@ -3,14 +3,16 @@ import { basename, dirname, join, resolve } from "node:path";
 import { checkCycles, checkDependencyNames, type Defined } from "./config-checks.js";
 import { didYouMean } from "./did-you-mean.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
-import {
-  type DependencyRefs,
-  issueAt,
-  type SourceContext,
-  validateProcess,
-} from "./resolve-process.js";
+import { type DependencyRefs, validateProcess } from "./resolve-process.js";
 import type { ProcessConfig } from "./types.js";
-import { findDuplicateKeys, locate, parseYaml, type YamlNode } from "./yaml-source.js";
+import {
+  findDuplicateKeys,
+  issueAt,
+  locate,
+  parseYaml,
+  type SourceContext,
+  type YamlNode,
+} from "./yaml-source.js";
 
 export interface LoadedConfig {
   /** The absolute path of processes.yaml. */

@@ -1,70 +1,29 @@
 import * as v from "valibot";
 import { didYouMean } from "./did-you-mean.js";
-import { ConfigError, type ConfigErrorCode, type ConfigIssue } from "./errors.js";
+import { ConfigError, type ConfigIssue } from "./errors.js";
 import type { FieldRow } from "./field-row.js";
 import {
   type HealthCheckOutput,
   healthCheckFieldTable,
   resourceLimitFieldTable,
 } from "./nested-fields.js";
+import { completeProcess, dependencyFields, derivedMaxDelay } from "./process-checks.js";
 import {
   healthCheckFields,
   type ProcessFieldName,
-  processDefaults,
   processFields,
   processFieldTable,
   resourceLimitFields,
 } from "./process-fields.js";
 import { commandArgv, describeValue, nameProblem } from "./process-schema.js";
-import { splitCommand } from "./split-command.js";
 import type { HealthCheck, ProcessConfig, ResourceLimits } from "./types.js";
-import { locate, pathToString, type YamlNode, type YamlPath, type YamlPos } from "./yaml-source.js";
-
-/** Where a process definition comes from, to locate its issues. */
-export interface SourceContext {
-  readonly file?: string;
-  /** Position tree of the YAML document (absent for API input). */
-  readonly root?: YamlNode | undefined;
-  /** Path of the process mapping inside the YAML document ([] for a processes.d file). */
-  readonly nodePath: YamlPath;
-  /** Path shown in issues, e.g. ["processes", "webapp"]. */
-  readonly displayPrefix: YamlPath;
-}
+import { issueAt, type SourceContext, type YamlPath } from "./yaml-source.js";
 
 const origins = new WeakMap<ProcessConfig, SourceContext>();
 
 /** Where a resolved config was defined (when it came from a file). */
 export function configOrigin(config: ProcessConfig): SourceContext | undefined {
   return origins.get(config);
-}
-
-/** Build a located issue for `sub` (a path below the process). */
-export function issueAt(
-  ctx: SourceContext,
-  sub: YamlPath,
-  message: string,
-  extra: {
-    expected?: string;
-    received?: string;
-    code?: ConfigErrorCode;
-    where?: "key" | "value";
-    pos?: YamlPos;
-  } = {},
-): ConfigIssue {
-  const pos = extra.pos ?? locate(ctx.root, [...ctx.nodePath, ...sub], extra.where ?? "value");
-  const issue: ConfigIssue = {
-    path: pathToString([...ctx.displayPrefix, ...sub]),
-    message,
-    code: extra.code ?? "invalid",
-  };
-  if (ctx.file !== undefined) issue.file = ctx.file;
-  if (pos !== undefined && ctx.root !== undefined) {
-    issue.line = pos.line;
-    issue.column = pos.column;
-  }
-  if (extra.expected !== undefined) issue.expected = extra.expected;
-  if (extra.received !== undefined) issue.received = extra.received;
-  return issue;
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -301,16 +260,6 @@ function resourceLimits(
   return Object.keys(result).length === 0 ? undefined : result;
 }
 
-/** The dependency fields: ProcessConfig key and YAML field. */
-export const dependencyFields = [
-  ["after", "after"],
-  ["before", "before"],
-  ["requires", "requires"],
-  ["wants", "wants"],
-  ["bindsTo", "binds_to"],
-  ["conflicts", "conflicts"],
-] as const;
-
 /** The names a process refers to (collected even when the process itself is invalid). */
 export interface DependencyRefs {
   readonly name: string;
@@ -413,100 +362,6 @@ function parseProcessFields(
 
 /** The rows validated one by one (health_check and resource_limits have their own). */
 const flatRows: readonly FieldRow[] = processFieldTable.filter((row) => row.fields === undefined);
-
-/**
- * The checks across fields and the derived values of a whole process: the restart delay's cap
- * (derived when not given), the dependencies, and `argv` from the command and its args.
- */
-function completeProcess(
-  config: Mutable<ProcessConfig>,
-  maxDelayGiven: boolean,
-  ctx: SourceContext,
-  issues: ConfigIssue[],
-): void {
-  if (!maxDelayGiven) config.restartMaxDelaySec = derivedMaxDelay(config.restartSec);
-  else if (config.restartMaxDelaySec < config.restartSec) {
-    issues.push(
-      issueAt(ctx, ["restart_max_delay_sec"], "must not be less than restart_sec", {
-        expected: `>= ${config.restartSec}`,
-        received: String(config.restartMaxDelaySec),
-      }),
-    );
-  }
-  dependencyIssues(config, ctx, issues);
-  processTypeIssues(config, ctx, issues);
-  // A missing command is an issue already: the config is not used.
-  if (config.command !== undefined) config.argv = [...splitCommand(config.command), ...config.args];
-}
-
-/**
- * restart_sec's cap when restart_max_delay_sec is not given: its default or restart_sec itself,
- * whichever is larger (`restart_sec: 120` alone means "wait 120 s", not an error).
- */
-function derivedMaxDelay(restartSec: number): number {
-  return Math.max(processDefaults.restartMaxDelaySec, restartSec);
-}
-
-/** What a process type needs, and the fields only one type uses. */
-function processTypeIssues(config: ProcessConfig, ctx: SourceContext, issues: ConfigIssue[]): void {
-  const type = config.processType;
-  if (config.watchdogSec > 0 && type !== "notify") {
-    issues.push(
-      issueAt(ctx, ["watchdog_sec"], "only a notify process sends keep-alives (WATCHDOG=1)", {
-        expected: "process_type: notify, or no watchdog_sec",
-        received: `process_type: ${type}`,
-      }),
-    );
-  }
-  if (type === "forking" && config.pidfile === undefined) {
-    issues.push(
-      issueAt(ctx, ["process_type"], "a forking process needs a pidfile naming its main process", {
-        expected: "pidfile: /run/<name>.pid",
-      }),
-    );
-  }
-  if (type === "oneshot" && (config.restart === "always" || config.restart === "on-success")) {
-    issues.push(
-      issueAt(
-        ctx,
-        ["restart"],
-        `a oneshot process is done when it exits: "${config.restart}" would run it again and again`,
-        {
-          expected: "never or on-failure",
-          received: config.restart,
-        },
-      ),
-    );
-  }
-}
-
-/** A process that depends on itself, or both depends on and conflicts with another. */
-function dependencyIssues(config: ProcessConfig, ctx: SourceContext, issues: ConfigIssue[]): void {
-  const name = config.name;
-  for (const [key, field] of dependencyFields) {
-    const list = config[key];
-    if (list.includes(name)) {
-      issues.push(
-        issueAt(ctx, [field, list.indexOf(name)], `"${name}" cannot depend on itself`, {
-          expected: "another process name",
-          received: JSON.stringify(name),
-        }),
-      );
-    }
-  }
-  for (const [key, field] of dependencyFields) {
-    if (key === "before" || key === "conflicts") continue;
-    for (const dep of config[key]) {
-      if (config.conflicts.includes(dep)) {
-        issues.push(
-          issueAt(ctx, ["conflicts"], `"${dep}" is both in ${field} and in conflicts`, {
-            received: JSON.stringify(dep),
-          }),
-        );
-      }
-    }
-  }
-}
 
 /**
  * Update: `current` with the listed processes.yaml fields set to their values in `given` (the

@@ -1,7 +1,8 @@
 import { lookupGroup, lookupUser } from "@procmgr/platform";
 import type { ConfigIssue } from "./errors.js";
-import { configOrigin, issueAt } from "./resolve-process.js";
+import { configOrigin } from "./resolve-process.js";
 import type { ProcessConfig } from "./types.js";
+import { issueAt } from "./yaml-source.js";
 
 type Database = "passwd" | "group";
 

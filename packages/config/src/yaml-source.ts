@@ -1,6 +1,6 @@
 import * as jsYaml from "js-yaml";
 import { CORE_SCHEMA, load, type State, type Type, YAMLException } from "js-yaml";
-import { ConfigError } from "./errors.js";
+import { ConfigError, type ConfigErrorCode, type ConfigIssue } from "./errors.js";
 
 /** A 1-based position in a YAML text. */
 export interface YamlPos {
@@ -215,4 +215,44 @@ export function findDuplicateKeys(
   };
   if (root) walk(root, []);
   return out;
+}
+
+/** Where a process definition comes from, to locate its issues. */
+export interface SourceContext {
+  readonly file?: string;
+  /** Position tree of the YAML document (absent for API input). */
+  readonly root?: YamlNode | undefined;
+  /** Path of the process mapping inside the YAML document ([] for a processes.d file). */
+  readonly nodePath: YamlPath;
+  /** Path shown in issues, e.g. ["processes", "webapp"]. */
+  readonly displayPrefix: YamlPath;
+}
+
+/** Build a located issue for `sub` (a path below the process). */
+export function issueAt(
+  ctx: SourceContext,
+  sub: YamlPath,
+  message: string,
+  extra: {
+    expected?: string;
+    received?: string;
+    code?: ConfigErrorCode;
+    where?: "key" | "value";
+    pos?: YamlPos;
+  } = {},
+): ConfigIssue {
+  const pos = extra.pos ?? locate(ctx.root, [...ctx.nodePath, ...sub], extra.where ?? "value");
+  const issue: ConfigIssue = {
+    path: pathToString([...ctx.displayPrefix, ...sub]),
+    message,
+    code: extra.code ?? "invalid",
+  };
+  if (ctx.file !== undefined) issue.file = ctx.file;
+  if (pos !== undefined && ctx.root !== undefined) {
+    issue.line = pos.line;
+    issue.column = pos.column;
+  }
+  if (extra.expected !== undefined) issue.expected = extra.expected;
+  if (extra.received !== undefined) issue.received = extra.received;
+  return issue;
 }

@@ -9,7 +9,8 @@
  * socket's permissions. The socket itself goes through libc over FFI (see unix-datagram.ts).
  */
 import { PlatformError } from "./errors.js";
-import { openDatagramReceiver, type ReceivedDatagram, sendDatagram } from "./unix-datagram.js";
+import { sendDatagram } from "./libc.js";
+import { openDatagramReceiver, type ReceivedDatagram } from "./unix-datagram.js";
 
 /** Largest datagram accepted, as systemd's NOTIFY_BUFFER_MAX; longer ones are dropped. */
 export const notifyBufferMax = 4096;

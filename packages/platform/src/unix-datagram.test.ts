@@ -15,12 +15,12 @@ import { after, before, describe, it, type TestContext } from "node:test";
 import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import { PlatformError } from "./errors.js";
+import { sendDatagram } from "./libc.js";
 import {
   type DatagramReceiver,
   drainBudget,
   openDatagramReceiver,
   type ReceivedDatagram,
-  sendDatagram,
 } from "./unix-datagram.js";
 
 const run = promisify(execFile);
@@ -293,7 +293,8 @@ describe("signal-driven receiving", () => {
     const script = `
       import { writeFileSync } from "node:fs";
       writeFileSync("/proc/sys/net/unix/max_dgram_qlen", "4096");
-      const { openDatagramReceiver, sendDatagram } = await import(${JSON.stringify(url)});
+      const { openDatagramReceiver } = await import(${JSON.stringify(url)});
+      const { sendDatagram } = await import(${JSON.stringify(new URL("./libc.js", import.meta.url).href)});
       let turn = 0;
       const perTurn = new Map();
       const tick = () => { turn++; if (!done) setImmediate(tick); };

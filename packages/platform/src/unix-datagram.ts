@@ -41,193 +41,43 @@
  * (x86, x86-64, arm, arm64, riscv64, loongarch64): other architectures (powerpc, mips, sparc...)
  * are refused.
  */
-import { chmodSync, lstatSync, type Stats, unlinkSync } from "node:fs";
-import { dirname, isAbsolute } from "node:path";
+import { chmodSync, lstatSync, type Stats } from "node:fs";
 import { isMainThread, MessageChannel, type MessagePort } from "node:worker_threads";
 import { PlatformError } from "./errors.js";
-
-type Koffi = typeof import("koffi");
-
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const SOCK_NONBLOCK = 0o4000;
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const SO_PASSCRED = 16;
-const SO_RCVBUFFORCE = 33;
-const SCM_RIGHTS = 1;
-const SCM_CREDENTIALS = 2;
-const MSG_TRUNC = 0x20;
-const MSG_DONTWAIT = 0x40;
-const MSG_NOSIGNAL = 0x4000;
-const MSG_CMSG_CLOEXEC = 0x40000000;
-const F_GETFL = 3;
-const F_SETFL = 4;
-const F_SETOWN = 8;
-const O_ASYNC = 0o20000;
+import {
+  AF_UNIX,
+  align,
+  bindHint,
+  callError,
+  encodeUnixAddress,
+  F_GETFL,
+  F_SETFL,
+  F_SETOWN,
+  type Libc,
+  loadLibc,
+  MSG_CMSG_CLOEXEC,
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  O_ASYNC,
+  readPointer,
+  removeStaleSocket,
+  SCM_CREDENTIALS,
+  SCM_RIGHTS,
+  SO_PASSCRED,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  setIntOption,
+  setReceiveBuffer,
+  unlinkIfSame,
+  writePointer,
+} from "./libc.js";
 
 /** recvmsg calls (datagrams) on one socket in one drain, before yielding to the event loop. */
 export const drainBudget = 256;
 /** After ENOMEM or ENOBUFS from recvmsg, the next try. */
 const retryDelayMs = 10;
-
-/** sun_path is 108 bytes, NUL included. */
-export const unixPathMax = 107;
-
-const supportedArchs: ReadonlySet<string> = new Set([
-  "x64",
-  "ia32",
-  "arm",
-  "arm64",
-  "riscv64",
-  "loong64",
-]);
-
-interface Libc {
-  readonly koffi: Koffi;
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, addr: Buffer, len: number): number;
-  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
-  /** recvmsg(2) on a pointer to native memory; only ever called with MSG_DONTWAIT. */
-  recvmsg(fd: number, msg: bigint, flags: number): number | bigint;
-  /** fcntl(2), variadic: the argument is given as its type then its value ("int", 8). */
-  fcntl(fd: number, cmd: number, ...arg: [] | ["int", number]): number;
-  sendto(
-    fd: number,
-    buf: Buffer,
-    len: number,
-    flags: number,
-    addr: Buffer,
-    addrLen: number,
-  ): number | bigint;
-  close(fd: number): number;
-  /** Layout of struct msghdr / cmsghdr on this architecture. */
-  readonly msghdr: {
-    readonly size: number;
-    readonly iovOffset: number;
-    readonly iovLenOffset: number;
-    readonly controlOffset: number;
-    readonly controlLenOffset: number;
-    readonly flagsOffset: number;
-  };
-  readonly sizeT: number;
-  errnoName(errno: number): string;
-}
-
-let libcPromise: Promise<Libc> | undefined;
-
-async function bindLibc(): Promise<Libc> {
-  if (process.platform !== "linux" || !supportedArchs.has(process.arch)) {
-    throw new PlatformError(
-      "native-unavailable",
-      `unix datagram sockets: ${process.platform}/${process.arch} is not supported (Linux on ${[...supportedArchs].join(", ")})`,
-    );
-  }
-  let koffi: Koffi;
-  try {
-    koffi = await import("koffi");
-  } catch (e) {
-    throw new PlatformError(
-      "native-unavailable",
-      `cannot load koffi (FFI) for unix datagram sockets: ${(e as Error).message}`,
-      { cause: e },
-    );
-  }
-  // dlopen(NULL): the symbols of node itself and of what it links, libc among them (glibc or
-  // musl alike, no library name to guess).
-  const libc = koffi.load(null);
-  const msghdr = koffi.struct({
-    msg_name: "void *",
-    msg_namelen: "uint32_t",
-    msg_iov: "void *",
-    msg_iovlen: "size_t",
-    msg_control: "void *",
-    msg_controllen: "size_t",
-    msg_flags: "int",
-  });
-  const names = new Map<number, string>();
-  for (const [name, value] of Object.entries(koffi.os.errno)) {
-    if (!names.has(value)) names.set(value, name);
-  }
-  return {
-    koffi,
-    socket: libc.func("int socket(int domain, int type, int protocol)"),
-    bind: libc.func("int bind(int fd, const void *addr, uint32_t len)"),
-    setsockopt: libc.func(
-      "int setsockopt(int fd, int level, int name, const void *value, uint32_t len)",
-    ),
-    recvmsg: libc.func("intptr_t recvmsg(int fd, void *msg, int flags)"),
-    sendto: libc.func(
-      "intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addr_len)",
-    ),
-    fcntl: libc.func("int fcntl(int fd, int cmd, ...)"),
-    close: libc.func("int close(int fd)"),
-    msghdr: {
-      size: koffi.sizeof(msghdr),
-      iovOffset: koffi.offsetof(msghdr, "msg_iov"),
-      iovLenOffset: koffi.offsetof(msghdr, "msg_iovlen"),
-      controlOffset: koffi.offsetof(msghdr, "msg_control"),
-      controlLenOffset: koffi.offsetof(msghdr, "msg_controllen"),
-      flagsOffset: koffi.offsetof(msghdr, "msg_flags"),
-    },
-    sizeT: koffi.sizeof("size_t"),
-    errnoName: (errno) => names.get(errno) ?? `errno ${errno}`,
-  };
-}
-
-function loadLibc(): Promise<Libc> {
-  libcPromise ??= bindLibc();
-  return libcPromise;
-}
-
-/**
- * `struct sockaddr_un` for `path`: a file system path, or `@name` for a name in the abstract
- * namespace (as systemd writes it in `$NOTIFY_SOCKET`). `what` names the socket in errors.
- */
-export function encodeUnixAddress(path: string, what: string): Buffer {
-  const abstract = path.startsWith("@");
-  const name = Buffer.from(abstract ? path.slice(1) : path, "utf8");
-  if (name.length === 0 || name.includes(0)) {
-    throw new PlatformError(
-      "socket-address",
-      `${what} ${JSON.stringify(path)}: expected an absolute path or @name, without NUL bytes`,
-    );
-  }
-  if (!abstract && !isAbsolute(path)) {
-    throw new PlatformError(
-      "socket-address",
-      `${what} ${JSON.stringify(path)}: expected an absolute path (or @name for an abstract socket)`,
-    );
-  }
-  if (name.length > unixPathMax) {
-    throw new PlatformError(
-      "socket-address",
-      `${what} ${path}: ${name.length} bytes long, a unix socket path holds at most ${unixPathMax} bytes (sun_path is 108, NUL included)`,
-    );
-  }
-  // sa_family, then the path and its NUL, or a NUL and the abstract name (no NUL: the length
-  // given to the kernel delimits it).
-  const addr = Buffer.alloc(2 + 1 + name.length);
-  addr.writeUInt16LE(AF_UNIX, 0);
-  name.copy(addr, abstract ? 3 : 2);
-  return addr;
-}
-
-function callError(
-  libc: Libc,
-  call: string,
-  what: string,
-  path: string,
-  errno: number,
-  hint?: string,
-): PlatformError {
-  const name = libc.errnoName(errno);
-  return new PlatformError(
-    "socket-call",
-    `${what} ${path}: ${call} failed: ${name}${hint === undefined ? "" : ` (${hint})`}`,
-  );
-}
 
 /** The sender's credentials of a datagram, as the kernel vouches for them. */
 export interface SenderCredentials {
@@ -338,92 +188,6 @@ export async function openDatagramReceiver(
   return receiver;
 }
 
-function setIntOption(
-  libc: Libc,
-  fd: number,
-  option: number,
-  value: number,
-  what: string,
-  path: string,
-): number {
-  const buf = Buffer.alloc(4);
-  buf.writeInt32LE(value);
-  if (libc.setsockopt(fd, SOL_SOCKET, option, buf, 4) === 0) return 0;
-  const errno = libc.koffi.errno();
-  if (option === SO_RCVBUFFORCE) return errno;
-  throw callError(libc, `setsockopt(${optionName(option)})`, what, path, errno);
-}
-
-function optionName(option: number): string {
-  return option === SO_PASSCRED ? "SO_PASSCRED" : option === SO_RCVBUF ? "SO_RCVBUF" : "?";
-}
-
-/** SO_RCVBUFFORCE when privileged (CAP_NET_ADMIN: above net.core.rmem_max), else SO_RCVBUF. */
-function setReceiveBuffer(libc: Libc, fd: number, bytes: number, what: string, path: string) {
-  const errno = setIntOption(libc, fd, SO_RCVBUFFORCE, bytes, what, path);
-  if (errno === 0) return;
-  if (libc.errnoName(errno) !== "EPERM") {
-    throw callError(libc, "setsockopt(SO_RCVBUFFORCE)", what, path, errno);
-  }
-  setIntOption(libc, fd, SO_RCVBUF, bytes, what, path);
-}
-
-/** A socket file left by an earlier run is removed; anything else there is an error. */
-function removeStaleSocket(path: string, what: string): void {
-  let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new PlatformError("socket-call", `${what} ${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  if (!st.isSocket()) {
-    throw new PlatformError(
-      "socket-call",
-      `${what} ${path}: bind failed: EADDRINUSE (a file that is not a socket exists there; not removing it)`,
-    );
-  }
-  unlinkSync(path);
-}
-
-function bindHint(errno: string, path: string): string | undefined {
-  if (path.startsWith("@")) {
-    return errno === "EADDRINUSE" ? "another socket holds that abstract name" : undefined;
-  }
-  switch (errno) {
-    case "ENOENT":
-      return `directory ${dirname(path)} does not exist`;
-    case "ENOTDIR":
-      return `a component of ${dirname(path)} is not a directory`;
-    case "EACCES":
-      return `no permission to create it in ${dirname(path)}`;
-    case "EADDRINUSE":
-      return "something was created there while binding";
-    case "EROFS":
-      return "read-only file system";
-    default:
-      return undefined;
-  }
-}
-
-function unlinkIfSame(path: string, bound: Stats): void {
-  let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw e;
-  }
-  // Another process may have bound a new socket there since: only ours is removed.
-  if (st.ino === bound.ino && st.dev === bound.dev) unlinkSync(path);
-}
-
-/**
- * The receivers open in this process, all drained at each SIGIO: the signal does not say which
- * socket it is for (F_SETSIG would, through siginfo, which Node does not hand out).
- */
 const receivers = new Set<Receiver>();
 /** A receiver could not clear its O_ASYNC: the listener stays, lest a SIGIO kill the process. */
 let listenForever = false;
@@ -675,56 +439,4 @@ class Receiver implements DatagramReceiver {
       await stopListening();
     }
   }
-}
-
-/**
- * Sends one datagram to the unix datagram socket at `path` (or `@name`), without waiting: a
- * receiver whose queue is full makes it fail with EAGAIN rather than block.
- */
-export async function sendDatagram(path: string, data: Buffer, what: string): Promise<void> {
-  const addr = encodeUnixAddress(path, what);
-  const libc = await loadLibc();
-  const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) throw callError(libc, "socket", what, path, libc.koffi.errno());
-  try {
-    const n = Number(
-      libc.sendto(fd, data, data.length, MSG_DONTWAIT | MSG_NOSIGNAL, addr, addr.length),
-    );
-    if (n < 0) {
-      const errno = libc.koffi.errno();
-      throw callError(libc, "sendto", what, path, errno, sendHint(libc.errnoName(errno)));
-    }
-  } finally {
-    libc.close(fd);
-  }
-}
-
-function sendHint(errno: string): string | undefined {
-  switch (errno) {
-    case "ENOENT":
-      return "no socket there";
-    case "ECONNREFUSED":
-      return "nothing receives on it";
-    case "EAGAIN":
-      return "the receiver's queue is full";
-    case "EACCES":
-      return "no permission to write to it";
-    case "EMSGSIZE":
-      return "datagram too large";
-    default:
-      return undefined;
-  }
-}
-
-function align(n: number, to: number): number {
-  return Math.ceil(n / to) * to;
-}
-
-function writePointer(buf: Buffer, offset: number, value: bigint, size: number): void {
-  if (size === 8) buf.writeBigUInt64LE(value, offset);
-  else buf.writeUInt32LE(Number(value), offset);
-}
-
-function readPointer(buf: Buffer, offset: number, size: number): bigint {
-  return size === 8 ? buf.readBigUInt64LE(offset) : BigInt(buf.readUInt32LE(offset));
 }
