@@ -19,6 +19,12 @@ import {
 const { newSupervisor } = supervisorFactory();
 const app = fixture("notify-app.mjs");
 
+/** The real uid of a process (/proc/<pid>/status). */
+function readProcStatus(pid: number): { uid: string } {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m);
+  return { uid: line?.[1] ?? "" };
+}
+
 function notifyConfig(name: string, steps: string[], overrides = {}) {
   return testConfig(name, [process.execPath, app, ...steps], {
     processType: "notify",
@@ -179,6 +185,18 @@ describe("readiness", () => {
     assert.equal(sup.get("alive").pid, alive.pid);
     assert.equal(sup.get("alive").restartCount, 0);
     await sup.stop("alive");
+  });
+
+  it("notify as another user: a program run as nobody reaches the socket and is ready", async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const sup = newSupervisor({ notifySocket: join(dir, "notify.sock") });
+    await sup.create(notifyConfig("nob", ["status=as nobody", "ready"], { user: "nobody" }));
+    const info = await sup.start("nob");
+    assert.equal(info.state, "running");
+    assert.equal(readProcStatus(info.pid ?? 0).uid, "65534");
+    await until(() => sup.get("nob").statusText === "as nobody");
+    await sup.stop("nob");
   });
 
   it("a message from another process tree is not taken", async () => {
