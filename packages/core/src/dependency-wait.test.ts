@@ -121,3 +121,61 @@ describe("dependencies wait for readiness", () => {
     assert.deepEqual(order(log), ["web", "api", "db"]);
   });
 });
+
+describe("health checks of running processes", () => {
+  it("restart_after failures in a row restart the process whatever its policy; health is shown", async () => {
+    const sup = newSupervisor();
+    const server = createServer((s) => s.destroy());
+    const port = await new Promise<number>((done) => {
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        done(typeof address === "object" && address !== null ? address.port : 0);
+        server.close();
+      });
+    });
+    // Nothing listens on the port: every check is refused.
+    await sup.create(
+      testConfig("sick", ["sleep", "100"], {
+        restart: "never",
+        restartSec: 0.1,
+        healthCheck: {
+          type: "tcp",
+          host: "127.0.0.1",
+          port,
+          intervalSec: 0.1,
+          timeoutSec: 1,
+          retries: 1,
+          startPeriodSec: 0,
+          restartAfter: 3,
+          method: "GET",
+          expectedStatus: 200,
+          args: [],
+        },
+      }),
+    );
+    const first = await sup.start("sick");
+    const unhealthy = await new Promise<string>((done) => {
+      const listener = ({
+        process: p,
+        health,
+      }: {
+        process: { name: string };
+        health: { status: string };
+      }) => {
+        if (p.name === "sick" && health.status === "unhealthy") {
+          sup.off("health", listener);
+          done(health.status);
+        }
+      };
+      sup.on("health", listener);
+    });
+    assert.equal(unhealthy, "unhealthy");
+    await until(() => sup.get("sick").restartCount === 1 && sup.get("sick").state === "running");
+    const after = sup.get("sick");
+    assert.notEqual(after.pid, first.pid);
+    assert.match(after.lastExit?.failure ?? "", /health check failed 3 times in a row/);
+    assert.equal(after.lastExit?.success, false);
+    assert.equal(after.consecutiveFailures, 1);
+    await sup.stop("sick");
+  });
+});
