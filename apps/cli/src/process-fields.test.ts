@@ -26,6 +26,7 @@ import {
 import { ProcessSpecSchema } from "@procmgr/rpc";
 import { UpdateCommand } from "./commands/update.js";
 import { describeLayout } from "./format/describe-page.js";
+import { buildSpec } from "./spec-build.js";
 import { baseExtraFlags, specFlags } from "./spec-flags.js";
 
 /*
@@ -178,19 +179,23 @@ describe("the field table", () => {
 
 describe("the CLI's flags", () => {
   it("are the table's flags: names, help, kind, enumeration values", () => {
-    const expected = processFieldTable.flatMap((row: FieldRow) =>
+    const flagOf = (row: FieldRow, field: string) =>
       row.flag === undefined
         ? []
         : [
             {
-              field: row.yaml,
+              field,
               names: row.flag.names,
               description: row.flag.help,
-              kind: row.codec.flagKind,
+              kind: row.flag.kind ?? row.codec.flagKind,
               updateOnly: row.flag.updateOnly === true,
             },
-          ],
-    );
+          ];
+    // Each row's, then those of its nested message's rows (by their path), in table order.
+    const expected = processFieldTable.flatMap((row: FieldRow) => [
+      ...flagOf(row, row.yaml),
+      ...(row.fields ?? []).flatMap((sub) => flagOf(sub, `${row.yaml}.${sub.yaml}`)),
+    ]);
     assert.deepEqual(
       specFlags.map((f) => ({
         field: f.field,
@@ -203,6 +208,35 @@ describe("the CLI's flags", () => {
     );
     const restart = specFlags.find((f) => f.field === "restart");
     assert.deepEqual(restart?.values, ["never", "always", "on-failure", "on-success"]);
+    const healthType = specFlags.find((f) => f.field === "health_check.type");
+    assert.deepEqual(healthType?.values, ["http", "tcp", "exec"]);
+  });
+
+  it("cover every field of the health check, each named --health-*", () => {
+    const health = processFieldTable.find((row) => row.yaml === "health_check");
+    const paths = (health?.fields ?? []).map((row) => `health_check.${row.yaml}`);
+    const flags = specFlags.filter((f) => f.field.startsWith("health_check."));
+    assert.deepEqual(
+      flags.map((f) => f.field),
+      paths,
+    );
+    for (const f of flags) assert.match(f.names[0] ?? "", /^--health-[a-z-]+$/, f.field);
+    assert.equal(flags.find((f) => f.field === "health_check.args")?.kind, "words");
+  });
+
+  it("of nested fields make the message an Update sets them on, by path", () => {
+    const parsed = specFlags.filter((f) =>
+      ["health_check.port", "health_check.host", "restart_sec"].includes(f.field),
+    );
+    const values = new Map(parsed.map((f) => [f, [f.kind === "int" ? "8080" : "2"]]));
+    const spec = create(ProcessSpecSchema, buildSpec(values).spec);
+    assert.equal(spec.healthCheck?.port, 8080);
+    assert.equal(spec.healthCheck?.host, "2");
+    assert.equal(spec.restartSec, 2);
+    assert.deepEqual(specToRaw(spec), {
+      restart_sec: 2,
+      health_check: { host: "2", port: 8080 },
+    });
   });
 
   it("have names of their own, shown in the help of create and update", () => {

@@ -13,7 +13,7 @@ export type SpecFlagKind = FlagKind;
 export interface SpecFlag {
   /** Long names, "--user". */
   readonly names: readonly string[];
-  /** The processes.yaml field (snake_case). */
+  /** The processes.yaml field (snake_case), or the path of a nested one ("health_check.port"). */
   readonly field: string;
   readonly kind: SpecFlagKind;
   /** An enumeration's spellings. */

@@ -4,6 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   ConfigError,
   type FieldCodec,
+  parentFieldRow,
   parseFieldValue,
   processFieldRow,
   protoLocalName,
@@ -79,6 +80,8 @@ function flagToYaml(
       return Number(value);
     case "list":
       return splitList(values);
+    case "words":
+      return [...values];
     case "int-list":
       return splitList(values).map((item) => {
         if (!/^-?\d+$/.test(item)) {
@@ -120,7 +123,9 @@ function flagToProto(
  * Turns parsed config flags into a ProcessSpec init and the list of fields given. Each value goes
  * through the field's schema, as in processes.yaml (`--restart-sec '1.5 minutes'` as
  * `restart_sec: 1.5 minutes`);
- * the daemon validates the whole spec again.
+ * the daemon validates the whole spec again. A field of a nested message (`--health-port 80`)
+ * goes into that message (`healthCheck.port`), listed by its path (`health_check.port`): an
+ * Update sets just it on the current message; Create takes the message the flags make.
  */
 export function buildSpec(
   flags: ReadonlyMap<SpecFlag, readonly string[]>,
@@ -130,7 +135,14 @@ export function buildSpec(
   const fields: string[] = [];
   for (const [flag, values] of flags) {
     const row = processFieldRow(flag.field);
-    spec[protoLocalName(row.proto)] = flagToProto(flag, values, options.baseEnv);
+    const parent = parentFieldRow(flag.field);
+    let target = spec;
+    if (parent !== undefined) {
+      const name = protoLocalName(parent.proto);
+      target = (spec[name] ?? {}) as Record<string, unknown>;
+      spec[name] = target;
+    }
+    target[protoLocalName(row.proto)] = flagToProto(flag, values, options.baseEnv);
     fields.push(flag.field);
     // A new command line replaces the arguments too.
     if (flag.field === "command") {

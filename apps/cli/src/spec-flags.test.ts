@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { RestartPolicy } from "@procmgr/rpc";
+import { HealthCheckType, RestartPolicy } from "@procmgr/rpc";
 import { UsageError } from "clipanion";
 import { disambiguateRestart } from "./commands/update.js";
 import { buildSpec, parseEnvPairs } from "./spec-build.js";
@@ -214,6 +214,79 @@ describe("buildSpec", () => {
     bad(["--kill-signal", "SIGNOPE"], /--kill-signal expects a signal name.*"SIGNOPE"/);
     bad(["--success-exit-status", "0,300"], /--success-exit-status expects an exit code.*"0,300"/);
     bad(["--after", "a b"], /--after expects a name without whitespace.*"a b"/);
+  });
+
+  it("puts the --health-* flags into the health check message, listed by their path", () => {
+    const p = parseCreate([
+      "api",
+      "node",
+      "server.js",
+      "--health-type",
+      "HTTP",
+      "--health-endpoint",
+      "http://127.0.0.1:8080/health",
+      "--health-interval",
+      "1m30s",
+      "--health-retries",
+      "2",
+      "--health-restart-after",
+      "4",
+      "--health-expected-status",
+      "204",
+      "--health-method",
+      "head",
+    ]);
+    assert.deepEqual(p.positionals, ["api", "node", "server.js"]);
+    const { spec, fields } = buildSpec(p.spec);
+    assert.deepEqual(spec, {
+      healthCheck: {
+        type: HealthCheckType.HTTP,
+        endpoint: "http://127.0.0.1:8080/health",
+        intervalSec: 90,
+        retries: 2,
+        restartAfter: 4,
+        expectedStatus: 204,
+        method: "HEAD",
+      },
+    });
+    assert.deepEqual(fields, [
+      "health_check.type",
+      "health_check.endpoint",
+      "health_check.interval",
+      "health_check.retries",
+      "health_check.restart_after",
+      "health_check.expected_status",
+      "health_check.method",
+    ]);
+    // Each --health-arg is one argument, commas and all.
+    const exec = buildSpec(
+      parseCreate([
+        "w",
+        "x",
+        "--health-type",
+        "exec",
+        "--health-command",
+        "check --fast",
+        "--health-arg",
+        "a,b",
+        "--health-arg",
+        "c d",
+      ]).spec,
+    ).spec;
+    assert.deepEqual(exec.healthCheck, {
+      type: HealthCheckType.EXEC,
+      command: "check --fast",
+      args: ["a,b", "c d"],
+    });
+    // An empty text resets the field (update: back to its default).
+    assert.deepEqual(buildSpec(parseCreate(["w", "x", "--health-endpoint", ""]).spec).spec, {
+      healthCheck: { endpoint: "" },
+    });
+    const bad = (argv: string[], re: RegExp) =>
+      assert.throws(() => buildSpec(parseCreate(["t", "x", ...argv]).spec), re);
+    bad(["--health-type", "ping"], /--health-type expects one of http, tcp, exec.*"ping"/);
+    bad(["--health-port", "70000"], /--health-port expects/);
+    bad(["--health-interval", "often"], /--health-interval expects a duration/);
   });
 
   it("--command in update clears the arguments", () => {

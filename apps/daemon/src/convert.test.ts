@@ -5,7 +5,9 @@ import { TimestampSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { processFields, resolveProcessConfig, specFields } from "@procmgr/config";
 import type { ProcessInfo } from "@procmgr/core";
 import {
+  ExitInfoSchema,
   HealthCheckType,
+  HealthStatus,
   KillMode,
   ProcessSpecSchema,
   ProcessState,
@@ -13,7 +15,7 @@ import {
   ProcessType,
   RestartPolicy,
 } from "@procmgr/rpc";
-import { redacted, toProcessSpec, toProcessStatus } from "./convert.js";
+import { redacted, toExitInfo, toProcessSpec, toProcessStatus } from "./convert.js";
 
 test("the API's spec fields are exactly the fields of processes.yaml", () => {
   assert.deepEqual([...specFields].sort(), [...processFields].sort());
@@ -58,6 +60,17 @@ test("toProcessStatus builds a complete ProcessStatus message (every field, vali
         durationMs: 1_000,
       },
     },
+    {
+      ...base,
+      pid: 43,
+      statusText: "serving 3 clients",
+      health: {
+        status: "unhealthy",
+        consecutiveFailures: 3,
+        lastResult: { ok: false, detail: "HTTP 404 (expected 200)", durationMs: 1.2 },
+        lastCheckAt: new Date(5_000),
+      },
+    },
   ];
   const zeroKeys = Object.keys(create(ProcessStatusSchema));
   for (const info of infos) {
@@ -74,11 +87,48 @@ test("toProcessStatus builds a complete ProcessStatus message (every field, vali
   assert.equal(full.nextRestartAt?.seconds, 4n);
   assert.equal(full.state, ProcessState.BACKOFF);
   assert.equal(toProcessStatus(base).startedAt, undefined);
+  assert.equal(toProcessStatus(base).healthStatus, HealthStatus.UNSPECIFIED, "no health check");
+  assert.equal(toProcessStatus(base).lastHealthCheck, undefined);
+  const checked = toProcessStatus(infos[2] as ProcessInfo);
+  assert.equal(checked.statusText, "serving 3 clients");
+  assert.equal(checked.healthStatus, HealthStatus.UNHEALTHY);
+  assert.equal(checked.healthCheckFailures, 3);
+  assert.equal(checked.healthDetail, "HTTP 404 (expected 200)");
+  assert.equal(checked.lastHealthCheck?.seconds, 5n);
+  for (const [status, proto] of [
+    ["unknown", HealthStatus.UNKNOWN],
+    ["healthy", HealthStatus.HEALTHY],
+  ] as const) {
+    const health = { status, consecutiveFailures: 0 };
+    assert.equal(toProcessStatus({ ...base, health }).healthStatus, proto);
+  }
   // Timestamps as protobuf-es's timestampFromDate makes them.
   for (const ms of [0, 1, 999, 1_000, 1_763_800_000_123, -1, -1_500]) {
     const t = toProcessStatus({ ...base, createdAt: new Date(ms) }).createdAt;
     assert.ok(t && equals(TimestampSchema, t, timestampFromDate(new Date(ms))), String(ms));
   }
+});
+
+test("toExitInfo carries why a run failed when its exit status does not say it", () => {
+  const exit = {
+    code: null,
+    signal: "SIGTERM" as const,
+    stoppedByUs: false,
+    timedOut: false,
+    success: false,
+    startedAt: new Date(1_000),
+    endedAt: new Date(2_500),
+    durationMs: 1_500,
+  };
+  const failed = toExitInfo({
+    ...exit,
+    failure: "health check failed 3 times in a row (restart_after 3): HTTP 404 (expected 200)",
+  });
+  assert.ok(isMessage(failed, ExitInfoSchema));
+  assert.match(failed.failure, /^health check failed 3 times/);
+  assert.equal(failed.signal, "SIGTERM");
+  assert.equal(failed.durationSeconds, 1.5);
+  assert.equal(toExitInfo(exit).failure, "");
 });
 
 test("toProcessSpec: every field with its default filled in; env redacted when asked", () => {

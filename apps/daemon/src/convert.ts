@@ -2,10 +2,16 @@ import { userInfo } from "node:os";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { type ProcessConfig, processConfigToSpec, restartPolicies } from "@procmgr/config";
-import type { ProcessState as CoreState, ExitResult, ProcessInfo } from "@procmgr/core";
+import type {
+  HealthStatus as CoreHealthStatus,
+  ProcessState as CoreState,
+  ExitResult,
+  ProcessInfo,
+} from "@procmgr/core";
 import {
   type ExitInfo,
   ExitInfoSchema,
+  HealthStatus,
   LogStream,
   ProcessSource,
   type ProcessSpec,
@@ -37,6 +43,17 @@ export function protoState(s: CoreState): ProcessState {
   return stateToProto[s];
 }
 
+const healthToProto: Record<CoreHealthStatus, HealthStatus> = {
+  unknown: HealthStatus.UNKNOWN,
+  healthy: HealthStatus.HEALTHY,
+  unhealthy: HealthStatus.UNHEALTHY,
+};
+
+/** A health check's status; UNSPECIFIED = no health check (none configured, or not running). */
+export function protoHealth(s: CoreHealthStatus | undefined): HealthStatus {
+  return s === undefined ? HealthStatus.UNSPECIFIED : healthToProto[s];
+}
+
 export function streamName(s: LogStream): "stdout" | "stderr" {
   return s === LogStream.STDERR ? "stderr" : "stdout";
 }
@@ -65,12 +82,17 @@ export function toProcessStatus(p: ProcessInfo): ProcessStatus {
     uptimeSeconds: p.uptimeMs === undefined ? 0 : p.uptimeMs / 1000,
     autoStart: p.config.autoStart,
     restart: restartPolicies[p.config.restart],
+    statusText: p.statusText ?? "",
+    healthStatus: protoHealth(p.health?.status),
+    healthCheckFailures: p.health?.consecutiveFailures ?? 0,
+    healthDetail: p.health?.lastResult?.detail ?? "",
   };
   if (exit?.code !== undefined && exit.code !== null) status.exitCode = exit.code;
   if (p.nextRestartAt !== undefined) status.nextRestartAt = timestamp(p.nextRestartAt);
   status.createdAt = timestamp(p.createdAt);
   if (p.startedAt !== undefined) status.startedAt = timestamp(p.startedAt);
   if (p.endedAt !== undefined) status.endedAt = timestamp(p.endedAt);
+  if (p.health?.lastCheckAt !== undefined) status.lastHealthCheck = timestamp(p.health.lastCheckAt);
   return status;
 }
 
@@ -96,6 +118,7 @@ export function toExitInfo(e: ExitResult): ExitInfo {
     startedAt: timestamp(e.startedAt),
     endedAt: timestamp(e.endedAt),
     durationSeconds: e.durationMs / 1000,
+    failure: e.failure ?? "",
   });
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ProcessInfo, SupervisorApi } from "@procmgr/core";
+import type { HealthStatus, ProcessInfo, SupervisorApi } from "@procmgr/core";
 import { processStates } from "@procmgr/core";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
@@ -13,6 +13,7 @@ export function createMetricsRegistry(supervisor: SupervisorApi, startedAt: Date
   collectDefaultMetrics({ register: registry });
   const list = (): ProcessInfo[] => supervisor.list();
   registerProcessMetrics(registry, list);
+  registerHealthMetrics(registry, list);
   registerUsageMetrics(registry, supervisor, list);
   registerDaemonMetrics(registry, list, startedAt);
   return registry;
@@ -70,6 +71,42 @@ function registerProcessMetrics(registry: Registry, list: () => ProcessInfo[]): 
     collect() {
       this.reset();
       for (const p of list()) this.set({ name: p.name }, p.pid ?? 0);
+    },
+  });
+}
+
+const healthStatuses: readonly HealthStatus[] = ["unknown", "healthy", "unhealthy"];
+
+/**
+ * The health of each process whose health check runs (a running, ready process with a
+ * health_check); a process without one has no series.
+ */
+function registerHealthMetrics(registry: Registry, list: () => ProcessInfo[]): void {
+  new Gauge({
+    name: "procmgr_process_health",
+    help: "Health check status of each checked process (1 for the current status, 0 for the others).",
+    labelNames: ["name", "status"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of list()) {
+        const current = p.health?.status;
+        if (current === undefined) continue;
+        for (const s of healthStatuses)
+          this.set({ name: p.name, status: s }, s === current ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: "procmgr_process_health_check_failures",
+    help: "Failed health checks in a row of each checked process (0 after a success).",
+    labelNames: ["name"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of list()) {
+        if (p.health !== undefined) this.set({ name: p.name }, p.health.consecutiveFailures);
+      }
     },
   });
 }

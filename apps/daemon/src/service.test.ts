@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -15,6 +16,8 @@ import {
 import { Supervisor } from "@procmgr/core";
 import {
   EventType,
+  HealthCheckType,
+  HealthStatus,
   LogStream,
   ProcessManager,
   ProcessSpecSchema,
@@ -25,6 +28,26 @@ import { authInterceptor } from "./auth.js";
 import { processManagerRoutes } from "./service.js";
 
 const token = "t0ken";
+
+/** A loopback port nothing listens on (a tcp check of it is refused). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls `check` until it answers a value; fails after 10 s. */
+async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 function clientFor(sup: Supervisor, withToken: boolean): Client<typeof ProcessManager> {
   const bearer: Interceptor = (next) => async (req) => {
@@ -225,6 +248,81 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     assert.ok(seen.includes(EventType.STATE_CHANGED));
     assert.ok(seen.includes(EventType.EXITED));
     await admin.delete({ id: "echoer", force: true });
+  });
+
+  test("watch events: health changes, and the failure of a run its health check ended", async () => {
+    const port = await closedPort();
+    const ac = new AbortController();
+    const events: { type: EventType; message: string }[] = [];
+    let subscribed = false;
+    const watching = (async () => {
+      for await (const ev of anon.watchEvents(
+        { ids: ["checked", "probe2"] },
+        { signal: ac.signal },
+      )) {
+        if (ev.processName === "probe2") subscribed = true;
+        if (ev.processName !== "checked") continue;
+        events.push({ type: ev.type, message: ev.message });
+        if (ev.type === EventType.EXITED) ac.abort();
+      }
+    })().catch((e: unknown) => {
+      if (ConnectError.from(e).code !== Code.Canceled) throw e;
+    });
+    while (!subscribed) {
+      await admin.create({ spec: { name: "probe2", command: "true" } });
+      await admin.delete({ id: "probe2" });
+    }
+    await admin.create({
+      spec: {
+        name: "checked",
+        command: "sleep 30",
+        autoStart: true,
+        healthCheck: {
+          type: HealthCheckType.TCP,
+          port,
+          intervalSec: 0.05,
+          retries: 1,
+          restartAfter: 2,
+        },
+      },
+    });
+    await watching;
+    const health = events.filter((e) => e.type === EventType.HEALTH_CHANGED);
+    assert.deepEqual(
+      health.map((e) => e.message),
+      [`unhealthy: connection refused 127.0.0.1:${port}`],
+    );
+    const exited = events.find((e) => e.type === EventType.EXITED);
+    assert.match(exited?.message ?? "", /^health check failed 2 times in a row/);
+    const listed = (await anon.list({})).processes.find((p) => p.name === "checked");
+    assert.ok(listed);
+    assert.ok(listed.runCount >= 1);
+    await admin.delete({ id: "checked", force: true });
+  });
+
+  test("list shows the health of a running process with a check", async () => {
+    const port = await closedPort();
+    await admin.create({
+      spec: {
+        name: "sick",
+        command: "sleep 30",
+        autoStart: true,
+        healthCheck: { type: HealthCheckType.TCP, port, intervalSec: 0.05, retries: 2 },
+      },
+    });
+    const sick = await until("sick to be unhealthy", async () => {
+      const p = (await anon.list({})).processes.find((x) => x.name === "sick");
+      return p?.healthStatus === HealthStatus.UNHEALTHY ? p : undefined;
+    });
+    assert.ok(sick.healthCheckFailures >= 2);
+    assert.equal(sick.healthDetail, `connection refused 127.0.0.1:${port}`);
+    assert.ok(sick.lastHealthCheck !== undefined);
+    const d = await anon.describe({ id: "sick" });
+    assert.equal(d.process?.healthStatus, HealthStatus.UNHEALTHY);
+    await admin.stop({ id: "sick" });
+    const stopped = (await anon.list({})).processes.find((x) => x.name === "sick");
+    assert.equal(stopped?.healthStatus, HealthStatus.UNSPECIFIED, "not running: no health");
+    await admin.delete({ id: "sick" });
   });
 
   test("tail logs: last lines, then follow new output", async () => {

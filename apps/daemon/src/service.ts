@@ -9,15 +9,20 @@ import {
 } from "@connectrpc/connect";
 import {
   ConfigError,
-  isSpecField,
+  isSpecFieldPath,
   type ProcessConfig,
-  type ProcessFieldName,
   type RawProcess,
   resolveProcessConfig,
   specToRaw,
   updateProcessConfig,
 } from "@procmgr/config";
-import type { ConfigDiff, ProcessInfo, SupervisorApi, SupervisorEvents } from "@procmgr/core";
+import type {
+  ConfigDiff,
+  ExitResult,
+  ProcessInfo,
+  SupervisorApi,
+  SupervisorEvents,
+} from "@procmgr/core";
 import {
   type CreateRequest,
   type DeleteRequest,
@@ -161,15 +166,18 @@ async function describeProcess(deps: ServiceDeps, req: DescribeRequest, ctx: Han
   });
 }
 
-/** Checks the field mask of an Update: at least one field, all spec fields, never `name`. */
-function updateFields(given: readonly string[]): ProcessFieldName[] {
+/**
+ * Checks the field mask of an Update: at least one field, all spec fields (or fields of a
+ * nested message by their path, "health_check.interval"), never `name`.
+ */
+function updateFields(given: readonly string[]): string[] {
   if (given.length === 0) {
     throw new ConnectError(
       "fields: must name at least one spec field to change (e.g. restart_sec)",
       Code.InvalidArgument,
     );
   }
-  const fields: ProcessFieldName[] = [];
+  const fields: string[] = [];
   for (const f of given) {
     if (f === "name") {
       throw new ConnectError(
@@ -177,7 +185,7 @@ function updateFields(given: readonly string[]): ProcessFieldName[] {
         Code.InvalidArgument,
       );
     }
-    if (!isSpecField(f)) {
+    if (!isSpecFieldPath(f)) {
       throw new ConnectError(`fields: unknown field "${f}"`, Code.InvalidArgument);
     }
     fields.push(f);
@@ -356,7 +364,14 @@ async function* watchEvents(
       const ev = base(EventType.EXITED, process);
       if (exit.code !== null) ev.exitCode = exit.code;
       ev.signal = exit.signal ?? "";
-      ev.message = exit.spawnError ?? (exit.timedOut ? "stop timed out; killed" : "");
+      ev.message = exitMessage(exit);
+      queue.push(ev);
+    },
+    health: ({ process, health }) => {
+      if (!wanted(process)) return;
+      const ev = base(EventType.HEALTH_CHANGED, process);
+      const detail = health.lastResult?.detail;
+      ev.message = detail === undefined ? health.status : `${health.status}: ${detail}`;
       queue.push(ev);
     },
     restart: ({ process, delayMs }) => {
@@ -400,6 +415,12 @@ async function* watchEvents(
       sup.off(e as keyof SupervisorEvents, l as never);
     }
   }
+}
+
+/** Why a run ended, when its code or signal does not say it all. */
+function exitMessage(exit: ExitResult): string {
+  const parts = [exit.spawnError, exit.failure, exit.timedOut ? "stop timed out; killed" : ""];
+  return parts.filter((p) => p !== undefined && p !== "").join("; ");
 }
 
 async function* tailLogs(

@@ -53,6 +53,8 @@ export interface TestDaemon {
   readonly tcpAddress: string;
   readonly tokenPath: string;
   readonly pid: number;
+  /** "127.0.0.1:<port>" of /metrics, when started with `metrics`. */
+  readonly metricsAddress?: string;
   /** Everything the daemon wrote on stderr/stdout so far. */
   output(): string;
   /** Env for the CLI: PM_ADDRESS pointing at the daemon's socket. */
@@ -62,11 +64,15 @@ export interface TestDaemon {
 
 /**
  * Starts a real dd-procmgrd (through the e2e daemon harness) on a temp config, state dir,
- * socket and TCP port, ready to answer.
+ * socket and TCP port, ready to answer; with `metrics`, /metrics on a free port too.
  */
-export async function startTestDaemon(config = "processes: {}\n"): Promise<TestDaemon> {
-  const d = await startDaemon({ config, openDirs: true });
+export async function startTestDaemon(
+  config = "processes: {}\n",
+  options: { metrics?: boolean } = {},
+): Promise<TestDaemon> {
+  const d = await startDaemon({ config, openDirs: true, metrics: options.metrics === true });
   return {
+    ...(d.metricsAddress !== undefined ? { metricsAddress: d.metricsAddress } : {}),
     dir: d.dir,
     configPath: d.configPath,
     socketPath: d.socketPath,

@@ -49,7 +49,10 @@ describe("seed guide: pm-cli sequences", { skip }, () => {
     const second = await runCli(["list"], { env });
     assert.equal(second.code, 0, second.stderr);
     const lines = second.stdout.trimEnd().split("\n");
-    assert.match(lines[0] ?? "", /^NAME\s+ID\s+PID\s+STATE\s+RESTARTS\s+UPTIME\s+COMMAND\s+EXIT$/);
+    assert.match(
+      lines[0] ?? "",
+      /^NAME\s+ID\s+PID\s+STATE\s+HEALTH\s+RESTARTS\s+UPTIME\s+COMMAND\s+EXIT$/,
+    );
     const row = lines.find((l) => l.startsWith("test "));
     assert.ok(row, second.stdout);
     assert.match(row, /\brunning\b/);

@@ -2,7 +2,11 @@ import { formatBytes, shellQuote } from "@procmgr/platform";
 import { type SpellingTable, spellingOf } from "./process-enums.js";
 import type { EnvironmentFile, OutputTarget, PathCondition } from "./types.js";
 
-/** How the CLI reads the values of a field's flag (see apps/cli/src/spec-build.ts). */
+/**
+ * How the CLI reads the values of a field's flag (see apps/cli/src/spec-build.ts): the last one
+ * given (string, bool, duration, int, enum), every one split at commas (list, int-list), every
+ * one as one item (words: arguments, which may hold commas), KEY=VALUE pairs (env).
+ */
 export type FlagKind =
   | "string"
   | "bool"
@@ -11,6 +15,7 @@ export type FlagKind =
   | "enum"
   | "list"
   | "int-list"
+  | "words"
   | "env";
 
 /**

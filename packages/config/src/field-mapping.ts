@@ -28,9 +28,37 @@ export function isSpecField(field: string): field is ProcessFieldName {
   return (specFields as readonly string[]).includes(field);
 }
 
-/** The row of a processes.yaml field; throws on an unknown name. */
+/**
+ * A field of a nested message, by its path: "health_check.interval" is the `interval` row of
+ * the `health_check` row's fields. Undefined for anything else.
+ */
+function nestedRow(path: string): { parent: FieldRow; row: FieldRow } | undefined {
+  const dot = path.indexOf(".");
+  if (dot < 0) return undefined;
+  const parent = processFieldTable.find((r) => r.yaml === path.slice(0, dot));
+  const row = parent?.fields?.find((r) => r.yaml === path.slice(dot + 1));
+  return parent === undefined || row === undefined ? undefined : { parent, row };
+}
+
+/**
+ * A field an Update may list: a processes.yaml field, or a field of a nested message by its path
+ * ("health_check.interval": that one field is set on the current message).
+ */
+export function isSpecFieldPath(field: string): boolean {
+  return isSpecField(field) || nestedRow(field) !== undefined;
+}
+
+/** The nested message of a field path ("health_check" of "health_check.port"), if any. */
+export function parentFieldRow(path: string): FieldRow | undefined {
+  return nestedRow(path)?.parent;
+}
+
+/**
+ * The row of a processes.yaml field, or of a field of a nested message by its path
+ * ("health_check.interval"); throws on an unknown name.
+ */
 export function processFieldRow(field: string): FieldRow {
-  const row = processFieldTable.find((r) => r.yaml === field);
+  const row = processFieldTable.find((r) => r.yaml === field) ?? nestedRow(field)?.row;
   if (row === undefined) throw new Error(`unknown process field "${field}"`);
   return row;
 }
@@ -91,7 +119,8 @@ export const describedFields: readonly DescribedField[] = processFieldTable.flat
 
 /**
  * One field's value read by the field's schema, as processes.yaml is read (the CLI's flags go
- * through this, so they take every form the file takes). Answers the ProcessConfig value;
+ * through this, so they take every form the file takes); `field` may be the path of a field of
+ * a nested message ("health_check.interval"). Answers the ProcessConfig value;
  * throws a ConfigError whose issue names the field, what was expected and what was received.
  */
 export function parseFieldValue(field: string, value: unknown): unknown {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import * as v from "valibot";
-import type { FieldCodec } from "./field-codecs.js";
+import type { FieldCodec, FlagKind } from "./field-codecs.js";
 
 /** A field's schema as an entry of its object: a leaf of process-schema.ts, or `optional(leaf)`. */
 export type FieldSchema = v.GenericSchema;
@@ -17,6 +17,8 @@ export interface FieldFlag {
   readonly updateOnly?: boolean;
   /** More spellings the CLI accepts for an enumeration: { no: "never" }. */
   readonly aliases?: Readonly<Record<string, string>>;
+  /** How its values are read, when not as the codec's `flagKind` says ("words": no comma split). */
+  readonly kind?: FlagKind;
 }
 
 /** How `describe` shows a field. */

@@ -20,6 +20,8 @@ export type { DescribedField } from "./field-mapping.js";
 export {
   describedFields,
   isSpecField,
+  isSpecFieldPath,
+  parentFieldRow,
   parseFieldValue,
   processConfigToSpec,
   processFieldRow,

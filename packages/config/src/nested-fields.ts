@@ -20,7 +20,9 @@ import type { HealthCheckType } from "./types.js";
 /*
  * The fields of the two nested messages of a process, health_check and resource_limits: one row
  * each, like process-fields.ts (see there for the columns). Their YAML names are shorter than
- * the proto's where the proto spells the unit (interval → interval_sec).
+ * the proto's where the proto spells the unit (interval → interval_sec). A row's flag sets that
+ * one field of the message: `create` makes the message of its flags, `update` sets those fields
+ * on the current one (an Update's field "health_check.interval").
  */
 
 export const healthCheckFieldTable = [
@@ -31,6 +33,10 @@ export const healthCheckFieldTable = [
     required: true,
     proto: "type",
     codec: enumeration<HealthCheckType>(healthCheckTypes),
+    flag: {
+      names: ["--health-type"],
+      help: `Health check: ${spellingsOf(healthCheckTypes).join(", ")} (the other --health-* options need it on create)`,
+    },
   }),
   field({
     yaml: "interval",
@@ -39,6 +45,7 @@ export const healthCheckFieldTable = [
     default: 30,
     proto: "interval_sec",
     codec: seconds,
+    flag: { names: ["--health-interval"], help: "Health check: time between checks (default 30s)" },
   }),
   field({
     yaml: "timeout",
@@ -47,6 +54,10 @@ export const healthCheckFieldTable = [
     default: 5,
     proto: "timeout_sec",
     codec: seconds,
+    flag: {
+      names: ["--health-timeout"],
+      help: "Health check: how long one check may take (default 5s; 0 = no limit)",
+    },
   }),
   field({
     yaml: "retries",
@@ -55,6 +66,10 @@ export const healthCheckFieldTable = [
     default: 3,
     proto: "retries",
     codec: count,
+    flag: {
+      names: ["--health-retries"],
+      help: "Health check: failures in a row that make the process unhealthy (default 3)",
+    },
   }),
   field({
     yaml: "start_period",
@@ -63,6 +78,10 @@ export const healthCheckFieldTable = [
     default: 0,
     proto: "start_period_sec",
     codec: seconds,
+    flag: {
+      names: ["--health-start-period"],
+      help: "Health check: failures after a start are not counted this long (default 0)",
+    },
   }),
   // Restart the process after this many failures in a row; 0 = never.
   field({
@@ -72,6 +91,10 @@ export const healthCheckFieldTable = [
     default: 0,
     proto: "restart_after",
     codec: count,
+    flag: {
+      names: ["--health-restart-after"],
+      help: "Health check: restart the process after this many failures in a row (default 0: never)",
+    },
   }),
   field({
     yaml: "endpoint",
@@ -79,6 +102,10 @@ export const healthCheckFieldTable = [
     schema: optional(descriptionSchema),
     proto: "endpoint",
     codec: text,
+    flag: {
+      names: ["--health-endpoint"],
+      help: 'Health check (http): a URL ("http://127.0.0.1:8000/health"), or a path with --health-port',
+    },
   }),
   field({
     yaml: "method",
@@ -87,6 +114,10 @@ export const healthCheckFieldTable = [
     default: "GET",
     proto: "method",
     codec: text,
+    flag: {
+      names: ["--health-method"],
+      help: "Health check (http): the request's method (default GET)",
+    },
   }),
   field({
     yaml: "expected_status",
@@ -95,6 +126,10 @@ export const healthCheckFieldTable = [
     default: 200,
     proto: "expected_status",
     codec: count,
+    flag: {
+      names: ["--health-expected-status"],
+      help: "Health check (http): the status that passes (default 200)",
+    },
   }),
   field({
     yaml: "host",
@@ -102,6 +137,10 @@ export const healthCheckFieldTable = [
     schema: optional(stringishSchema("a host name or address")),
     proto: "host",
     codec: text,
+    flag: {
+      names: ["--health-host"],
+      help: "Health check (tcp, http with a path): the host (default 127.0.0.1)",
+    },
   }),
   field({
     yaml: "port",
@@ -109,6 +148,7 @@ export const healthCheckFieldTable = [
     schema: optional(portSchema),
     proto: "port",
     codec: count,
+    flag: { names: ["--health-port"], help: "Health check (tcp, http with a path): the port" },
   }),
   field({
     yaml: "command",
@@ -116,6 +156,10 @@ export const healthCheckFieldTable = [
     schema: optional(commandSchema),
     proto: "command",
     codec: text,
+    flag: {
+      names: ["--health-command"],
+      help: 'Health check (exec): a command line, run as the process\'s user ("curl -fs localhost:8000")',
+    },
   }),
   field({
     yaml: "args",
@@ -124,6 +168,11 @@ export const healthCheckFieldTable = [
     default: [],
     proto: "args",
     codec: strings,
+    flag: {
+      names: ["--health-arg"],
+      help: "Health check (exec): one more argument of the command, as is (repeatable)",
+      kind: "words",
+    },
   }),
 ] as const;
 

@@ -3,8 +3,11 @@ import { test } from "node:test";
 import { ConfigError } from "./errors.js";
 import {
   describedFields,
+  isSpecFieldPath,
+  parentFieldRow,
   parseFieldValue,
   processConfigToSpec,
+  processFieldRow,
   specToJson,
   specToRaw,
 } from "./field-mapping.js";
@@ -126,6 +129,16 @@ test("describedFields: label and text of each shown field", () => {
   assert.equal(text("resource_limits.cpu"), undefined);
   assert.equal(text("health_check"), undefined);
   assert.equal(text("auto_start"), "false");
+  assert.equal(text("watchdog_sec"), "off");
+  const notify = resolveProcessConfig("n", {
+    command: "x",
+    process_type: "notify",
+    watchdog_sec: "1m",
+  });
+  assert.equal(
+    describedFields.find((f) => f.path === "watchdog_sec")?.text(processConfigToSpec(notify)),
+    "60s",
+  );
 });
 
 test("parseFieldValue reads a value as processes.yaml does, or names the field", () => {
@@ -180,4 +193,79 @@ test("updateProcessConfig checks the whole process, naming each field", () => {
     'processes.w.health_check: missing "command" (required by exec checks)',
   ]);
   assert.deepEqual(issuesOf({ restart_sec: "soon" }, ["restart_sec"]).length, 1);
+});
+
+test("a field of a nested message by its path: its row, its parent, its value", () => {
+  assert.equal(processFieldRow("health_check.interval").key, "intervalSec");
+  assert.equal(parentFieldRow("health_check.interval")?.yaml, "health_check");
+  assert.equal(parentFieldRow("restart_sec"), undefined);
+  assert.equal(parseFieldValue("health_check.interval", "1m30s"), 90);
+  assert.equal(parseFieldValue("health_check.type", "http"), "http");
+  assert.throws(
+    () => parseFieldValue("health_check.expected_status", 42),
+    (e: unknown) =>
+      e instanceof ConfigError && e.issues[0]?.path === "health_check.expected_status",
+  );
+  for (const path of ["health_check.port", "resource_limits.cpu", "restart", "health_check"]) {
+    assert.ok(isSpecFieldPath(path), path);
+  }
+  for (const path of ["health_check.nope", "restart.x", "name", "nope"]) {
+    assert.ok(!isSpecFieldPath(path), path);
+    if (path !== "name") assert.throws(() => processFieldRow(path), /unknown process field/);
+  }
+});
+
+test("updateProcessConfig sets a nested field on the current message, keeping the others", () => {
+  const current = resolveProcessConfig("h", {
+    command: "x",
+    health_check: { type: "http", endpoint: "/health", port: 8000, retries: 5 },
+  });
+  const faster = updateProcessConfig(current, { health_check: { interval: "10s" } }, [
+    "health_check.interval",
+  ]);
+  assert.deepEqual(
+    faster.healthCheck,
+    resolveProcessConfig("h", {
+      command: "x",
+      health_check: { type: "http", endpoint: "/health", port: 8000, retries: 5, interval: 10 },
+    }).healthCheck,
+  );
+  // Listed without a value: back to its default (or unset).
+  const reset = updateProcessConfig(faster, {}, ["health_check.retries"]);
+  assert.equal(reset.healthCheck?.retries, 3);
+  assert.equal(reset.healthCheck?.intervalSec, 10);
+  // No check yet: the listed fields make one.
+  const none = resolveProcessConfig("h", { command: "x" });
+  const tcp = updateProcessConfig(none, { health_check: { type: "tcp", port: 9 } }, [
+    "health_check.type",
+    "health_check.port",
+  ]);
+  assert.equal(tcp.healthCheck?.type, "tcp");
+  assert.equal(tcp.healthCheck?.port, 9);
+  // The checks of the message apply to the result.
+  assert.throws(
+    () => updateProcessConfig(current, { health_check: { type: "tcp" } }, ["health_check.type"]),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.issues.some((i) => i.path === "processes.h.health_check.endpoint"),
+  );
+  // Listed whole as well: the whole message as given.
+  const whole = updateProcessConfig(current, { health_check: { type: "tcp", port: 1 } }, [
+    "health_check",
+    "health_check.port",
+  ]);
+  assert.equal(whole.healthCheck?.endpoint, undefined);
+  // A nested field of resource_limits, and a message left empty is unset.
+  const limited = updateProcessConfig(none, { resource_limits: { pids: 10 } }, [
+    "resource_limits.pids",
+  ]);
+  assert.equal(limited.resourceLimits?.pids, 10);
+  assert.equal(
+    updateProcessConfig(limited, {}, ["resource_limits.pids"]).resourceLimits,
+    undefined,
+  );
+  assert.throws(
+    () => updateProcessConfig(current, {}, ["health_check.nope"]),
+    (e: unknown) => e instanceof ConfigError && /health_check\.nope/.test(e.message),
+  );
 });

@@ -469,7 +469,15 @@ const rows = [
       names: ["--watchdog-sec"],
       help: "Restart a notify process silent this long (sd_notify WATCHDOG=1); 0 = off",
     },
-    describe: { label: "Watchdog" },
+    describe: {
+      label: "Watchdog",
+      show: (s: SpecValues) =>
+        typeof s.watchdogSec !== "number"
+          ? undefined
+          : s.watchdogSec > 0
+            ? `${s.watchdogSec}s`
+            : "off",
+    },
   }),
   messageField({
     yaml: "health_check",

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { didYouMean } from "./did-you-mean.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
-import type { FieldRow } from "./field-row.js";
+import { type FieldRow, rowsToYaml } from "./field-row.js";
 import {
   type HealthCheckOutput,
   healthCheckFieldTable,
@@ -364,19 +364,67 @@ function parseProcessFields(
 const flatRows: readonly FieldRow[] = processFieldTable.filter((row) => row.fields === undefined);
 
 /**
+ * An Update's fields with those of nested messages ("health_check.interval") folded into their
+ * message: the message's current fields (processes.yaml form) with the listed ones set from
+ * `given`'s message, or unset where it has none (their defaults apply); a message left with no
+ * field is unset. A message also listed whole is taken as given.
+ */
+function foldNestedFields(
+  current: ProcessConfig,
+  given: Readonly<Record<string, unknown>>,
+  fields: readonly string[],
+  ctx: SourceContext,
+): { given: Record<string, unknown>; fields: ProcessFieldName[] } {
+  const out: Record<string, unknown> = { ...given };
+  const whole = new Set<string>();
+  const nested = new Map<FieldRow, string[]>();
+  for (const field of fields) {
+    const dot = field.indexOf(".");
+    if (dot < 0) {
+      whole.add(field);
+      continue;
+    }
+    const parent = processFieldTable.find((r) => r.yaml === field.slice(0, dot) && r.fields);
+    const child = field.slice(dot + 1);
+    if (parent === undefined || !parent.fields?.some((r) => r.yaml === child)) {
+      throw ConfigError.fromIssues([issueAt(ctx, [field], "unknown field")]);
+    }
+    nested.set(parent, [...(nested.get(parent) ?? []), child]);
+  }
+  for (const [parent, children] of nested) {
+    if (whole.has(parent.yaml)) continue;
+    whole.add(parent.yaml);
+    const value = (current as Readonly<Record<string, unknown>>)[parent.key];
+    const merged = value === undefined ? {} : rowsToYaml(parent.fields ?? [], value as object);
+    const sub = given[parent.yaml];
+    for (const child of children) {
+      const v = isMapping(sub) ? sub[child] : undefined;
+      if (v === undefined) delete merged[child];
+      else merged[child] = v;
+    }
+    if (Object.keys(merged).length === 0) delete out[parent.yaml];
+    else out[parent.yaml] = merged;
+  }
+  return { given: out, fields: [...whole] as ProcessFieldName[] };
+}
+
+/**
  * Update: `current` with the listed processes.yaml fields set to their values in `given` (the
  * YAML shape, `specToRaw` of an Update's spec), or reset to their defaults where `given` has
- * none. Each given value is validated by its row, then the whole process by the checks across
- * fields, as a process of the file is; the derived values follow (argv; the restart delay's
- * cap, unless given or set apart from what it derives to). Throws ConfigError with every issue.
+ * none; a field of a nested message ("health_check.interval") is set on the current message
+ * (`foldNestedFields`). Each given value is validated by its row, then the whole process by the
+ * checks across fields, as a process of the file is; the derived values follow (argv; the
+ * restart delay's cap, unless given or set apart from what it derives to). Throws ConfigError
+ * with every issue.
  */
 export function updateProcessConfig(
   current: ProcessConfig,
-  given: Readonly<Record<string, unknown>>,
-  fields: readonly ProcessFieldName[],
+  givenFields: Readonly<Record<string, unknown>>,
+  listed: readonly string[],
 ): ProcessConfig {
   const ctx: SourceContext = { nodePath: [], displayPrefix: ["processes", current.name] };
   const issues: ConfigIssue[] = [];
+  const { given, fields } = foldNestedFields(current, givenFields, listed, ctx);
   const raw = Object.fromEntries(fields.flatMap((f) => (f in given ? [[f, given[f]]] : [])));
   const values = parseProcessFields(raw, ctx, issues, []);
   const config = { ...current } as Mutable<ProcessConfig>;

@@ -102,6 +102,24 @@ export class RunWatch {
   /** A run is ready: its watchdog starts, and its health check. */
   onReady(m: Managed, run: Run): void {
     this.armWatchdog(m, run);
+    this.startHealth(m, run);
+  }
+
+  /**
+   * The health check of `m` changed (an update, which applies it live): the check of its ready
+   * run, if any, is stopped and the new one, if any, starts afresh (status unknown, counters at
+   * zero, a new start period).
+   */
+  healthCheckChanged(m: Managed): void {
+    const run = m.run;
+    if (run === undefined || !run.ready || run.exit || run.stopRequested) return;
+    run.health?.stop();
+    delete run.health;
+    for (const waiter of run.healthWaiters.splice(0)) waiter();
+    this.startHealth(m, run);
+  }
+
+  private startHealth(m: Managed, run: Run): void {
     const check = m.config.healthCheck;
     if (check === undefined) return;
     const context = run.context;
@@ -120,12 +138,15 @@ export class RunWatch {
               daemon: this.daemon,
             },
       onChange: (snapshot) => {
+        if (run.health !== monitor) return;
         for (const waiter of run.healthWaiters.splice(0)) waiter();
         if (snapshot.status === status) return;
         status = snapshot.status;
         this.host.events.emit("health", { process: this.host.snapshot(m), health: snapshot });
       },
-      onRestartNeeded: (reason) => this.lifecycle.failRun(m, run, reason, true),
+      onRestartNeeded: (reason) => {
+        if (run.health === monitor) this.lifecycle.failRun(m, run, reason, true);
+      },
     });
     run.health = monitor;
     monitor.start();

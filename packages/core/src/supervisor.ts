@@ -160,6 +160,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       return { updatedFields, restartRequiredFields, restarted: false, process: this.snapshot(m) };
     }
     m.config = config;
+    if (fields.includes("health_check")) this.watch.healthCheckChanged(m);
     this.emit("updated", { process: this.snapshot(m) });
     let restarted = false;
     if (options?.restart && restartRequiredFields.length > 0 && isActive(m)) {

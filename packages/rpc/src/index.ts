@@ -69,6 +69,8 @@ export {
   HealthCheckSchema,
   HealthCheckType,
   HealthCheckTypeSchema,
+  HealthStatus,
+  HealthStatusSchema,
   KillMode,
   KillModeSchema,
   ListRequestSchema,

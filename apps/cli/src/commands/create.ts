@@ -34,6 +34,10 @@ export class CreateCommand extends ProxyVerbCommand {
         "With environment variables",
         "$0 create web --env PORT=8080 --env NODE_ENV=production node server.js",
       ],
+      [
+        "With an HTTP health check, restarted after 3 failures in a row",
+        "$0 create api --auto-start --health-type http --health-endpoint http://127.0.0.1:8080/health --health-restart-after 3 node server.js",
+      ],
     ],
   });
 

@@ -8,7 +8,9 @@ export class DescribeCommand extends BaseCommand {
     category: "Processes",
     description: "Show everything about one process",
     details: `
-      Sections: basic, runtime, lifecycle, exit, dependencies, configuration, resource limits.
+      Sections: basic, runtime (state, health and the last check's result, the STATUS= text of a
+      notify process...), lifecycle, exit (with why a run failed: not ready in time, health
+      check, watchdog), dependencies, configuration, resource limits.
       Environment values are shown as \`<redacted>\` to callers without the daemon's credentials.
     `,
     examples: [

@@ -6,10 +6,13 @@ export class EventsCommand extends BaseCommand {
 
   static override usage = BaseCommand.Usage({
     category: "Logs and events",
-    description: "Stream supervisor events (state changes, exits, restarts) until Ctrl-C",
+    description:
+      "Stream supervisor events (state changes, exits, restarts, health changes) until Ctrl-C",
     details: `
       One line per event; \`-o json\` prints one JSON object per line. Give names to see only
-      those processes.
+      those processes. A \`health_changed\` event carries the new status and the last check's
+      result ("unhealthy: HTTP 404 (expected 200)"); an \`exited\` one why the run failed when
+      its exit status does not say it (a health check, the watchdog, not ready in time).
     `,
     examples: [
       ["Every event", "$0 events"],

@@ -11,6 +11,7 @@ import { ProxyVerbCommand } from "./proxy-verb.js";
 const updateExtra: readonly ExtraFlag[] = [
   { names: ["--dry-run"], key: "dryRun", arity: 0 },
   { names: ["--restart-process", "--apply-restart"], key: "restartProcess", arity: 0 },
+  { names: ["--no-health-check"], key: "noHealthCheck", arity: 0 },
 ];
 
 /** The words that make `--restart` a policy: the flag's spellings and aliases. */
@@ -53,8 +54,9 @@ export class UpdateCommand extends ProxyVerbCommand {
     // A getter: the field flags are loaded by run() before it prints the help (not at start-up).
     get details() {
       return [
-        "`update NAME [OPTIONS] [--dry-run] [--restart]`. Fields that can change live (restart policy and delays, timeouts, kill signal/mode, limits, dependencies, auto start, description) apply at once; others (command, user, env, working dir, output files...) apply at the next start.",
+        "`update NAME [OPTIONS] [--dry-run] [--restart]`. Fields that can change live (restart policy and delays, timeouts, kill signal/mode, limits, dependencies, auto start, description, health check) apply at once; others (command, user, env, working dir, output files...) apply at the next start.",
         "`--restart` alone (or `--restart-process`) restarts a running process to apply them now; `--restart POLICY` sets the restart policy. `--env K=V` adds or replaces one variable and keeps the others. `--dry-run` shows what would change without changing it.",
+        "The `--health-*` options change those fields of the current health check and keep the others (an empty value resets one: `--health-endpoint ''`); without a health check, `--health-type` is needed. `--no-health-check` removes it. A health check change applies to a running process at once.",
         specFlagsHelp(loadedSpecFlags()),
       ].join("\n\n");
     },
@@ -62,6 +64,7 @@ export class UpdateCommand extends ProxyVerbCommand {
       ["Always restart myapp, 5 s apart", "$0 update myapp --restart always --restart-sec 5"],
       ["Change a variable and apply it now", "$0 update myapp --env LOG_LEVEL=debug --restart"],
       ["Preview a change", "$0 update myapp --user www-data --dry-run"],
+      ["Check myapp's health more often", "$0 update myapp --health-interval 10s"],
     ],
   });
 
@@ -79,7 +82,8 @@ export class UpdateCommand extends ProxyVerbCommand {
     if (extraPositionals.length > 0) {
       throw new UsageError(`unexpected argument ${JSON.stringify(extraPositionals[0])}`);
     }
-    if (parsed.spec.size === 0) {
+    const noHealthCheck = parsed.extra.get("noHealthCheck") === "true";
+    if (parsed.spec.size === 0 && !noHealthCheck) {
       throw new UsageError("nothing to update: give at least one field option (see --help)");
     }
     const dryRun = parsed.extra.get("dryRun") === "true";
@@ -98,6 +102,15 @@ export class UpdateCommand extends ProxyVerbCommand {
     }
     const { buildSpec } = await import("../spec-build.js");
     const { spec, fields } = buildSpec(parsed.spec, baseEnv ? { baseEnv } : {});
+    if (noHealthCheck) {
+      if (fields.some((f) => f.startsWith("health_check."))) {
+        throw new UsageError(
+          "--no-health-check removes the health check: give no --health-* with it",
+        );
+      }
+      // Listed and unset: the health check is removed.
+      fields.push("health_check");
+    }
     const res = await client.update({
       id: name,
       spec: { ...spec, name },

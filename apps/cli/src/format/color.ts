@@ -47,6 +47,20 @@ export function colorState(c: Colors, state: string): string {
   }
 }
 
+/** Colours a health status: green healthy, red unhealthy, yellow unknown. */
+export function colorHealth(c: Colors, health: string): string {
+  switch (health) {
+    case "healthy":
+      return c.green(health);
+    case "unhealthy":
+      return c.red(health);
+    case "unknown":
+      return c.yellow(health);
+    default:
+      return health;
+  }
+}
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
 const ansi = /\u001b\[[0-9;]*m/g;
 

@@ -1,9 +1,17 @@
 import { type DescribedField, describedFields, specToJson } from "@procmgr/config";
 import { commandLine } from "@procmgr/platform";
 import type { DescribeResponse, ExitInfo, ProcessSpec, ProcessStatus } from "@procmgr/rpc";
-import { type Colors, colorState } from "./color.js";
+import { type Colors, colorHealth, colorState } from "./color.js";
 import { formatDuration } from "./duration.js";
-import { exitToJson, processToJson, sourceName, stateName, timestampIso } from "./process.js";
+import {
+  exitToJson,
+  healthName,
+  oneLine,
+  processToJson,
+  sourceName,
+  stateName,
+  timestampIso,
+} from "./process.js";
 
 // Loaded lazily by `describe` (it pulls in the field table and the generated RPC code).
 
@@ -44,6 +52,23 @@ const time =
   (pick: (c: DescribeContext) => Parameters<typeof timestampIso>[0]): Value =>
   (c) =>
     timestampIso(pick(c)) ?? undefined;
+
+/**
+ * "unhealthy (3 failures in a row)", then "last check <time>: HTTP 404 (expected 200)";
+ * undefined without a running health check.
+ */
+function healthText(c: DescribeContext): string | undefined {
+  const p = c.p;
+  const status = p === undefined ? "" : healthName(p.healthStatus);
+  if (p === undefined || status === "") return undefined;
+  const n = p.healthCheckFailures;
+  const failures = n === 0 ? "" : ` (${n} ${n === 1 ? "failure" : "failures"} in a row)`;
+  const at = timestampIso(p.lastHealthCheck);
+  const detail = oneLine(p.healthDetail);
+  const last =
+    at === null ? "no check yet" : `last check ${at}${detail === "" ? "" : `: ${detail}`}`;
+  return `${colorHealth(c.colors, status)}${failures}\n${last}`;
+}
 
 const exit =
   (show: (e: ExitInfo) => string | undefined): Value =>
@@ -89,6 +114,8 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
           label: "Consecutive failures",
           value: (c) => (c.p ? String(c.p.consecutiveFailures) : undefined),
         },
+        { label: "Health", value: healthText },
+        { label: "Status", value: (c) => (c.p ? oneLine(c.p.statusText) : undefined) },
         { label: "Failure reason", value: (c) => c.p?.failureReason },
         { label: "Next restart", value: time((c) => c.p?.nextRestartAt) },
       ],
@@ -121,6 +148,7 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
         { label: "Stopped by us", value: exit((e) => (e.stoppedByUs ? "yes" : undefined)) },
         { label: "Timed out", value: exit((e) => (e.timedOut ? "yes" : undefined)) },
         { label: "Spawn error", value: exit((e) => e.spawnError) },
+        { label: "Failure", value: exit((e) => e.failure) },
         { label: "Started", value: exit((e) => timestampIso(e.startedAt) ?? undefined) },
         { label: "Ended", value: exit((e) => timestampIso(e.endedAt) ?? undefined) },
         { label: "Duration", value: exit((e) => `${e.durationSeconds.toFixed(1)}s`) },

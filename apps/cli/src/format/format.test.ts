@@ -1,11 +1,22 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { commandLine, formatBytes, parseDurationSeconds } from "@procmgr/platform";
-import { ProcessState, ProcessStatusSchema, RestartPolicy } from "@procmgr/rpc";
-import { colorState, colors, shouldColor, visibleLength } from "./color.js";
+import {
+  DescribeResponseSchema,
+  EventType,
+  ExitInfoSchema,
+  HealthStatus,
+  ProcessState,
+  ProcessStatusSchema,
+  RestartPolicy,
+  WatchEventsResponseSchema,
+} from "@procmgr/rpc";
+import { colorHealth, colorState, colors, shouldColor, visibleLength } from "./color.js";
+import { describeToJson, renderDescribe } from "./describe-page.js";
 import { formatDuration } from "./duration.js";
-import { processToJson, stateName } from "./process.js";
+import { eventLine, eventToJson, healthName, processToJson, stateName } from "./process.js";
 import { renderProcessTable } from "./process-table.js";
 import { renderTable, truncate } from "./table.js";
 
@@ -43,6 +54,9 @@ describe("colours", () => {
     assert.equal(colorState(colors(true), "backoff"), "\u001b[33mbackoff\u001b[39m");
     assert.equal(colorState(colors(true), "stopped"), "\u001b[90mstopped\u001b[39m");
     assert.equal(visibleLength(colorState(colors(true), "running")), 7);
+    assert.equal(colorHealth(colors(true), "healthy"), "\u001b[32mhealthy\u001b[39m");
+    assert.equal(colorHealth(colors(true), "unhealthy"), "\u001b[31munhealthy\u001b[39m");
+    assert.equal(colorHealth(colors(true), "unknown"), "\u001b[33munknown\u001b[39m");
   });
 
   it("decides from the flag, NO_COLOR, then the terminal", () => {
@@ -69,6 +83,22 @@ describe("tables", () => {
     for (const line of lines) assert.ok(line.length <= 30, line);
     assert.match(lines[1] ?? "", /…/);
     assert.equal(truncate("abcdef", 4), "abc…");
+  });
+
+  it("shrinks several columns, the widest first, none below 10", () => {
+    const out = renderTable(["A", "CMD", "STATUS"], [["x", "c".repeat(40), "s".repeat(20)]], {
+      maxWidth: 40,
+      shrink: [1, 2],
+    });
+    const row = out.trimEnd().split("\n")[1] ?? "";
+    assert.equal(row.length, 40, row);
+    // 40 = 1 + 2 + CMD + 2 + STATUS: 35 for both, the first of the widest cut first.
+    assert.equal(row, `x  ${"c".repeat(16)}…  ${"s".repeat(17)}…`);
+    const tight = renderTable(["A", "CMD", "STATUS"], [["x", "c".repeat(40), "s".repeat(20)]], {
+      maxWidth: 10,
+      shrink: [1, 2],
+    });
+    assert.equal(tight.trimEnd().split("\n")[1], `x  ${"c".repeat(9)}…  ${"s".repeat(9)}…`);
   });
 });
 
@@ -121,17 +151,116 @@ describe("processes", () => {
     assert.equal(e.state, "exited");
   });
 
+  const checked = create(ProcessStatusSchema, {
+    ...running,
+    name: "api",
+    healthStatus: HealthStatus.UNHEALTHY,
+    healthCheckFailures: 3,
+    healthDetail: "HTTP 404 (expected 200)",
+    lastHealthCheck: timestampFromDate(new Date("2026-01-02T03:04:05.000Z")),
+    statusText: "serving\n12 clients\u001b[31m",
+  });
+
   it("renders the list table", () => {
     const out = renderProcessTable([running, exited], colors(false));
     const [header, web, job] = out.trimEnd().split("\n");
-    assert.match(header ?? "", /^NAME\s+ID\s+PID\s+STATE\s+RESTARTS\s+UPTIME\s+COMMAND\s+EXIT$/);
+    assert.match(
+      header ?? "",
+      /^NAME\s+ID\s+PID\s+STATE\s+HEALTH\s+RESTARTS\s+UPTIME\s+COMMAND\s+EXIT$/,
+    );
     assert.match(
       web ?? "",
-      /^web\s+01234567\s+4242\s+running\s+2\s+1m15s\s+\/usr\/bin\/python3 app.py 'two words'\s+-$/,
+      /^web\s+01234567\s+4242\s+running\s+-\s+2\s+1m15s\s+\/usr\/bin\/python3 app.py 'two words'\s+-$/,
     );
-    assert.match(job ?? "", /^job\s+fedcba98\s+-\s+exited\s+0\s+-\s+true\s+0$/);
-    const narrow = renderProcessTable([running], colors(false), 70);
-    for (const line of narrow.trimEnd().split("\n")) assert.ok(line.length <= 70, line);
+    assert.match(job ?? "", /^job\s+fedcba98\s+-\s+exited\s+-\s+0\s+-\s+true\s+0$/);
+    const narrow = renderProcessTable([running], colors(false), 80);
+    for (const line of narrow.trimEnd().split("\n")) assert.ok(line.length <= 80, line);
     assert.equal(commandLine("sh", ["-c", "echo 'hi'"]), `sh -c 'echo '\\''hi'\\'''`);
+  });
+
+  it("shows health, and a STATUS column when a process has a STATUS= text", () => {
+    const out = renderProcessTable([checked, exited], colors(false));
+    const [header, api, job] = out.trimEnd().split("\n");
+    assert.match(header ?? "", /\sHEALTH\s.*\sEXIT\s+STATUS$/);
+    assert.match(api ?? "", /^api\s+01234567\s+4242\s+running\s+unhealthy\s+2\s/);
+    assert.match(api ?? "", /\s-\s+serving 12 clients\[31m$/, "one line, no escapes");
+    assert.match(job ?? "", /\s0\s+-$/);
+    // A wide terminal: COMMAND and STATUS cut to fit.
+    const wide = renderProcessTable([checked], colors(false), 100);
+    for (const line of wide.trimEnd().split("\n")) assert.ok(line.length <= 100, line);
+    assert.match(wide, /STATUS\n/);
+    assert.match(wide, /\s-\s+serving 12 clie…\n$/);
+    // 80 columns: no room for STATUS (describe shows it); the rest fits.
+    const narrow = renderProcessTable([checked], colors(false), 80);
+    for (const line of narrow.trimEnd().split("\n")) assert.ok(line.length <= 80, line);
+    assert.doesNotMatch(narrow, /STATUS|serving/);
+    assert.match(narrow, /unhealthy/);
+  });
+
+  it("names health statuses; -o json has the health and STATUS= fields", () => {
+    assert.deepEqual(
+      [0, 1, 2, 3].map((h) => healthName(h)),
+      ["", "unknown", "healthy", "unhealthy"],
+    );
+    const j = processToJson(checked);
+    assert.equal(j.health, "unhealthy");
+    assert.equal(j.health_check_failures, 3);
+    assert.equal(j.health_detail, "HTTP 404 (expected 200)");
+    assert.equal(j.last_health_check, "2026-01-02T03:04:05.000Z");
+    assert.equal(j.status_text, "serving\n12 clients\u001b[31m", "as the process wrote it");
+    const none = processToJson(running);
+    assert.equal(none.health, null);
+    assert.equal(none.last_health_check, null);
+    assert.equal(none.health_detail, null);
+    assert.equal(none.status_text, null);
+  });
+
+  it("describes health, the STATUS= text and why the last run failed", () => {
+    const d = create(DescribeResponseSchema, {
+      process: checked,
+      lastExit: create(ExitInfoSchema, {
+        signal: "SIGTERM",
+        failure: "health check failed 3 times in a row (restart_after 3): HTTP 404 (expected 200)",
+      }),
+    });
+    const page = renderDescribe({
+      name: "api",
+      d,
+      p: d.process,
+      s: undefined,
+      e: d.lastExit,
+      colors: colors(false),
+    });
+    assert.match(page, /\n {2}Health: +unhealthy \(3 failures in a row\)\n/);
+    assert.match(page, /\n {2} +last check 2026-01-02T03:04:05.000Z: HTTP 404 \(expected 200\)\n/);
+    assert.match(page, /\n {2}Status: +serving 12 clients\[31m\n/);
+    assert.match(page, /\n {2}Failure: +health check failed 3 times in a row/);
+    const plain = renderDescribe({
+      name: "web",
+      d: create(DescribeResponseSchema, { process: running }),
+      p: running,
+      s: undefined,
+      e: undefined,
+      colors: colors(false),
+    });
+    assert.doesNotMatch(plain, /Health:|Status:/);
+    const json = describeToJson(d);
+    assert.equal(json.health, "unhealthy");
+    assert.match(String((json.last_exit as Record<string, unknown>).failure), /^health check/);
+  });
+
+  it("prints health changes as events", () => {
+    const e = create(WatchEventsResponseSchema, {
+      time: timestampFromDate(new Date("2026-01-02T03:04:05.000Z")),
+      type: EventType.HEALTH_CHANGED,
+      processName: "api",
+      state: ProcessState.RUNNING,
+      message: "unhealthy: HTTP 404 (expected 200)",
+    });
+    assert.equal(
+      eventLine(e),
+      "2026-01-02T03:04:05.000Z api health_changed running unhealthy: HTTP 404 (expected 200)",
+    );
+    assert.equal(eventToJson(e).type, "health_changed");
   });
 });

@@ -1,6 +1,7 @@
 import {
   EventType,
   type ExitInfo,
+  HealthStatus,
   ProcessSource,
   ProcessState,
   type ProcessStatus,
@@ -32,6 +33,11 @@ export function stateName(s: ProcessState): string {
  */
 export function restartPolicyName(r: RestartPolicy): string {
   return enumName(RestartPolicy, r, "");
+}
+
+/** "healthy", "unhealthy", "unknown"; "" when the process has no health check running. */
+export function healthName(h: HealthStatus): string {
+  return enumName(HealthStatus, h, "");
 }
 
 export function sourceName(s: ProcessSource): string {
@@ -77,6 +83,11 @@ export function processToJson(p: ProcessStatus): Record<string, unknown> {
     created_at: timestampIso(p.createdAt),
     started_at: timestampIso(p.startedAt),
     ended_at: timestampIso(p.endedAt),
+    status_text: p.statusText || null,
+    health: healthName(p.healthStatus) || null,
+    health_check_failures: p.healthCheckFailures,
+    last_health_check: timestampIso(p.lastHealthCheck),
+    health_detail: p.healthDetail || null,
   };
 }
 
@@ -89,6 +100,7 @@ export function exitToJson(e: ExitInfo | undefined): Record<string, unknown> | n
     stopped_by_us: e.stoppedByUs,
     timed_out: e.timedOut,
     spawn_error: e.spawnError || null,
+    failure: e.failure || null,
     started_at: timestampIso(e.startedAt),
     ended_at: timestampIso(e.endedAt),
     duration_seconds: e.durationSeconds,
@@ -108,6 +120,20 @@ export function eventToJson(e: WatchEventsResponse): Record<string, unknown> {
     signal: e.signal || null,
     message: e.message || null,
   };
+}
+
+/**
+ * A text a process wrote (its STATUS=) as one printable line: whitespace runs (newlines, tabs)
+ * become one space, other control characters (a terminal's escapes) are dropped.
+ */
+export function oneLine(text: string): string {
+  return (
+    text
+      .replace(/\s+/g, " ")
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: dropping them is the point
+      .replace(/[\u0000-\u001f\u007f-\u009f]/g, "")
+      .trim()
+  );
 }
 
 /** "exit 0", "SIGTERM", "-" */
@@ -130,6 +156,6 @@ export function eventLine(e: WatchEventsResponse): string {
   }
   if (e.exitCode !== undefined) parts.push(`exit=${e.exitCode}`);
   if (e.signal !== "") parts.push(`signal=${e.signal}`);
-  if (e.message !== "") parts.push(e.message);
+  if (e.message !== "") parts.push(oneLine(e.message));
   return parts.filter((p) => p !== "").join(" ");
 }

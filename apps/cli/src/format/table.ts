@@ -3,8 +3,11 @@ import { visibleLength } from "./color.js";
 export interface TableOptions {
   /** Total width available (a terminal's columns); undefined = no limit. */
   maxWidth?: number | undefined;
-  /** The column that shrinks (its cells are truncated with "…") to fit maxWidth. */
-  shrink?: number | undefined;
+  /**
+   * The columns that shrink (their cells are truncated with "…") to fit maxWidth: the widest
+   * of them first, none below its header or 10 characters.
+   */
+  shrink?: number | readonly number[] | undefined;
   /** Columns aligned to the right (numbers). */
   alignRight?: readonly number[];
   /** Spaces between columns. */
@@ -26,7 +29,7 @@ function pad(s: string, width: number, right: boolean): string {
 
 /**
  * Renders rows under headers, columns padded to their widest cell (ANSI-aware). The shrink
- * column must hold plain text (it is cut by character count). Trailing spaces are trimmed.
+ * columns must hold plain text (they are cut by character count). Trailing spaces are trimmed.
  */
 export function renderTable(
   headers: readonly string[],
@@ -38,19 +41,25 @@ export function renderTable(
     Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ""))),
   );
   let cells = rows.map((r) => headers.map((_, i) => r[i] ?? ""));
-  const { maxWidth, shrink } = options;
-  if (maxWidth !== undefined && shrink !== undefined && shrink < widths.length) {
-    const total = widths.reduce((a, b) => a + b, 0) + gap * (widths.length - 1);
-    const over = total - maxWidth;
-    const current = widths[shrink] ?? 0;
-    if (over > 0) {
-      const header = headers[shrink] ?? "";
-      const target = Math.max(header.length, 10, current - over);
-      if (target < current) {
-        widths[shrink] = target;
-        cells = cells.map((r) => r.map((c, i) => (i === shrink ? truncate(c, target) : c)));
-      }
+  const { maxWidth } = options;
+  const shrink = (
+    typeof options.shrink === "number" ? [options.shrink] : (options.shrink ?? [])
+  ).filter((i) => i < widths.length);
+  if (maxWidth !== undefined && shrink.length > 0) {
+    const before = [...widths];
+    const floor = (i: number) => Math.max(headers[i]?.length ?? 0, 10);
+    let over = widths.reduce((a, b) => a + b, 0) + gap * (widths.length - 1) - maxWidth;
+    while (over > 0) {
+      const widest = shrink
+        .filter((i) => (widths[i] ?? 0) > floor(i))
+        .sort((a, b) => (widths[b] ?? 0) - (widths[a] ?? 0))[0];
+      if (widest === undefined) break;
+      widths[widest] = (widths[widest] ?? 0) - 1;
+      over--;
     }
+    cells = cells.map((r) =>
+      r.map((c, i) => ((widths[i] ?? 0) < (before[i] ?? 0) ? truncate(c, widths[i] ?? 0) : c)),
+    );
   }
   const right = new Set(options.alignRight ?? []);
   const line = (r: readonly string[]) =>
