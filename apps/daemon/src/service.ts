@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
 import {
   Code,
   ConnectError,
@@ -16,18 +15,11 @@ import {
   specToRaw,
   updateProcessConfig,
 } from "@procmgr/config";
-import type {
-  ConfigDiff,
-  ExitResult,
-  ProcessInfo,
-  SupervisorApi,
-  SupervisorEvents,
-} from "@procmgr/core";
+import type { ConfigDiff, ProcessInfo, SupervisorApi, SupervisorEvents } from "@procmgr/core";
 import {
   type CreateRequest,
   type DeleteRequest,
   type DescribeRequest,
-  EventType,
   type GetResourceUsageRequest,
   LogStream,
   ProcessManager,
@@ -36,14 +28,13 @@ import {
   type TailLogsResponse,
   TailLogsResponseSchema,
   type UpdateRequest,
-  type WatchEventsResponse,
-  WatchEventsResponseSchema,
 } from "@procmgr/rpc";
 import { AsyncQueue } from "./async-queue.js";
 import { trustedKey } from "./auth.js";
-import { protoState, streamName, toExitInfo, toProcessSpec, toProcessStatus } from "./convert.js";
+import { streamName, toExitInfo, toProcessSpec, toProcessStatus } from "./convert.js";
 import { toConnectError } from "./errors.js";
 import { FileFollower, readLastLines } from "./log-tail.js";
+import { watchEvents } from "./watch-events.js";
 
 /** What the handlers need from the daemon around them. */
 export interface ServiceDeps {
@@ -330,97 +321,6 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
       yield* tailLogs(deps.supervisor, req, ctx);
     },
   };
-}
-
-async function* watchEvents(
-  deps: ServiceDeps,
-  ids: readonly string[],
-  ctx: HandlerContext,
-): AsyncGenerator<WatchEventsResponse> {
-  const sup = deps.supervisor;
-  const filter = new Set(ids);
-  const wanted = (p: ProcessInfo) => filter.size === 0 || filter.has(p.id) || filter.has(p.name);
-  const queue = new AsyncQueue<WatchEventsResponse>();
-  const base = (type: EventType, p: ProcessInfo) =>
-    create(WatchEventsResponseSchema, {
-      time: timestampNow(),
-      type,
-      processId: p.id,
-      processName: p.name,
-      state: protoState(p.state),
-    });
-  const listeners: { [E in keyof SupervisorEvents]?: (...a: SupervisorEvents[E]) => void } = {
-    state: ({ process, previous }) => {
-      if (!wanted(process)) return;
-      const ev = base(EventType.STATE_CHANGED, process);
-      ev.previousState = protoState(previous);
-      if (process.failureReason !== undefined && process.state === "failed") {
-        ev.message = process.failureReason;
-      }
-      queue.push(ev);
-    },
-    exit: ({ process, exit }) => {
-      if (!wanted(process)) return;
-      const ev = base(EventType.EXITED, process);
-      if (exit.code !== null) ev.exitCode = exit.code;
-      ev.signal = exit.signal ?? "";
-      ev.message = exitMessage(exit);
-      queue.push(ev);
-    },
-    health: ({ process, health }) => {
-      if (!wanted(process)) return;
-      const ev = base(EventType.HEALTH_CHANGED, process);
-      const detail = health.lastResult?.detail;
-      ev.message = detail === undefined ? health.status : `${health.status}: ${detail}`;
-      queue.push(ev);
-    },
-    restart: ({ process, delayMs }) => {
-      if (!wanted(process)) return;
-      const ev = base(EventType.RESTART_SCHEDULED, process);
-      ev.message = `restart in ${(delayMs / 1000).toFixed(1)}s`;
-      queue.push(ev);
-    },
-    created: ({ process }) => {
-      if (wanted(process)) queue.push(base(EventType.CREATED, process));
-    },
-    updated: ({ process }) => {
-      if (wanted(process)) queue.push(base(EventType.UPDATED, process));
-    },
-    deleted: ({ process }) => {
-      if (wanted(process)) queue.push(base(EventType.DELETED, process));
-    },
-  };
-  for (const [e, l] of Object.entries(listeners)) {
-    sup.on(e as keyof SupervisorEvents, l as never);
-  }
-  const offReloaded = deps.onReloaded((diff) => {
-    if (filter.size > 0) return;
-    queue.push(
-      create(WatchEventsResponseSchema, {
-        time: timestampNow(),
-        type: EventType.CONFIG_RELOADED,
-        message: `added=${diff.added.length} removed=${diff.removed.length} changed=${diff.changed.length} unchanged=${diff.unchanged.length}`,
-      }),
-    );
-  });
-  const onAbort = () => queue.close();
-  ctx.signal.addEventListener("abort", onAbort, { once: true });
-  if (ctx.signal.aborted) queue.close();
-  try {
-    yield* queue;
-  } finally {
-    ctx.signal.removeEventListener("abort", onAbort);
-    offReloaded();
-    for (const [e, l] of Object.entries(listeners)) {
-      sup.off(e as keyof SupervisorEvents, l as never);
-    }
-  }
-}
-
-/** Why a run ended, when its code or signal does not say it all. */
-function exitMessage(exit: ExitResult): string {
-  const parts = [exit.spawnError, exit.failure, exit.timedOut ? "stop timed out; killed" : ""];
-  return parts.filter((p) => p !== undefined && p !== "").join("; ");
 }
 
 async function* tailLogs(
