@@ -59,6 +59,17 @@ function freePort() {
 
 const q = (s) => JSON.stringify(String(s));
 
+/** A flat map as a YAML flow map: `{ key: value, ... }` (values quoted as JSON). */
+const flowMap = (o) =>
+  `{ ${Object.entries(o)
+    .map(([k, v]) => `${k}: ${typeof v === "number" ? v : q(v)}`)
+    .join(", ")} }`;
+
+/**
+ * processes.yaml for `specs` (workloads.js's Spec). Beyond the common fields, ours-only ones
+ * for the health-check run (lib/health.js): `autoStart`, `healthCheck` (the YAML keys of
+ * `health_check`, flat), `processType`, `requires`.
+ */
 function yamlFor(specs) {
   if (specs.length === 0) return "processes: {}\n";
   const lines = ["processes:"];
@@ -67,7 +78,7 @@ function yamlFor(specs) {
       `  ${s.name}:`,
       `    command: ${q(s.command)}`,
       `    args: [${s.args.map(q).join(", ")}]`,
-      "    auto_start: false",
+      `    auto_start: ${s.autoStart === true}`,
       `    restart: ${s.restart === "always" ? "always" : "never"}`,
       "    restart_sec: 0",
       "    start_limit_burst: 1000000",
@@ -75,6 +86,9 @@ function yamlFor(specs) {
     );
     if (s.stdoutFile) lines.push(`    stdout: ${q(s.stdoutFile)}`);
     if (s.stderrFile) lines.push(`    stderr: ${q(s.stderrFile)}`);
+    if (s.healthCheck) lines.push(`    health_check: ${flowMap(s.healthCheck)}`);
+    if (s.processType) lines.push(`    process_type: ${s.processType}`);
+    if (s.requires) lines.push(`    requires: [${s.requires.map(q).join(", ")}]`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -115,11 +129,15 @@ export function oursAdapter(ctx) {
       return pid;
     },
     listCommand: "pm-cli list -o json",
+    /** Any pm-cli command against this daemon (`run`'s options: `check: false`...). */
+    cli: pmcli,
     listCount: (stdout) => JSON.parse(stdout).length,
-    async start() {
+    /** Start the daemon with `specs` in its processes.yaml (none by default). */
+    async start(specs = []) {
       mkdirSync(stateDir, { recursive: true });
       mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
-      writeFileSync(config, yamlFor([]));
+      writeFileSync(config, yamlFor(specs));
+      names = specs.map((s) => s.name);
       const port = await freePort();
       const out = openSync(join(dir, "daemon.log"), "a");
       const prof =

@@ -2,16 +2,23 @@
  * Summary of a V8 .cpuprofile (from `node --cpu-prof`): self time per function, hottest first,
  * plus the share of idle, GC and "(program)" (native code outside JS: syscalls, libuv, ...).
  * Usage as a script: node bench/lib/profile.js FILE.cpuprofile [TOP]
+ *
+ * `window` ({ fromUs, toUs }) keeps only the samples taken in that span, in µs of
+ * CLOCK_MONOTONIC: the profile's timestamps are V8's TimeTicks, the clock of
+ * `process.hrtime` in any process on Linux, so another process can name a window it measured.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-export function summarizeProfile(file, top = 25) {
+export function summarizeProfile(file, top = 25, window = undefined) {
   const prof = JSON.parse(readFileSync(file, "utf8"));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const selfUs = new Map();
   const dt = prof.timeDeltas ?? [];
+  let t = prof.startTime ?? 0;
   for (let i = 0; i < prof.samples.length; i++) {
+    t += dt[i] ?? 0;
+    if (window !== undefined && (t < window.fromUs || t > window.toUs)) continue;
     const id = prof.samples[i];
     selfUs.set(id, (selfUs.get(id) ?? 0) + (dt[i] ?? 0));
   }

@@ -39,7 +39,10 @@ const mib = (bytes) => bytes / 1024 / 1024;
 
 /**
  * @typedef {{ name: string, command: string, args: string[], restart: "always" | "never",
- *   stdoutFile?: string, stderrFile?: string }} Spec
+ *   stdoutFile?: string, stderrFile?: string, autoStart?: boolean,
+ *   healthCheck?: Record<string, string | number>, processType?: string,
+ *   requires?: string[] }} Spec
+ * (the last four: ours only, for the health-check run of lib/health.js)
  */
 
 /** @returns {Spec[]} */
