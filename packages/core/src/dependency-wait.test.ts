@@ -1,11 +1,23 @@
 import * as assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fixture, supervisorFactory, tempDir, testConfig, until } from "./harness.js";
 
 const { newSupervisor } = supervisorFactory();
+
+/** A loopback port nothing listens on (a listener's, closed). */
+function freePort(): Promise<number> {
+  const server = createServer();
+  return new Promise((done) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      done(typeof address === "object" && address !== null ? address.port : 0);
+      server.close();
+    });
+  });
+}
 
 /** A shell command that appends `word` and the time to `log`. */
 function mark(log: string, word: string): string {
@@ -64,14 +76,7 @@ describe("dependencies wait for readiness", () => {
     const dir = tempDir();
     const log = join(dir, "order.log");
     // The listener comes up 0.6 s after the process: healthy only then.
-    const server: Server = createServer((s) => s.end());
-    const port = await new Promise<number>((done) => {
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address();
-        done(typeof address === "object" && address !== null ? address.port : 0);
-        server.close();
-      });
-    });
+    const port = await freePort();
     const serve = fixture("tcp-serve.mjs");
     await sup.create(
       testConfig("db", [process.execPath, serve, String(port), "600"], {
@@ -125,14 +130,7 @@ describe("dependencies wait for readiness", () => {
 describe("health checks of running processes", () => {
   it("restart_after failures in a row restart the process whatever its policy; health is shown", async () => {
     const sup = newSupervisor();
-    const server = createServer((s) => s.destroy());
-    const port = await new Promise<number>((done) => {
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address();
-        done(typeof address === "object" && address !== null ? address.port : 0);
-        server.close();
-      });
-    });
+    const port = await freePort();
     // Nothing listens on the port: every check is refused.
     await sup.create(
       testConfig("sick", ["sleep", "100"], {
