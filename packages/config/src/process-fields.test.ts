@@ -269,3 +269,21 @@ test("updateProcessConfig sets a nested field on the current message, keeping th
     (e: unknown) => e instanceof ConfigError && /health_check\.nope/.test(e.message),
   );
 });
+
+test("a tcp check's spec from Describe (every default written) comes back whole through Update", () => {
+  const current = resolveProcessConfig("t", {
+    command: "x",
+    health_check: { type: "tcp", port: 9, interval: "5s" },
+  });
+  const spec = processConfigToSpec(current);
+  const again = updateProcessConfig(current, specToRaw(spec), ["health_check"]);
+  assert.deepEqual(again.healthCheck, current.healthCheck);
+  // Set apart from its default, an http-only field is still refused on a tcp check.
+  assert.throws(
+    () =>
+      updateProcessConfig(current, { health_check: { type: "tcp", port: 9, method: "POST" } }, [
+        "health_check",
+      ]),
+    /"method" is only used by http health checks/,
+  );
+});

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import * as v from "valibot";
 import { didYouMean } from "./did-you-mean.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
@@ -158,6 +159,9 @@ function healthCheck(
   return result;
 }
 
+/** The rows of a health check, each read as a FieldRow (any column). */
+const healthCheckRows: readonly FieldRow[] = healthCheckFieldTable;
+
 /**
  * The fields a health check of its type needs, and those it must not have. Answers the argv of
  * an exec check.
@@ -168,9 +172,12 @@ function healthCheckTypeIssues(
   sub: YamlPath,
   issues: ConfigIssue[],
 ): string[] | undefined {
+  // A field at its default is not used: Describe writes every default, and its spec comes back
+  // whole through Update (`method: GET` on a tcp check).
   const only = (fields: readonly (keyof HealthCheckOutput)[], types: string) => {
     for (const f of fields) {
-      if (hc[f] !== undefined && hc[f] !== null) {
+      const row = healthCheckRows.find((r) => r.yaml === f);
+      if (hc[f] !== undefined && hc[f] !== null && !isDeepStrictEqual(hc[f], row?.default)) {
         issues.push(
           issueAt(ctx, [...sub, f], `"${f}" is only used by ${types} health checks`, {
             expected: `no "${f}" for a ${hc.type} check`,
