@@ -16,7 +16,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Host, LaunchContext, Managed, Run } from "./managed.js";
-import { isInProcessTree, readProcStat } from "./proc-fs.js";
+import { isInProcessTree, type ProcStat, readProcStat } from "./proc-fs.js";
 
 /** How often a main process that is not our child is looked for in /proc. */
 const mainPollMs = 1000;
@@ -124,8 +124,9 @@ export class Readiness {
     const config = m.config;
     if (config.processType === "notify" && run.announcedMainPid !== undefined) {
       const pid = run.announcedMainPid;
-      if (readProcStat(pid) === undefined) return false;
-      this.follow(m, run, pid, ended);
+      const st = readProcStat(pid);
+      if (st === undefined) return false;
+      this.follow(m, run, st, ended);
       return true;
     }
     if (config.processType !== "forking" || run.ready) return false;
@@ -142,21 +143,19 @@ export class Readiness {
         return;
       }
       const pid = pidInFile(path);
-      if (pid !== undefined && readProcStat(pid) !== undefined) break;
+      const st = pid === undefined ? undefined : readProcStat(pid);
+      if (st !== undefined) {
+        this.follow(m, run, st, ended);
+        this.ready(m, run);
+        return;
+      }
       await new Promise((r) => setTimeout(r, pidfilePollMs));
     }
-    const pid = pidInFile(path) ?? 0;
-    this.follow(m, run, pid, ended);
-    this.ready(m, run);
   }
 
-  /** The run's main process is now `pid` (not our child): polled until it is gone. */
-  private follow(m: Managed, run: Run, pid: number, ended: () => void): void {
-    const st = readProcStat(pid);
-    if (st === undefined) {
-      ended();
-      return;
-    }
+  /** The run's main process is now the one of `st` (not our child): polled until it is gone. */
+  private follow(m: Managed, run: Run, st: ProcStat, ended: () => void): void {
+    const pid = st.pid;
     run.pid = pid;
     run.pgid = st.pgrp;
     run.adopted = true;

@@ -29,6 +29,8 @@ export class RunWatch {
   private readonly daemon: DaemonIdentity;
   private readonly notifyPath: string;
   private socket: Promise<NotifySocket> | undefined;
+  /** Notify processes by the main pid of their run (`indexRuns`); entries are checked on use. */
+  private readonly runsByPid = new Map<number, Managed>();
 
   constructor(
     host: Host,
@@ -80,23 +82,43 @@ export class RunWatch {
    * Else it is dropped, with a warning.
    */
   private route(message: NotifyMessage): void {
-    const runs = new Map<number, Managed>();
-    for (const m of this.processes()) {
-      const run = m.run;
-      if (m.config.processType === "notify" && run !== undefined && !run.exit) runs.set(run.pid, m);
+    let found = this.runOf(message.pid);
+    if (found === undefined) {
+      this.indexRuns();
+      found = this.runOf(message.pid);
     }
-    let pid = message.pid;
-    for (let generation = 0; pid > 1 && generation < 64; generation++) {
-      const m = runs.get(pid);
-      if (m?.run !== undefined) {
-        this.lifecycle.notify(m, m.run, message.fields);
-        return;
-      }
-      pid = readProcStat(pid)?.ppid ?? 0;
+    if (found !== undefined) {
+      this.lifecycle.notify(found.m, found.run, message.fields);
+      return;
     }
     this.host.events.emit("warning", {
       message: `sd_notify: message from pid ${message.pid} (uid ${message.uid}) dropped: not from a notify process the supervisor runs`,
     });
+  }
+
+  /** The live notify run whose main process is `pid` or its nearest ancestor, by the index. */
+  private runOf(pid: number): { m: Managed; run: Run } | undefined {
+    for (let generation = 0; pid > 1 && generation < 64; generation++) {
+      const m = this.runsByPid.get(pid);
+      const run = m?.run;
+      if (m !== undefined && run !== undefined && run.pid === pid && !run.exit) return { m, run };
+      pid = readProcStat(pid)?.ppid ?? 0;
+    }
+    return undefined;
+  }
+
+  /**
+   * Indexes the notify runs by main pid. Done again only when a message finds no run (a new
+   * run's first message, a stranger's): a keep-alive costs a lookup, not a walk of every process.
+   */
+  private indexRuns(): void {
+    this.runsByPid.clear();
+    for (const m of this.processes()) {
+      const run = m.run;
+      if (m.config.processType === "notify" && run !== undefined && !run.exit) {
+        this.runsByPid.set(run.pid, m);
+      }
+    }
   }
 
   /** A run is ready: its watchdog starts, and its health check. */
