@@ -24,7 +24,9 @@ export {
 export { isInProcessTree } from "./proc-fs.js";
 export { Supervisor } from "./supervisor.js";
 export type {
+  CgroupStatus,
   ConfigDiff,
+  Enforcement,
   ExitResult,
   OutputListener,
   ProcessInfo,

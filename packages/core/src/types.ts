@@ -47,6 +47,8 @@ export interface ExitResult {
    * before it was ready (no READY=1)", "health check failed 3 times in a row: HTTP 404".
    */
   readonly failure?: string;
+  /** The OOM killer killed a process of the run's cgroup (then `failure` names the limit). */
+  readonly oomKilled?: boolean;
   /** Whether success_exit_status (or a clean stop by us) counts this as a success. */
   readonly success: boolean;
   readonly startedAt: Date;
@@ -86,6 +88,10 @@ export interface ProcessInfo {
   readonly statusText?: string;
   /** Its health check's state, while it runs and is ready (with a health_check). */
   readonly health?: HealthSnapshot;
+  /** How the process is tracked and each of its limits enforced (cgroups.ts). */
+  readonly enforcement: Enforcement;
+  /** Runs that ended because the OOM killer killed a process of their cgroup. */
+  readonly oomKills: number;
   /** Resolved log file paths (undefined for inherit/null). */
   readonly stdoutPath?: string;
   readonly stderrPath?: string;
@@ -107,14 +113,38 @@ export interface UpdateResult {
   readonly process: ProcessInfo;
 }
 
-/** Resources of a process's whole process group, read from /proc. */
+/**
+ * How a process is tracked and its limits enforced. `tracking` is "cgroup v2 <dir>", "cgroup v1
+ * <dir>" or "process group: <why not a cgroup>"; each configured limit says what enforces it
+ * ("cgroup v2 memory.max", "cgroup v1 memory.limit_in_bytes") or "not enforced: <why>".
+ */
+export interface Enforcement {
+  readonly tracking: string;
+  /** The process's cgroup in the tracking hierarchy, while it has one. */
+  readonly cgroup?: string;
+  readonly memory?: string;
+  readonly cpu?: string;
+  readonly pids?: string;
+}
+
+/**
+ * Resources of a running process as a whole tree: read from its cgroup (`source: "cgroup"`,
+ * every process it started, whatever group or session it moved to), or summed over its process
+ * group from /proc where it has no cgroup (`source: "process group"`).
+ */
 export interface ResourceUsage {
   readonly pid: number;
-  /** Processes in the process group (the child and its descendants that stayed in it). */
+  readonly source: "cgroup" | "process group";
+  /** Processes in the cgroup (or the process group). */
   readonly processCount: number;
-  /** user + system CPU seconds of the live processes of the group. */
+  /** user + system CPU seconds of the cgroup since its start (of the group's live members). */
   readonly cpuSeconds: number;
+  /** Resident anonymous memory (cgroup memory.stat anon / total_rss; RSS summed otherwise). */
   readonly rssBytes: number;
+  /** Memory charged to the cgroup, page cache included (what its memory limit counts). */
+  readonly memoryBytes?: number;
+  /** The highest `memoryBytes` of this run. */
+  readonly memoryPeakBytes?: number;
   readonly threads: number;
 }
 
@@ -135,6 +165,17 @@ export interface SupervisorOptions {
    * `<runtimeDir>/procmgr/notify-<id>.sock`. Opened at the first notify process.
    */
   readonly notifySocket?: string;
+  /**
+   * Cgroups (cgroups.ts): by default each process runs in a cgroup of its own under a subtree
+   * the supervisor owns, where the host lets it create one; `false`: process groups only.
+   */
+  readonly cgroups?: boolean;
+}
+
+/** What `cgroupStatus` answers. */
+export interface CgroupStatus {
+  readonly active: boolean;
+  readonly summary: string;
 }
 
 /** Output of one process (`subscribeOutput`): the chunk is the listener's to keep. */
@@ -204,6 +245,12 @@ export interface SupervisorApi {
   reopenLogs(): Promise<void>;
   /** Stop every process by its own rules; afterwards no child is left. */
   shutdown(): Promise<void>;
+  /**
+   * What the host offers and the supervisor uses (detected once): "cgroup v2 at
+   * /sys/fs/cgroup/...; limits: memory (v1), cpu (v1), pids (v1)", or why processes are only
+   * tracked by their process group. `active` is false in the latter case.
+   */
+  cgroupStatus(): Promise<CgroupStatus>;
   on<E extends keyof SupervisorEvents>(
     event: E,
     listener: (...args: SupervisorEvents[E]) => void,
