@@ -37,6 +37,8 @@ test("toProcessStatus builds a complete ProcessStatus message (every field, vali
     restartCount: 1,
     consecutiveFailures: 0,
     createdAt: new Date(1_000),
+    enforcement: { tracking: "process group" },
+    oomKills: 0,
   };
   const infos: ProcessInfo[] = [
     base,

@@ -15,6 +15,8 @@ function info(name: string, extra: Partial<ProcessInfo> = {}): ProcessInfo {
     restartCount: 0,
     consecutiveFailures: 0,
     createdAt: new Date(0),
+    enforcement: { tracking: "process group" },
+    oomKills: 0,
     ...extra,
   };
 }

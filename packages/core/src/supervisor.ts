@@ -33,6 +33,7 @@ import { RunRecords } from "./run-records.js";
 import { defaultNotifySocket, RunWatch } from "./run-watch.js";
 import { isDown, type ProcessEvent, transition } from "./state-machine.js";
 import type {
+  CgroupStatus,
   ConfigDiff,
   OutputListener,
   ProcessInfo,
@@ -236,7 +237,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   async usage(idOrName: string): Promise<ResourceUsage | undefined> {
     const run = this.registry.find(idOrName).run;
     if (!run || run.exit) return undefined;
-    return { pid: run.pid, ...groupUsage(run.pgid) };
+    return { pid: run.pid, source: "process group", ...groupUsage(run.pgid) };
+  }
+
+  async cgroupStatus(): Promise<CgroupStatus> {
+    return { active: false, summary: "process groups" };
   }
 
   subscribeOutput(idOrName: string, listener: OutputListener): () => void {
@@ -287,6 +292,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       restartCount: m.restartCount,
       consecutiveFailures: m.consecutiveFailures,
       createdAt: m.createdAt,
+      enforcement: { tracking: "process group" },
+      oomKills: 0,
     };
     if (m.state === "failed" && m.failureReason !== undefined) info.failureReason = m.failureReason;
     if (m.stateReason !== undefined) info.stateReason = m.stateReason;
