@@ -35,7 +35,7 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #   timeout_start_sec        90     time allowed to become ready (notify, forking, oneshot)
 #   timeout_stop_sec         90     after kill_signal, wait this long, then SIGKILL the group
 #   kill_signal              SIGTERM  a name (SIGTERM, TERM) or a number (15)
-#   kill_mode                process-group  control-group | process-group | process | mixed
+#   kill_mode                control-group  control-group | process-group | process | mixed
 #   success_exit_status      [0]    exit codes counted as success (exited, not failed)
 #   stdout / stderr          default: <state dir>/logs/NAME.stdout.log / NAME.stderr.log;
 #                            or an absolute file path (appended), inherit (the daemon's), null (discard)

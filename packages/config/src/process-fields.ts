@@ -261,7 +261,7 @@ const rows = [
     yaml: "kill_mode",
     key: "killMode",
     schema: optional(leaf.picklistSchema(spellingsOf(killModes))),
-    default: "process-group",
+    default: "control-group",
     hot: true,
     proto: "kill_mode",
     codec: codecs.enumeration<KillMode>(killModes),

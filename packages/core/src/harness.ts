@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type HealthCheck, type ProcessConfig, resolveProcessConfig } from "@procmgr/config";
+import { mountedHierarchies } from "./cgroup-host.js";
 import { buildEnvironment } from "./environment.js";
 import type { ProbeTarget } from "./health-probe.js";
 import { daemonIdentity, resolveIdentity } from "./identity.js";
@@ -42,6 +43,19 @@ const tempDirs: string[] = [];
 process.once("exit", () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * Why the cgroup tests cannot run here (not root; no cgroup hierarchy mounted), or false. Which
+ * limits a host enforces is asked of the supervisor in each test (`cgroupStatus`).
+ */
+export function cgroupsSkip(): string | false {
+  if (process.getuid?.() !== 0) return "cgroups are created by root here";
+  const mounted = mountedHierarchies(
+    readFileSync("/proc/self/mountinfo", "utf8"),
+    readFileSync("/proc/self/cgroup", "utf8"),
+  );
+  return mounted.length === 0 ? "no cgroup hierarchy mounted" : false;
+}
 
 /** A fresh directory under the system temp dir, removed when the test process exits. */
 export function tempDir(prefix = "procmgr-core-"): string {

@@ -5,12 +5,15 @@
  * (a run, or why there is none) and the lifecycle moves the state.
  *
  * No shell: argv is exec'd directly (through `setpriv` when the user or the capabilities
- * change), `detached` so each child leads its own session and process group (pgid = pid).
+ * change), `detached` so each child leads its own session and process group (pgid = pid). Only
+ * when the child must do something with its own pid before the program runs (enter its cgroup,
+ * set WATCHDOG_PID) does a `/bin/sh` prelude do it and exec the rest in its place (`prelude`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, chownSync, closeSync, constants, mkdirSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { PathCondition, ProcessConfig } from "@procmgr/config";
+import type { Cgroups, ProcessCgroup } from "./cgroups.js";
 import { buildEnvironment } from "./environment.js";
 import type { PipeEnds } from "./fifo-pool.js";
 import {
@@ -81,6 +84,8 @@ export interface Launch extends LaunchContext {
   readonly plan: LaunchPlan;
   /** Who owns the files made for it (runtime directories, new log files), when not the daemon. */
   readonly owner: Owner | undefined;
+  /** The cgroup its child enters before the program runs (made, its limits set). */
+  readonly cgroup: ProcessCgroup | undefined;
 }
 
 /** How a hook ended. */
@@ -94,11 +99,13 @@ export class Launcher {
   private readonly host: Host;
   private readonly relay: OutputRelay;
   private readonly runtimeDir: string;
+  readonly cgroups: Cgroups;
 
-  constructor(host: Host, relay: OutputRelay, runtimeDir: string) {
+  constructor(host: Host, relay: OutputRelay, runtimeDir: string, cgroups: Cgroups) {
     this.host = host;
     this.relay = relay;
     this.runtimeDir = runtimeDir;
+    this.cgroups = cgroups;
     this.daemon = daemonIdentity();
   }
 
@@ -146,21 +153,44 @@ export class Launcher {
           held.push(s);
         }
       }
-      // WATCHDOG_PID is the program's own pid, known only after the fork: a shell sets it and
-      // execs the program in its place (the pid stays), as systemd sets it in the child.
-      const argv =
-        notifyEnv.WATCHDOG_USEC === undefined
-          ? config.argv
-          : withOwnPid("WATCHDOG_PID", config.argv);
-      const plan = planLaunch(argv, identity, this.daemon, {
+      const plan = planLaunch(config.argv, identity, this.daemon, {
         switchUser,
         ambientCapabilities: config.ambientCapabilities,
       });
-      return { identity, env, switchUser, sinks, config, plan, owner };
+      const cgroup = this.cgroupOf(m, plan);
+      // WATCHDOG_PID is the program's own pid, known only after the fork, as systemd sets it in
+      // the child.
+      const ownPid = notifyEnv.WATCHDOG_USEC === undefined ? [] : ["WATCHDOG_PID"];
+      const argv = prelude(cgroup?.procsFiles() ?? [], ownPid, plan.argv);
+      return {
+        identity,
+        env,
+        switchUser,
+        sinks,
+        config,
+        plan: { ...plan, argv },
+        owner,
+        cgroup,
+      };
     } catch (e) {
       for (const s of held) s.release();
       throw e;
     }
+  }
+
+  /**
+   * The cgroup a start of `m` enters (made at spawn); undefined without cgroups, or when the
+   * child switches users through Node's spawn options (a daemon with file capabilities,
+   * identity.ts): the prelude then runs as the user, who may not move itself into a cgroup.
+   */
+  private cgroupOf(m: Managed, plan: LaunchPlan): ProcessCgroup | undefined {
+    const cgroup = this.cgroups.forProcess(m.name);
+    if (cgroup !== undefined && plan.uid !== undefined) {
+      m.cgroupProblem = `the daemon switches to user ${plan.uid} through file capabilities, and a process may not move itself into a cgroup (give the daemon ambient capabilities instead)`;
+      return undefined;
+    }
+    m.cgroupProblem = undefined;
+    return cgroup;
   }
 
   /** Lets go of the log files `prepare` held open (`spawn` does it itself). */
@@ -205,6 +235,12 @@ export class Launcher {
       this.release(launch);
       return `command not found: ${config.argv[0]}`;
     }
+    try {
+      launch.cgroup?.create(config.resourceLimits);
+    } catch (e) {
+      this.release(launch);
+      return (e as Error).message;
+    }
     const outPipe = this.relay.takePipe(config.stdout);
     const errPipe = this.relay.takePipe(config.stderr);
     let child: ChildProcess;
@@ -224,6 +260,7 @@ export class Launcher {
     } catch (e) {
       closeEnds(outPipe, errPipe, true);
       this.release(launch);
+      launch.cgroup?.remove();
       return `spawn failed: ${(e as Error).message}`;
     }
     if (child.pid === undefined) {
@@ -231,6 +268,7 @@ export class Launcher {
       return new Promise<string>((done) =>
         child.once("error", (e) => {
           this.release(launch);
+          launch.cgroup?.remove();
           done(`spawn failed: ${e.message}`);
         }),
       );
@@ -239,8 +277,7 @@ export class Launcher {
     closeEnds(outPipe, errPipe, false);
     const pipesClosed = this.relay.relay(m, child, outPipe, errPipe, launch.sinks, launch.owner);
     this.release(launch);
-    const { owner } = launch;
-    return newRun(child, child.pid, startedAt, precedingDelayMs, owner, stopRequested, pipesClosed);
+    return newRun(child, child.pid, launch, startedAt, precedingDelayMs, stopRequested, pipesClosed);
   }
 
   /** exec_start_post, in order, in the background; a failure is a warning and ends the list. */
@@ -385,18 +422,33 @@ export class Launcher {
   }
 }
 
-/** The run of a child just spawned (its `spawn` event still to come). */
-/** `argv` run by /bin/sh with `name` set to its own pid, which becomes the program's by exec. */
-export function withOwnPid(name: string, argv: readonly string[]): string[] {
-  return ["/bin/sh", "-c", `${name}=$$; export ${name}; exec "$@"`, "sh", ...argv];
+/** The exit status of a prelude that could not enter its cgroup (systemd's EXIT_CGROUP). */
+export const cgroupExitCode = 219;
+
+/**
+ * `argv` as is, or run by a /bin/sh prelude that first writes its own pid to each of
+ * `procsFiles` (its cgroup, before the program runs: no fork of the program can escape it) and
+ * sets each of `ownPidVars` to that pid, then execs `argv` in its place (the pid stays the
+ * program's). It runs before `setpriv` changes the user, with the daemon's rights.
+ */
+export function prelude(
+  procsFiles: readonly string[],
+  ownPidVars: readonly string[],
+  argv: readonly string[],
+): string[] {
+  if (procsFiles.length === 0 && ownPidVars.length === 0) return [...argv];
+  const enter = `for f do [ "$f" = -- ] && break; echo $$ > "$f" || { echo "procmgr: cannot enter cgroup $f" >&2; exit ${cgroupExitCode}; }; shift; done; shift;`;
+  const vars = ownPidVars.map((name) => ` ${name}=$$; export ${name};`).join("");
+  return ["/bin/sh", "-c", `${enter}${vars} exec "$@"`, "sh", ...procsFiles, "--", ...argv];
 }
 
+/** The run of a child just spawned (its `spawn` event still to come). */
 function newRun(
   child: ChildProcess,
   pid: number,
+  launch: Launch,
   startedAt: Date,
   precedingDelayMs: number,
-  owner: Owner | undefined,
   stopRequested: boolean,
   pipesClosed: Promise<unknown>,
 ): Run {
@@ -416,7 +468,9 @@ function newRun(
     adopted: false,
     startedAt,
     precedingDelayMs,
-    owner,
+    owner: launch.owner,
+    cgroup: launch.cgroup,
+    oomKillsBefore: launch.cgroup?.oomKills() ?? 0,
     spawned: false,
     stopRequested,
     timedOut: false,

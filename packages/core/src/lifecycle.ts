@@ -141,6 +141,7 @@ export class Lifecycle {
     } catch (e) {
       return this.fail(m, `sd_notify socket: ${(e as Error).message}`);
     }
+    await this.launcher.cgroups.open();
     if (signal.aborted) return this.host.setState(m, "cancel");
     // Everything below until spawn is synchronous when there are no exec_start_pre hooks, so a
     // restart with restart_sec 0 spawns the replacement in the same tick as the exit.
@@ -219,10 +220,13 @@ export class Lifecycle {
     });
     const exited = (code: number | null, sig: NodeJS.Signals | null): void => {
       run.exit = { code, signal: sig, at: new Date() };
-      // No orphans: whatever stayed in the group goes with the main process.
-      killRemnants(run, m.config.killMode);
+      // No orphans: whatever stayed in the cgroup (or the group) goes with the main process, and
+      // the run is over once the cgroup is empty.
+      run.emptied = killRemnants(run, m.config.killMode);
       // Wait for the pipes to drain ('close'), unless something that left the group holds them.
-      drainTimer = setTimeout(() => finish(), pipeDrainMs);
+      void run.emptied.then(() => {
+        if (!run.finished) drainTimer = setTimeout(() => finish(), pipeDrainMs);
+      });
     };
     child.once("exit", (code, sig) => {
       // A forking process's first process (or a notify one that named another MAINPID=) hands
@@ -234,6 +238,7 @@ export class Lifecycle {
       // Every byte read from the pipes is in the files before the run is over.
       void run.pipesClosed
         .then(() => Promise.all([context.sinks.stdout?.flushed(), context.sinks.stderr?.flushed()]))
+        .then(() => run.emptied)
         .then(() => finish());
     });
   }
@@ -305,6 +310,14 @@ export class Lifecycle {
     if (!run.ready && !stoppedByUs && spawnError === undefined && m.config.processType === "notify")
       run.failure ??= "exited before it was ready (no READY=1)";
     if (run.adopted && !stoppedByUs) run.failure ??= `main process ${run.pid} exited`;
+    const oom = stoppedByUs
+      ? undefined
+      : run.cgroup?.oomReason(run.oomKillsBefore, m.config.resourceLimits);
+    if (oom !== undefined) {
+      run.failure = oom;
+      m.oomKills++;
+    }
+    run.cgroup?.remove();
     const failure = stoppedByUs ? undefined : run.failure;
     const exit: ExitResult = {
       code,
@@ -313,6 +326,7 @@ export class Lifecycle {
       timedOut: run.timedOut,
       ...(spawnError !== undefined ? { spawnError } : {}),
       ...(failure !== undefined ? { failure } : {}),
+      ...(oom !== undefined ? { oomKilled: true } : {}),
       success:
         spawnError === undefined &&
         failure === undefined &&

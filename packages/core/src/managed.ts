@@ -6,6 +6,7 @@
 import type { ChildProcess } from "node:child_process";
 import type { EventEmitter } from "node:events";
 import type { ProcessConfig } from "@procmgr/config";
+import type { ProcessCgroup } from "./cgroups.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import type { Identity } from "./identity.js";
 import type { LogSink } from "./log-sink.js";
@@ -56,6 +57,12 @@ export interface Run {
   /** The backoff delay before this run (the failure counter resets after a run this long). */
   readonly precedingDelayMs: number;
   readonly owner: Owner | undefined;
+  /** Its cgroup (cgroups.ts), entered before the program ran; undefined: tracked by its group. */
+  readonly cgroup: ProcessCgroup | undefined;
+  /** OOM kills the cgroup had counted when the run began. */
+  readonly oomKillsBefore: number;
+  /** Resolves once the cgroup is empty after the main process's exit (at once without one). */
+  emptied?: Promise<void>;
   spawned: boolean;
   stopRequested: boolean;
   timedOut: boolean;
@@ -124,6 +131,10 @@ export interface Managed {
   /** The log paths of `config` (computed once per config: every snapshot shows them). */
   paths?: { config: ProcessConfig; stdout: string | undefined; stderr: string | undefined };
   runtimeDirs: string[];
+  /** Runs ended by the OOM killer. */
+  oomKills: number;
+  /** Why its last start could not use a cgroup, though the host has them. */
+  cgroupProblem?: string | undefined;
   deleted: boolean;
   /** `subscribeOutput`'s listeners of this process. */
   readonly outputListeners: Set<OutputListener>;
@@ -144,6 +155,7 @@ export function newManaged(config: ProcessConfig, source: ProcessSource, id: str
     starts: [],
     sinks: {},
     runtimeDirs: [],
+    oomKills: 0,
     deleted: false,
     outputListeners: new Set(),
   };

@@ -110,12 +110,17 @@ export interface GroupUsage {
 
 /** utime+stime, statm RSS and threads summed over the live members of a process group. */
 export function groupUsage(pgid: number): GroupUsage {
+  return membersUsage(groupMembers(pgid));
+}
+
+/** utime+stime, statm RSS and threads summed over `members` (those still alive). */
+export function membersUsage(members: readonly ProcStat[]): GroupUsage {
   const { pageSize, clockTicks } = sysconf();
   let ticks = 0;
   let rssPages = 0;
   let threads = 0;
   let count = 0;
-  for (const st of groupMembers(pgid)) {
+  for (const st of members) {
     let statm: string;
     try {
       statm = readFileSync(`/proc/${st.pid}/statm`, "utf8");

@@ -1,9 +1,13 @@
 /**
- * Recovery after a daemon crash. While a child runs, `<stateDir>/run/<id>.json` records it
- * (pid, pgid, process start time, boot id, how to stop it); `recover` stops the groups of the
- * records a crashed supervisor left whose pid, start time and boot id still match (a reused pid
- * is never touched), escalating to SIGKILL, and forgets every record.
+ * Recovery after a daemon crash. Each process's cgroup holds every process it started, whatever
+ * group or session they moved to: `recover` stops what the process cgroups under the
+ * supervisor's subtree still hold (kill_signal, then the whole cgroup killed) and removes them.
+ * Where there are no cgroups, `<stateDir>/run/<id>.json` records each running child (pid, pgid,
+ * process start time, boot id, how to stop it); `recover` stops the groups of the records a
+ * crashed supervisor left whose pid, start time and boot id still match (a reused pid is never
+ * touched), escalating to SIGKILL, and forgets every record.
  */
+import type { Cgroups } from "./cgroups.js";
 import type { Managed, Run } from "./managed.js";
 import { bootId, groupMembers, isGone, readProcStat, signalSafe } from "./proc-fs.js";
 import type { RunRecord, RunRecords } from "./run-records.js";
@@ -78,4 +82,38 @@ async function stopLeftover(r: RunRecord): Promise<{ name: string; pid: number }
   while (alive() && Date.now() < deadline) await sleep(20, never);
   if (alive()) for (const t of targets) signalSafe(t, "SIGKILL");
   return { name: r.name, pid: r.pid };
+}
+
+/**
+ * Stops what the process cgroups of a crashed supervisor hold (with the kill signal and
+ * timeout of the process's run record when there is one, at most 10 s, then the whole cgroup
+ * killed) and removes them; the cgroups of processes this supervisor runs (`isRunning`) are
+ * left alone.
+ */
+export async function stopCgroupLeftovers(
+  cgroups: Cgroups,
+  records: RunRecords,
+  isRunning: (name: string) => boolean,
+): Promise<{ readonly stopped: readonly { name: string; pid: number }[] }> {
+  const byName = new Map(records.readAll().map((r) => [r.name, r]));
+  const stopped: { name: string; pid: number }[] = [];
+  await Promise.all(
+    [...cgroups.existing()].map(async ([name, cgroup]) => {
+      if (isRunning(name)) return;
+      const members = cgroup.members();
+      if (members.length > 0) {
+        const r = byName.get(name);
+        for (const pid of members) signalSafe(pid, r?.killSignal ?? "SIGTERM");
+        const timeout = Math.min(r?.timeoutStopSec ?? 10, 10) * 1000;
+        const waited = new AbortController();
+        await Promise.race([cgroup.whenEmpty(), sleep(timeout, waited.signal)]);
+        waited.abort();
+        cgroup.killAll((pid) => signalSafe(pid, "SIGKILL"));
+        await cgroup.whenEmpty();
+        stopped.push({ name, pid: r?.pid ?? members[0] ?? 0 });
+      }
+      cgroup.remove();
+    }),
+  );
+  return { stopped };
 }

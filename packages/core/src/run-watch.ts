@@ -5,7 +5,6 @@
  * lifecycle decides what a message or a failed check does to the run; this module finds the run
  * and keeps the timers and monitors.
  */
-import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ProcessConfig } from "@procmgr/config";
@@ -17,9 +16,8 @@ import type { Host, Managed, Run } from "./managed.js";
 import { readProcStat } from "./proc-fs.js";
 
 /** The default notify socket of a supervisor: under the runtime directory, one per state dir. */
-export function defaultNotifySocket(runtimeDir: string, stateDir: string): string {
-  const id = createHash("sha256").update(stateDir).digest("hex").slice(0, 12);
-  return join(runtimeDir, "procmgr", `notify-${id}.sock`);
+export function defaultNotifySocket(runtimeDir: string, key: string): string {
+  return join(runtimeDir, "procmgr", `notify-${key}.sock`);
 }
 
 export class RunWatch {

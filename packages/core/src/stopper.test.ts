@@ -109,6 +109,8 @@ function runOf(argv: readonly string[]): Run {
     startedAt: new Date(),
     precedingDelayMs: 0,
     owner: undefined,
+    cgroup: undefined,
+    oomKillsBefore: 0,
     spawned: true,
     stopRequested: true,
     timedOut: false,

@@ -1,7 +1,8 @@
 /**
  * The stopper: ends a run in two steps on an abortable timer (kill_signal, then SIGKILL after
- * timeout_stop_sec) and, when a main process exits, kills what it left in its process group.
- * Completion is the run's own exit (`Run.done`), never polling.
+ * timeout_stop_sec) and, when a main process exits, kills what it left in its cgroup (or its
+ * process group, where it has no cgroup). Completion is the run's own exit and its cgroup's
+ * emptying (`Run.done`), never polling.
  */
 import { spawn } from "node:child_process";
 import type { ProcessConfig } from "@procmgr/config";
@@ -23,10 +24,11 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Stops a run: `kill_signal` to the whole process group (`process-group`, `control-group`) or
- * to the main pid (`process`, `mixed`), then after `timeout_stop_sec` (0: wait forever) SIGKILL
- * to the group (to the main pid only with `process`), marking the run `timedOut`. Resolves when
- * the run is over (its output in the files).
+ * Stops a run: `kill_signal` to every process of its cgroup (`control-group`; its process group
+ * where it has no cgroup), to its process group (`process-group`) or to the main pid
+ * (`process`, `mixed`); then after `timeout_stop_sec` (0: wait forever) SIGKILL to all of them
+ * (to the whole cgroup with `mixed`, to the main pid only with `process`), marking the run
+ * `timedOut`. Resolves when the run is over (its output in the files, its cgroup empty).
  */
 export async function stopRun(
   run: Run,
@@ -35,7 +37,7 @@ export async function stopRun(
   if (!run.exit) {
     const { killSignal, killMode, timeoutStopSec } = config;
     if (killMode === "process" || killMode === "mixed") signalRun(run, run.pid, killSignal);
-    else signalRun(run, -run.pgid, killSignal);
+    else signalTree(run, killMode, killSignal);
     if (Number.isFinite(timeoutStopSec) && timeoutStopSec > 0) {
       await sleep(timeoutStopSec * 1000, run.over.signal);
     } else {
@@ -44,18 +46,36 @@ export async function stopRun(
     if (!run.finished && !run.exit) {
       run.timedOut = true;
       if (killMode === "process") signalRun(run, run.pid, "SIGKILL");
-      else signalRun(run, -run.pgid, "SIGKILL");
+      else signalTree(run, killMode, "SIGKILL");
     }
   }
   await run.done;
 }
 
 /**
- * At the main process's exit: whatever stayed in its group goes with it (no orphans), except
- * with kill_mode `process`.
+ * `sig` to what `killMode` stops as a whole: the cgroup's members (`control-group`, `mixed`) and
+ * the process group (it holds the child until the child has entered its cgroup), or the process
+ * group alone (`process-group`, or no cgroup). SIGKILL to a cgroup is `cgroup.kill`.
  */
-export function killRemnants(run: Run, killMode: ProcessConfig["killMode"]): void {
-  if (killMode !== "process") signalRun(run, -run.pgid, "SIGKILL");
+function signalTree(run: Run, killMode: ProcessConfig["killMode"], sig: NodeJS.Signals): void {
+  signalRun(run, -run.pgid, sig);
+  const cgroup = run.cgroup;
+  if (cgroup === undefined || killMode === "process-group") return;
+  const each = (pid: number): void => signalRun(run, pid, sig);
+  if (sig === "SIGKILL") cgroup.killAll(each);
+  else for (const pid of cgroup.members()) each(pid);
+}
+
+/**
+ * At the main process's exit: whatever stayed in its cgroup or group goes with it (no orphans),
+ * except with kill_mode `process`. Resolves once the cgroup is empty (`control-group`, `mixed`).
+ */
+export function killRemnants(run: Run, killMode: ProcessConfig["killMode"]): Promise<void> {
+  if (killMode === "process") return Promise.resolve();
+  signalTree(run, killMode, "SIGKILL");
+  return run.cgroup !== undefined && killMode !== "process-group"
+    ? run.cgroup.whenEmpty()
+    : Promise.resolve();
 }
 
 /**

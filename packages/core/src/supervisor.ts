@@ -7,6 +7,7 @@
  * dependency graph says what starts or stops with what. This file holds the API, the state
  * changes and the dependency walks over the registry.
  */
+import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
@@ -20,6 +21,7 @@ import {
   startsBefore,
   stopsBefore,
 } from "./dependency-graph.js";
+import { Cgroups } from "./cgroups.js";
 import { SupervisorError } from "./errors.js";
 import { Launcher } from "./launcher.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -27,7 +29,7 @@ import { type Host, isActive, type Managed } from "./managed.js";
 import { OutputRelay } from "./output-relay.js";
 import { failureResetMinMs } from "./policy.js";
 import { groupUsage } from "./proc-fs.js";
-import { recordRun, stopLeftovers } from "./recovery.js";
+import { recordRun, stopCgroupLeftovers, stopLeftovers } from "./recovery.js";
 import { Registry, validateConfig } from "./registry.js";
 import { RunRecords } from "./run-records.js";
 import { defaultNotifySocket, RunWatch } from "./run-watch.js";
@@ -57,6 +59,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private readonly launcher: Launcher;
   private readonly lifecycle: Lifecycle;
   private readonly watch: RunWatch;
+  private readonly cgroups: Cgroups;
 
   constructor(options: SupervisorOptions) {
     super();
@@ -82,7 +85,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       recordRun: (m, run) => recordRun(this.records, m, run),
     };
     this.relay = new OutputRelay(host, { stateDir: this.stateDir, logDir: this.logDir });
-    this.launcher = new Launcher(host, this.relay, this.runtimeDir);
+    this.cgroups = new Cgroups(options.cgroups !== false, instanceKey(this.stateDir));
+    this.launcher = new Launcher(host, this.relay, this.runtimeDir, this.cgroups);
     this.lifecycle = new Lifecycle(
       host,
       this.launcher,
@@ -94,7 +98,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.lifecycle,
       () => this.registry.values(),
       this.launcher.daemon,
-      options.notifySocket ?? defaultNotifySocket(this.runtimeDir, this.stateDir),
+      options.notifySocket ?? defaultNotifySocket(this.runtimeDir, instanceKey(this.stateDir)),
     );
   }
 
@@ -104,8 +108,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     config: ProcessConfig,
     options?: { source?: ProcessSource; id?: string },
   ): Promise<ProcessInfo> {
+    await this.cgroups.open();
     const m = this.define(config, options?.source ?? "api", options?.id);
     this.emit("created", { process: this.snapshot(m) });
+    this.warnUnenforced(m);
     if (config.autoStart) return this.start(m.id);
     return this.snapshot(m);
   }
@@ -154,13 +160,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       );
     }
     validateConfig(config);
+    await this.cgroups.open();
     const fields = changedFields(m.config, config);
     const updatedFields = fields.filter((f) => hotFields.has(f));
     const restartRequiredFields = fields.filter((f) => !hotFields.has(f));
     if (options?.dryRun || fields.length === 0) {
       return { updatedFields, restartRequiredFields, restarted: false, process: this.snapshot(m) };
     }
+    if (fields.includes("resource_limits")) this.setLimits(m, config);
     m.config = config;
+    if (fields.includes("resource_limits")) this.warnUnenforced(m);
     if (fields.includes("health_check")) this.watch.healthCheckChanged(m);
     this.emit("updated", { process: this.snapshot(m) });
     let restarted = false;
@@ -194,6 +203,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       });
     }
     if (options?.dryRun) return diff;
+    await this.cgroups.open();
 
     // Removed processes stop dependents first, as at shutdown.
     const removed = diff.removed.flatMap((name) => this.registry.getByName(name) ?? []);
@@ -210,6 +220,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         const wasActive = isActive(m);
         m.config = next;
         this.emit("updated", { process: this.snapshot(m) });
+        this.warnUnenforced(m);
         if (wasActive) {
           await this.lifecycle.stop(m);
           toStart.push(m);
@@ -223,6 +234,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       if (!c) continue;
       const m = this.define(c, "config", undefined);
       this.emit("created", { process: this.snapshot(m) });
+      this.warnUnenforced(m);
       if (c.autoStart) toStart.push(m);
     }
     const started = this.startOrdered(toStart);
@@ -230,18 +242,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     return diff;
   }
 
-  recover(): Promise<{ readonly stopped: readonly { name: string; pid: number }[] }> {
-    return stopLeftovers(this.records, (id) => this.registry.getById(id)?.run !== undefined);
+  async recover(): Promise<{ readonly stopped: readonly { name: string; pid: number }[] }> {
+    await this.cgroups.open();
+    const running = (name: string): boolean => this.registry.getByName(name)?.run !== undefined;
+    const byCgroup = await stopCgroupLeftovers(this.cgroups, this.records, running);
+    const byRecord = await stopLeftovers(
+      this.records,
+      (id) => this.registry.getById(id)?.run !== undefined,
+    );
+    return { stopped: [...byCgroup.stopped, ...byRecord.stopped] };
   }
 
   async usage(idOrName: string): Promise<ResourceUsage | undefined> {
     const run = this.registry.find(idOrName).run;
     if (!run || run.exit) return undefined;
+    if (run.cgroup !== undefined) return { pid: run.pid, ...run.cgroup.usage() };
     return { pid: run.pid, source: "process group", ...groupUsage(run.pgid) };
   }
 
   async cgroupStatus(): Promise<CgroupStatus> {
-    return { active: false, summary: "process groups" };
+    const setup = await this.cgroups.open();
+    return { active: setup.layout !== undefined, summary: setup.summary };
   }
 
   subscribeOutput(idOrName: string, listener: OutputListener): () => void {
@@ -263,6 +284,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.lifecycle.shuttingDown = false;
       await this.watch.close();
       await this.relay.close();
+      this.cgroups.close();
     }
   }
 
@@ -273,6 +295,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     // Two output pipes per process ready ahead of its starts (and of its restarts).
     this.relay.reserve(this.registry.size);
     return m;
+  }
+
+  /** Writes changed limits to a running process's cgroup; throws what the kernel refused. */
+  private setLimits(m: Managed, config: ProcessConfig): void {
+    try {
+      m.run?.cgroup?.setLimits(config.resourceLimits);
+    } catch (e) {
+      throw new SupervisorError("invalid-argument", `process "${m.name}": ${(e as Error).message}`);
+    }
+  }
+
+  /** A `warning` when limits of `m` cannot be enforced here. */
+  private warnUnenforced(m: Managed): void {
+    const problem = this.cgroups.unenforced(m.config);
+    if (problem !== undefined) this.warn(m, problem);
   }
 
   private remove(m: Managed): void {
@@ -292,8 +329,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       restartCount: m.restartCount,
       consecutiveFailures: m.consecutiveFailures,
       createdAt: m.createdAt,
-      enforcement: { tracking: "process group" },
-      oomKills: 0,
+      enforcement: this.cgroups.enforcement(m.config, m.run?.cgroup, m.cgroupProblem),
+      oomKills: m.oomKills,
     };
     if (m.state === "failed" && m.failureReason !== undefined) info.failureReason = m.failureReason;
     if (m.stateReason !== undefined) info.stateReason = m.stateReason;
@@ -440,4 +477,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       }
     }
   }
+}
+
+/** A short stable name of a supervisor's state directory (its notify socket, its cgroups). */
+function instanceKey(stateDir: string): string {
+  return createHash("sha256").update(stateDir).digest("hex").slice(0, 12);
 }

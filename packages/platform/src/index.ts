@@ -19,6 +19,7 @@ export {
   parseNotifyMessage,
   sdNotify,
 } from "./notify-socket.js";
+export { readXattr } from "./libc.js";
 export type { CommandResult } from "./run-command.js";
 export { runCommand } from "./run-command.js";
 export {

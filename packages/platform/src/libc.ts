@@ -58,6 +58,8 @@ export interface Libc {
     addrLen: number,
   ): number | bigint;
   close(fd: number): number;
+  /** getxattr(2): the value's length, or -1 (errno) when the attribute is absent. */
+  getxattr(path: string, name: string, value: Buffer, size: number): number | bigint;
   /** Layout of struct msghdr / cmsghdr on this architecture. */
   readonly msghdr: {
     readonly size: number;
@@ -119,6 +121,9 @@ async function bindLibc(): Promise<Libc> {
     ),
     fcntl: libc.func("int fcntl(int fd, int cmd, ...)"),
     close: libc.func("int close(int fd)"),
+    getxattr: libc.func(
+      "intptr_t getxattr(const char *path, const char *name, void *value, size_t size)",
+    ),
     msghdr: {
       size: koffi.sizeof(msghdr),
       iovOffset: koffi.offsetof(msghdr, "msg_iov"),
@@ -329,4 +334,15 @@ function sendHint(errno: string): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * An extended attribute of `path` as text (at most 255 bytes), or undefined when it is absent
+ * or unreadable. Node has no getxattr; systemd marks the cgroups it delegates with one.
+ */
+export async function readXattr(path: string, name: string): Promise<string | undefined> {
+  const libc = await loadLibc();
+  const buf = Buffer.alloc(255);
+  const n = Number(libc.getxattr(path, name, buf, buf.length));
+  return n >= 0 ? buf.toString("utf8", 0, n) : undefined;
 }
