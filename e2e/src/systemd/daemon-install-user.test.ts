@@ -98,6 +98,17 @@ describe("daemon install --variant user (real systemd, systemctl --user)", {
     assert.match(r.stdout, /addr=127\.0\.0\.1:50051/, show(r));
   });
 
+  it("delegates its cgroup: the daemon can make cgroups under its own", async () => {
+    const prop = async (p: string) =>
+      (
+        await asUser(["systemctl", "--user", "show", "-p", p, "--value", "dd-procmgrd"])
+      ).stdout.trim();
+    assert.equal(await prop("Delegate"), "yes");
+    const cg = `/sys/fs/cgroup${await prop("ControlGroup")}`;
+    const r = await asUser(["sh", "-c", `mkdir "${cg}/e2e-probe" && rmdir "${cg}/e2e-probe"`]);
+    assert.equal(r.code, 0, show(r));
+  });
+
   it("systemctl --user reload applies a changed processes.yaml", async () => {
     await sb.writeFile(
       `${HOME}/.config/dd-procmgrd/processes.yaml`,

@@ -94,6 +94,35 @@ export function systemVariantSuite(variant: SystemVariant): void {
       assert.match(r.stdout, /addr=127\.0\.0\.1:50051/, show(r));
     });
 
+    it("delegates its cgroup: the daemon can make cgroups under its own (secure: only there)", async () => {
+      const prop = async (p: string) =>
+        (await sb.exec(["systemctl", "show", "-p", p, "--value", "dd-procmgrd"])).stdout.trim();
+      assert.equal(await prop("Delegate"), "yes");
+      const cg = `/sys/fs/cgroup${await prop("ControlGroup")}`;
+      // As the daemon sees it: its mount namespace (ProtectControlGroups=), its user.
+      const asDaemon = async (script: string) =>
+        sb.exec([
+          "nsenter",
+          "-t",
+          await prop("MainPID"),
+          "-m",
+          "--",
+          ...(variant === "capability"
+            ? ["setpriv", "--reuid=dd-procmgrd", "--regid=dd-procmgrd", "--clear-groups"]
+            : []),
+          "sh",
+          "-c",
+          script,
+        ]);
+      const own = await asDaemon(`mkdir "${cg}/e2e-probe" && rmdir "${cg}/e2e-probe"`);
+      assert.equal(own.code, 0, show(own));
+      if (variant === "secure") {
+        const other = await asDaemon("mkdir /sys/fs/cgroup/system.slice/e2e-probe");
+        assert.notEqual(other.code, 0, show(other));
+        assert.match(other.stderr, /Read-only file system/, show(other));
+      }
+    });
+
     if (variant === "capability") {
       it("runs as dd-procmgrd and can start processes as nobody (seed check)", async () => {
         const pid = (

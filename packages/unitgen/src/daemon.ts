@@ -1,4 +1,4 @@
-import { envReference, type UnitText, withSpecifiers } from "./escape.js";
+import { encodeText, envReference, type UnitText, withSpecifiers } from "./escape.js";
 import type { UnitFile, UnitValue } from "./render.js";
 import { type ServiceUnitSpec, serviceUnit } from "./service.js";
 
@@ -41,6 +41,18 @@ const SECURE_CAPS = [
   "CAP_SYS_RESOURCE",
 ];
 
+// Why the unit delegates its cgroup (every variant): the layout the daemon builds under it.
+const DELEGATE_HEADER = [
+  "Delegate=yes: systemd leaves this unit's cgroup subtree to the daemon, which moves itself into",
+  "<unit cgroup>/daemon and runs each process in <unit cgroup>/processes/<name>.proc: memory, cpu",
+  "and pids limits per process, a stop that kills the process's whole tree (cgroup.kill), and",
+  "usage accounted per process. Without a writable cgroup it tracks process groups only.",
+];
+
+// The unit's own cgroup when installed in the default slice, left writable under
+// ProtectControlGroups= ("-": absent on cgroup v1 hosts or with another Slice=).
+const OWN_CGROUP = withSpecifiers("-/sys/fs/cgroup/system.slice/%n");
+
 const HEADERS: Record<DaemonVariant, string[]> = {
   standard: [
     "dd-procmgrd - procmgr process manager daemon, system service running as root.",
@@ -50,6 +62,7 @@ const HEADERS: Record<DaemonVariant, string[]> = {
     "reload = SIGHUP: re-read the config (apply what changed) and reopen log files.",
     "stop = SIGTERM to the daemon only (KillMode=mixed): it stops its processes by their own",
     "kill_signal/timeout_stop_sec; whatever is left after TimeoutStopSec gets SIGKILL.",
+    ...DELEGATE_HEADER,
   ],
   capability: [
     "dd-procmgrd - procmgr daemon as the unprivileged user dd-procmgrd with ambient capabilities.",
@@ -72,6 +85,8 @@ const HEADERS: Record<DaemonVariant, string[]> = {
     "The daemon must clear the ambient set in children it switches to another user",
     "(an unprivileged UID change keeps ambient capabilities).",
     "No PrivateTmp=: managed processes' logs in /tmp must be visible to the host.",
+    ...DELEGATE_HEADER,
+    "systemd makes dd-procmgrd the owner of the delegated cgroup: no capability is needed for it.",
   ],
   user: [
     "dd-procmgrd - procmgr daemon as a systemd user service (systemctl --user), no privileges.",
@@ -81,6 +96,8 @@ const HEADERS: Record<DaemonVariant, string[]> = {
     "$XDG_DATA_HOME/dd-procmgrd, socket $XDG_RUNTIME_DIR/dd-procmgrd.sock.",
     "Overrides: ~/.config/dd-procmgrd/daemon.env (KEY=value lines).",
     "Keep it running after logout: sudo loginctl enable-linger $USER.",
+    ...DELEGATE_HEADER,
+    "The controllers are those user@.service delegates to the user manager (memory cpu pids).",
   ],
   secure: [
     "dd-procmgrd - procmgr daemon as root, hardened as far as a user-switching supervisor allows.",
@@ -96,6 +113,10 @@ const HEADERS: Record<DaemonVariant, string[]> = {
     "CAP_FOWNER (log files), CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH (open logs and working",
     "directories of other users as root), CAP_NET_BIND_SERVICE (children binding ports < 1024),",
     "CAP_SYS_RESOURCE (resource_limits above the hard limit).",
+    ...DELEGATE_HEADER,
+    "ProtectControlGroups=yes makes /sys/fs/cgroup read-only, delegated subtree included: only",
+    "this unit's own cgroup is made writable again (ReadWritePaths=, system.slice; with another",
+    "Slice= adjust it, or the daemon falls back to process groups).",
   ],
 };
 
@@ -158,6 +179,7 @@ function hardening(variant: DaemonVariant): [string, UnitValue][] {
         ["ProtectKernelModules", true],
         ["ProtectKernelLogs", true],
         ["ProtectControlGroups", true],
+        ["ReadWritePaths", encodeText(OWN_CGROUP, "ReadWritePaths=")],
         ["ProtectClock", true],
         ["ProtectHostname", true],
         ["RestrictRealtime", true],
@@ -213,6 +235,8 @@ export function daemonUnit(variant: DaemonVariant, options?: { daemonPath?: Unit
       extra: [
         // Only the daemon speaks for the unit; its processes have their own socket.
         ["NotifyAccess", "main"],
+        // Its cgroup subtree is the daemon's: a cgroup per managed process (DELEGATE_HEADER).
+        ["Delegate", true],
         ["StandardOutput", "journal"],
         ["StandardError", "journal"],
         ["SyslogIdentifier", "dd-procmgrd"],
