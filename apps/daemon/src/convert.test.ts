@@ -5,6 +5,7 @@ import { TimestampSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { processFields, resolveProcessConfig, specFields } from "@procmgr/config";
 import type { ProcessInfo } from "@procmgr/core";
 import {
+  EnforcementSchema,
   ExitInfoSchema,
   HealthCheckType,
   HealthStatus,
@@ -14,8 +15,16 @@ import {
   ProcessStatusSchema,
   ProcessType,
   RestartPolicy,
+  UsageSource,
 } from "@procmgr/rpc";
-import { redacted, toExitInfo, toProcessSpec, toProcessStatus } from "./convert.js";
+import {
+  exitFailure,
+  protoUsageSource,
+  redacted,
+  toExitInfo,
+  toProcessSpec,
+  toProcessStatus,
+} from "./convert.js";
 
 test("the API's spec fields are exactly the fields of processes.yaml", () => {
   assert.deepEqual([...specFields].sort(), [...processFields].sort());
@@ -73,6 +82,18 @@ test("toProcessStatus builds a complete ProcessStatus message (every field, vali
         lastCheckAt: new Date(5_000),
       },
     },
+    {
+      ...base,
+      pid: 44,
+      enforcement: {
+        tracking: "cgroup v2 /sys/fs/cgroup/procmgr-1a2b/web.proc",
+        cgroup: "/sys/fs/cgroup/procmgr-1a2b/web.proc",
+        memory: "cgroup v2 memory.max",
+        cpu: "cgroup v2 cpu.max",
+        pids: "not enforced: the pids controller is not enabled",
+      },
+      oomKills: 2,
+    },
   ];
   const zeroKeys = Object.keys(create(ProcessStatusSchema));
   for (const info of infos) {
@@ -97,6 +118,27 @@ test("toProcessStatus builds a complete ProcessStatus message (every field, vali
   assert.equal(checked.healthCheckFailures, 3);
   assert.equal(checked.healthDetail, "HTTP 404 (expected 200)");
   assert.equal(checked.lastHealthCheck?.seconds, 5n);
+  const plain = toProcessStatus(base);
+  assert.ok(plain.enforcement && isMessage(plain.enforcement, EnforcementSchema));
+  assert.deepEqual(
+    { ...plain.enforcement },
+    { ...create(EnforcementSchema), tracking: "process group" },
+    "a limit not configured is empty",
+  );
+  assert.equal(plain.oomKills, 0);
+  const limited = toProcessStatus(infos[3] as ProcessInfo);
+  assert.deepEqual(
+    { ...limited.enforcement },
+    {
+      ...create(EnforcementSchema),
+      tracking: "cgroup v2 /sys/fs/cgroup/procmgr-1a2b/web.proc",
+      cgroup: "/sys/fs/cgroup/procmgr-1a2b/web.proc",
+      memory: "cgroup v2 memory.max",
+      cpu: "cgroup v2 cpu.max",
+      pids: "not enforced: the pids controller is not enabled",
+    },
+  );
+  assert.equal(limited.oomKills, 2);
   for (const [status, proto] of [
     ["unknown", HealthStatus.UNKNOWN],
     ["healthy", HealthStatus.HEALTHY],
@@ -131,6 +173,44 @@ test("toExitInfo carries why a run failed when its exit status does not say it",
   assert.equal(failed.signal, "SIGTERM");
   assert.equal(failed.durationSeconds, 1.5);
   assert.equal(toExitInfo(exit).failure, "");
+  assert.equal(failed.oomKilled, false);
+});
+
+test("toExitInfo: a run the OOM killer ended, with the limit it hit", () => {
+  const oom = toExitInfo({
+    code: null,
+    signal: "SIGKILL",
+    stoppedByUs: false,
+    timedOut: false,
+    oomKilled: true,
+    failure: "killed by the OOM killer: memory limit 64 MiB",
+    success: false,
+    startedAt: new Date(1_000),
+    endedAt: new Date(2_000),
+    durationMs: 1_000,
+  });
+  assert.equal(oom.oomKilled, true);
+  assert.equal(oom.failure, "killed by the OOM killer: memory limit 64 MiB");
+  assert.equal(oom.signal, "SIGKILL");
+  // What the logs and events say: the failure, or at least that it was the OOM killer.
+  const bare = {
+    code: null,
+    signal: "SIGKILL" as const,
+    stoppedByUs: false,
+    timedOut: false,
+    success: false,
+    startedAt: new Date(1_000),
+    endedAt: new Date(2_000),
+    durationMs: 1_000,
+  };
+  assert.equal(exitFailure({ ...bare, oomKilled: true }), "killed by the OOM killer");
+  assert.equal(exitFailure({ ...bare, oomKilled: true, failure: "x" }), "x");
+  assert.equal(exitFailure(bare), undefined);
+});
+
+test("protoUsageSource: the cgroup, or the process group", () => {
+  assert.equal(protoUsageSource("cgroup"), UsageSource.CGROUP);
+  assert.equal(protoUsageSource("process group"), UsageSource.PROCESS_GROUP);
 });
 
 test("toProcessSpec: every field with its default filled in; env redacted when asked", () => {

@@ -3,12 +3,15 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { type ProcessConfig, processConfigToSpec, restartPolicies } from "@procmgr/config";
 import type {
+  Enforcement as CoreEnforcement,
   HealthStatus as CoreHealthStatus,
   ProcessState as CoreState,
   ExitResult,
   ProcessInfo,
+  ResourceUsage,
 } from "@procmgr/core";
 import {
+  type Enforcement,
   type ExitInfo,
   ExitInfoSchema,
   HealthStatus,
@@ -18,6 +21,7 @@ import {
   ProcessSpecSchema,
   ProcessState,
   type ProcessStatus,
+  UsageSource,
 } from "@procmgr/rpc";
 
 let cachedDaemonUser: string | undefined;
@@ -54,6 +58,16 @@ export function protoHealth(s: CoreHealthStatus | undefined): HealthStatus {
   return s === undefined ? HealthStatus.UNSPECIFIED : healthToProto[s];
 }
 
+const usageSourceToProto: Record<ResourceUsage["source"], UsageSource> = {
+  cgroup: UsageSource.CGROUP,
+  "process group": UsageSource.PROCESS_GROUP,
+};
+
+/** Where a process's resource usage was read: its cgroup, or its process group. */
+export function protoUsageSource(s: ResourceUsage["source"]): UsageSource {
+  return usageSourceToProto[s];
+}
+
 export function streamName(s: LogStream): "stdout" | "stderr" {
   return s === LogStream.STDERR ? "stderr" : "stdout";
 }
@@ -86,6 +100,8 @@ export function toProcessStatus(p: ProcessInfo): ProcessStatus {
     healthStatus: protoHealth(p.health?.status),
     healthCheckFailures: p.health?.consecutiveFailures ?? 0,
     healthDetail: p.health?.lastResult?.detail ?? "",
+    enforcement: toEnforcement(p.enforcement),
+    oomKills: p.oomKills,
   };
   if (exit?.code !== undefined && exit.code !== null) status.exitCode = exit.code;
   if (p.nextRestartAt !== undefined) status.nextRestartAt = timestamp(p.nextRestartAt);
@@ -94,6 +110,18 @@ export function toProcessStatus(p: ProcessInfo): ProcessStatus {
   if (p.endedAt !== undefined) status.endedAt = timestamp(p.endedAt);
   if (p.health?.lastCheckAt !== undefined) status.lastHealthCheck = timestamp(p.health.lastCheckAt);
   return status;
+}
+
+/** How a process is tracked and its limits enforced; "" for a limit that is not configured. */
+function toEnforcement(e: CoreEnforcement): Enforcement {
+  return {
+    $typeName: "procmgr.v1.Enforcement",
+    tracking: e.tracking,
+    cgroup: e.cgroup ?? "",
+    memory: e.memory ?? "",
+    cpu: e.cpu ?? "",
+    pids: e.pids ?? "",
+  };
 }
 
 /** timestampFromDate as a literal (it goes through create(), by reflection). */
@@ -105,6 +133,14 @@ function timestamp(d: Date): Timestamp {
     seconds: BigInt(seconds),
     nanos: (ms - seconds * 1000) * 1_000_000,
   };
+}
+
+/**
+ * Why a run failed when its exit status does not say it, as the logs and events show it: an OOM
+ * kill is a SIGKILL, so it is named even by a record without the failure text.
+ */
+export function exitFailure(e: ExitResult): string | undefined {
+  return e.failure ?? (e.oomKilled ? "killed by the OOM killer" : undefined);
 }
 
 export function toExitInfo(e: ExitResult): ExitInfo {
@@ -119,6 +155,7 @@ export function toExitInfo(e: ExitResult): ExitInfo {
     endedAt: timestamp(e.endedAt),
     durationSeconds: e.durationMs / 1000,
     failure: e.failure ?? "",
+    oomKilled: e.oomKilled ?? false,
   });
 }
 

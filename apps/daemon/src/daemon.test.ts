@@ -107,6 +107,8 @@ describe("Daemon on a real unix socket and TCP port 0", () => {
       logText,
       /info Starting Process Manager version=\S+ addr=127\.0\.0\.1:0 socket=\S+ config=\S+/,
     );
+    // One line says whether cgroups track the processes (a warning with the reason if not).
+    assert.match(logText, /(info cgroups active cgroups=\S|warn cgroups not used: .* reason=\S)/);
     const s = daemon.settings;
     assert.equal((await stat(s.socketPath)).mode & 0o777, 0o660);
     assert.equal((await stat(s.tokenPath)).mode & 0o777, 0o600);

@@ -14,7 +14,7 @@ import {
   processConfigToRaw,
   resolveProcessConfig,
 } from "@procmgr/config";
-import type { ConfigDiff, ProcessInfo, SupervisorApi } from "@procmgr/core";
+import type { CgroupStatus, ConfigDiff, ProcessInfo, SupervisorApi } from "@procmgr/core";
 import { type HostPort, isLoopbackHost, splitHostPort } from "@procmgr/platform";
 import {
   authInterceptor,
@@ -134,6 +134,7 @@ export class Daemon {
       config: s.configPath,
       pid: process.pid,
     });
+    await this.logCgroupStatus();
     const config = await this.loadStartupConfig(s.configPath);
     await this.warnAgainstHost(config);
 
@@ -197,6 +198,27 @@ export class Daemon {
       addresses: this.bindAddresses.join(","),
     });
     await notifySystemd(this.log, "ready", this.statusLine());
+  }
+
+  /**
+   * What tracks the processes and enforces their limits: info when each runs in a cgroup of its
+   * own, a warning naming why not when only their process groups are tracked.
+   */
+  private async logCgroupStatus(): Promise<void> {
+    let status: CgroupStatus;
+    try {
+      status = await this.supervisor.cgroupStatus();
+    } catch (e) {
+      this.log.warn("cannot tell whether cgroups are used", { error: (e as Error).message });
+      return;
+    }
+    if (status.active) this.log.info("cgroups active", { cgroups: status.summary });
+    else {
+      // A child that leaves the process group then escapes stop and usage.
+      this.log.warn("cgroups not used: processes are tracked by their process group only", {
+        reason: status.summary,
+      });
+    }
   }
 
   /**

@@ -3,6 +3,7 @@
  * reason, failures, restarts, health changes, definitions created and deleted.
  */
 import type { SupervisorApi, SupervisorEvents } from "@procmgr/core";
+import { exitFailure } from "./convert.js";
 import type { Logger } from "./logger.js";
 
 type Listeners = { [E in keyof SupervisorEvents]?: (...args: SupervisorEvents[E]) => void };
@@ -24,7 +25,9 @@ export function logLifecycle(sup: SupervisorApi, log: Logger): () => void {
         stopped_by_us: exit.stoppedByUs || undefined,
         timed_out: exit.timedOut || undefined,
         spawn_error: exit.spawnError,
-        failure: exit.failure,
+        // An OOM kill is a SIGKILL: the failure says it was the OOM killer (and which limit).
+        failure: exitFailure(exit),
+        oom_killed: exit.oomKilled || undefined,
       };
       if (exit.success || exit.stoppedByUs) log.info("process exited", fields);
       else log.warn("process exited", fields);

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { HealthStatus, ProcessInfo, SupervisorApi } from "@procmgr/core";
+import type { HealthStatus, ProcessInfo, ResourceUsage, SupervisorApi } from "@procmgr/core";
 import { processStates } from "@procmgr/core";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
@@ -51,6 +51,16 @@ function registerProcessMetrics(registry: Registry, list: () => ProcessInfo[]): 
     collect() {
       this.reset();
       for (const p of list()) this.inc({ name: p.name }, p.runCount);
+    },
+  });
+  new Counter({
+    name: "procmgr_process_oom_kills_total",
+    help: "Runs of each process that ended because the OOM killer killed a process of its cgroup.",
+    labelNames: ["name"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of list()) this.inc({ name: p.name }, p.oomKills);
     },
   });
   new Gauge({
@@ -111,41 +121,72 @@ function registerHealthMetrics(registry: Registry, list: () => ProcessInfo[]): v
   });
 }
 
-/** CPU and memory of each running process group, asked of the supervisor at scrape time. */
+/**
+ * CPU and memory of each running process as a whole tree (its cgroup, or its process group
+ * where it has none), asked of the supervisor at scrape time: once per scrape, however many
+ * metrics read it.
+ */
 function registerUsageMetrics(
   registry: Registry,
   supervisor: SupervisorApi,
   list: () => ProcessInfo[],
 ): void {
-  const usage = async () => {
-    const out: { name: string; cpu: number; rss: number }[] = [];
+  let pending: Promise<{ name: string; usage: ResourceUsage }[]> | undefined;
+  const read = async () => {
+    const out: { name: string; usage: ResourceUsage }[] = [];
     for (const p of list()) {
       if (p.pid === undefined) continue;
       const u = await supervisor.usage(p.id).catch(() => undefined);
-      if (u !== undefined) out.push({ name: p.name, cpu: u.cpuSeconds, rss: u.rssBytes });
+      if (u !== undefined) out.push({ name: p.name, usage: u });
     }
     return out;
   };
+  // The metrics of one scrape are collected together: they share one reading.
+  const usage = () => {
+    pending ??= read().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+  const gauge = (name: string, help: string, value: (u: ResourceUsage) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["name"] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const { name, usage: u } of await usage()) {
+          const v = value(u);
+          if (v !== undefined) this.set({ name }, v);
+        }
+      },
+    });
   new Counter({
     name: "procmgr_process_cpu_seconds_total",
-    help: "User + system CPU seconds of the live processes of each process group.",
+    help: "User + system CPU seconds of each process's cgroup (of its process group's live processes without one).",
     labelNames: ["name"] as const,
     registers: [registry],
     async collect() {
       this.reset();
-      for (const u of await usage()) this.inc({ name: u.name }, u.cpu);
+      for (const { name, usage: u } of await usage()) this.inc({ name }, u.cpuSeconds);
     },
   });
-  new Gauge({
-    name: "procmgr_process_memory_rss_bytes",
-    help: "Resident memory of each process group.",
-    labelNames: ["name"] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const u of await usage()) this.set({ name: u.name }, u.rss);
-    },
-  });
+  gauge(
+    "procmgr_process_memory_rss_bytes",
+    "Resident anonymous memory of each process's cgroup (RSS of its process group without one).",
+    (u) => u.rssBytes,
+  );
+  gauge(
+    "procmgr_process_memory_bytes",
+    "Memory charged to each process's cgroup, page cache included (what its memory limit counts).",
+    (u) => u.memoryBytes,
+  );
+  gauge(
+    "procmgr_process_memory_peak_bytes",
+    "The highest memory charged to each process's cgroup during its current run.",
+    (u) => u.memoryPeakBytes,
+  );
 }
 
 /** The daemon's own uptime and the number of processes in each state. */

@@ -13,7 +13,8 @@ import {
   createRouterTransport,
   type Interceptor,
 } from "@connectrpc/connect";
-import { Supervisor } from "@procmgr/core";
+import { resolveProcessConfig } from "@procmgr/config";
+import { type ProcessInfo, Supervisor, type SupervisorApi } from "@procmgr/core";
 import {
   EventType,
   HealthCheckType,
@@ -23,6 +24,7 @@ import {
   ProcessSpecSchema,
   ProcessState,
   RestartPolicy,
+  UsageSource,
 } from "@procmgr/rpc";
 import { authInterceptor } from "./auth.js";
 import { processManagerRoutes } from "./service.js";
@@ -49,7 +51,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined>): Prom
   }
 }
 
-function clientFor(sup: Supervisor, withToken: boolean): Client<typeof ProcessManager> {
+function clientFor(sup: SupervisorApi, withToken: boolean): Client<typeof ProcessManager> {
   const bearer: Interceptor = (next) => async (req) => {
     req.header.set("authorization", `Bearer ${token}`);
     return await next(req);
@@ -186,6 +188,9 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     const usage = await anon.getResourceUsage({ id: "sleeper" });
     assert.ok(usage.processCount >= 1);
     assert.ok(usage.memoryRssBytes > 0n);
+    assert.notEqual(usage.source, UsageSource.UNSPECIFIED);
+    const described = (await anon.describe({ id: "sleeper" })).process;
+    assert.notEqual(described?.enforcement?.tracking ?? "", "", "it says how it is tracked");
     const stopped = await admin.stop({ id: "sleeper" });
     assert.equal(stopped.process?.state, ProcessState.STOPPED);
     await rejectsWith(anon.getResourceUsage({ id: "sleeper" }), Code.FailedPrecondition);
@@ -375,5 +380,62 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     await following;
     assert.equal(followed, "three\none\ntwo\nthree\n");
     await admin.delete({ id: "talker", force: true });
+  });
+});
+
+describe("GetResourceUsage (a supervisor answering what a cgroup gives)", () => {
+  const info: ProcessInfo = {
+    id: "id-web",
+    name: "web",
+    source: "api",
+    config: resolveProcessConfig("web", { command: "sleep 1" }),
+    state: "running",
+    pid: 42,
+    runCount: 1,
+    restartCount: 0,
+    consecutiveFailures: 0,
+    createdAt: new Date(0),
+    uptimeMs: 2_000,
+    enforcement: { tracking: "cgroup v2 /sys/fs/cgroup/procmgr/web" },
+    oomKills: 0,
+  };
+  const usage = {
+    pid: 42,
+    processCount: 3,
+    cpuSeconds: 1,
+    rssBytes: 4096,
+    threads: 4,
+  };
+  const clientOver = (answer: object) =>
+    clientFor(
+      {
+        get: () => info,
+        usage: async () => answer,
+      } as unknown as SupervisorApi,
+      false,
+    );
+
+  test("the cgroup: source, memory charged and its peak", async () => {
+    const u = await clientOver({
+      ...usage,
+      source: "cgroup",
+      memoryBytes: 8192,
+      memoryPeakBytes: 16384,
+    }).getResourceUsage({ id: "web" });
+    assert.equal(u.source, UsageSource.CGROUP);
+    assert.equal(u.memoryBytes, 8192n);
+    assert.equal(u.memoryPeakBytes, 16384n);
+    assert.equal(u.memoryRssBytes, 4096n);
+    assert.equal(u.processCount, 3);
+  });
+
+  test("the process group: no charged memory, no peak", async () => {
+    const u = await clientOver({ ...usage, source: "process group" }).getResourceUsage({
+      id: "web",
+    });
+    assert.equal(u.source, UsageSource.PROCESS_GROUP);
+    assert.equal(u.memoryBytes, undefined);
+    assert.equal(u.memoryPeakBytes, undefined);
+    assert.equal(u.memoryRssBytes, 4096n);
   });
 });

@@ -31,7 +31,13 @@ import {
 } from "@procmgr/rpc";
 import { AsyncQueue } from "./async-queue.js";
 import { trustedKey } from "./auth.js";
-import { streamName, toExitInfo, toProcessSpec, toProcessStatus } from "./convert.js";
+import {
+  protoUsageSource,
+  streamName,
+  toExitInfo,
+  toProcessSpec,
+  toProcessStatus,
+} from "./convert.js";
 import { toConnectError } from "./errors.js";
 import { FileFollower, readLastLines } from "./log-tail.js";
 import { watchEvents } from "./watch-events.js";
@@ -294,6 +300,9 @@ async function resourceUsage(
       cpuPercent: cpuPercent(lastCpu, info, u.cpuSeconds),
       memoryRssBytes: BigInt(u.rssBytes),
       threads: u.threads,
+      source: protoUsageSource(u.source),
+      ...(u.memoryBytes !== undefined ? { memoryBytes: BigInt(u.memoryBytes) } : {}),
+      ...(u.memoryPeakBytes !== undefined ? { memoryPeakBytes: BigInt(u.memoryPeakBytes) } : {}),
     };
   });
 }

@@ -8,7 +8,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { ExitResult, ProcessInfo, SupervisorEvents } from "@procmgr/core";
 import { EventType, type WatchEventsResponse, WatchEventsResponseSchema } from "@procmgr/rpc";
 import { AsyncQueue } from "./async-queue.js";
-import { protoState } from "./convert.js";
+import { exitFailure, protoState } from "./convert.js";
 import type { ServiceDeps } from "./service.js";
 
 type Listeners = { [E in keyof SupervisorEvents]?: (...a: SupervisorEvents[E]) => void };
@@ -52,7 +52,7 @@ export async function* watchEvents(
 
 /** Why a run ended, when its code or signal does not say it all. */
 function exitMessage(exit: ExitResult): string {
-  const parts = [exit.spawnError, exit.failure, exit.timedOut ? "stop timed out; killed" : ""];
+  const parts = [exit.spawnError, exitFailure(exit), exit.timedOut ? "stop timed out; killed" : ""];
   return parts.filter((p) => p !== undefined && p !== "").join("; ");
 }
 

@@ -10,7 +10,8 @@ export class DescribeCommand extends BaseCommand {
     details: `
       Sections: basic, runtime (state, health and the last check's result, the STATUS= text of a
       notify process...), lifecycle, exit (with why a run failed: not ready in time, health
-      check, watchdog), dependencies, configuration, resource limits.
+      check, watchdog, the OOM killer), dependencies, configuration, resource limits (how the
+      process is tracked: its cgroup or its process group, and what enforces each limit).
       Environment values are shown as \`<redacted>\` to callers without the daemon's credentials.
     `,
     examples: [

@@ -1,4 +1,3 @@
-import { formatBytes } from "@procmgr/platform";
 import { Option } from "clipanion";
 import { BaseCommand } from "./base.js";
 
@@ -7,7 +6,13 @@ export class StatsCommand extends BaseCommand {
 
   static override usage = BaseCommand.Usage({
     category: "Processes",
-    description: "Show CPU and memory of a process (its whole process group)",
+    description: "Show CPU and memory of a process's whole tree (cgroup or process group)",
+    details: `
+      Read from the process's cgroup (every process it started, whatever group or session it
+      moved to), or summed over its process group where it has no cgroup: \`Source\` says which.
+      \`Memory (charged)\` is what its memory limit counts (page cache included), \`Memory peak\`
+      the highest of this run; both need a cgroup. \`Memory (RSS)\` is resident anonymous memory.
+    `,
     examples: [
       ["Resource usage of myapp", "$0 stats myapp"],
       ["As JSON", "$0 stats myapp -o json"],
@@ -19,30 +24,12 @@ export class StatsCommand extends BaseCommand {
   async run(): Promise<number> {
     const client = await this.client();
     const u = await client.getResourceUsage({ id: this.name });
+    const format = await import("../format/usage.js");
     if (this.json) {
-      this.printJson({
-        id: u.id,
-        name: u.name,
-        pid: u.pid > 0 ? u.pid : null,
-        process_count: u.processCount,
-        cpu_seconds: u.cpuSeconds,
-        cpu_percent: u.cpuPercent,
-        memory_rss_bytes: Number(u.memoryRssBytes),
-        threads: u.threads,
-      });
+      this.printJson(format.usageToJson(u));
       return 0;
     }
-    const rows: [string, string][] = [
-      ["Name", u.name],
-      ["PID", u.pid > 0 ? String(u.pid) : "-"],
-      ["Processes", String(u.processCount)],
-      ["CPU", `${u.cpuPercent.toFixed(1)}%`],
-      ["CPU time", `${u.cpuSeconds.toFixed(2)}s`],
-      ["Memory (RSS)", formatBytes(Number(u.memoryRssBytes))],
-      ["Threads", String(u.threads)],
-    ];
-    const width = Math.max(...rows.map(([l]) => l.length)) + 1;
-    this.print(rows.map(([l, v]) => `${`${l}:`.padEnd(width)} ${v}`).join("\n"));
+    this.context.stdout.write(format.renderUsage(u));
     return 0;
   }
 }

@@ -42,11 +42,16 @@ type Value = (c: DescribeContext) => string | undefined;
 /**
  * A row of the page: a runtime value with its label, or a field of the spec, labelled and shown
  * as its row of the field table says (@procmgr/config's describedFields). `prefer` wins over
- * the field's text, `fallback` stands in for it.
+ * the field's text, `fallback` stands in for it; `note` follows a shown value in parentheses.
  */
 export type DescribeEntry =
   | { readonly label: string; readonly value: Value }
-  | { readonly field: string; readonly prefer?: Value; readonly fallback?: Value };
+  | {
+      readonly field: string;
+      readonly prefer?: Value;
+      readonly fallback?: Value;
+      readonly note?: Value;
+    };
 
 const time =
   (pick: (c: DescribeContext) => Parameters<typeof timestampIso>[0]): Value =>
@@ -68,6 +73,13 @@ function healthText(c: DescribeContext): string | undefined {
   const last =
     at === null ? "no check yet" : `last check ${at}${detail === "" ? "" : `: ${detail}`}`;
   return `${colorHealth(c.colors, status)}${failures}\n${last}`;
+}
+
+/** The process's cgroup, unless the tracking line already names it. */
+function cgroupText(c: DescribeContext): string | undefined {
+  const e = c.p?.enforcement;
+  if (e === undefined || e.cgroup === "" || e.tracking.includes(e.cgroup)) return undefined;
+  return e.cgroup;
 }
 
 const exit =
@@ -114,6 +126,10 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
           label: "Consecutive failures",
           value: (c) => (c.p ? String(c.p.consecutiveFailures) : undefined),
         },
+        {
+          label: "OOM kills",
+          value: (c) => (c.p && c.p.oomKills > 0 ? String(c.p.oomKills) : undefined),
+        },
         { label: "Health", value: healthText },
         { label: "Status", value: (c) => (c.p ? oneLine(c.p.statusText) : undefined) },
         { label: "Failure reason", value: (c) => c.p?.failureReason },
@@ -147,6 +163,7 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
         { label: "Success", value: exit((e) => String(e.success)) },
         { label: "Stopped by us", value: exit((e) => (e.stoppedByUs ? "yes" : undefined)) },
         { label: "Timed out", value: exit((e) => (e.timedOut ? "yes" : undefined)) },
+        { label: "OOM killed", value: exit((e) => (e.oomKilled ? "yes" : undefined)) },
         { label: "Spawn error", value: exit((e) => e.spawnError) },
         { label: "Failure", value: exit((e) => e.failure) },
         { label: "Started", value: exit((e) => timestampIso(e.startedAt) ?? undefined) },
@@ -191,9 +208,12 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
     [
       "Resource limits",
       [
-        { field: "resource_limits.cpu" },
-        { field: "resource_limits.memory" },
-        { field: "resource_limits.pids" },
+        // How the process is tracked; each limit says what enforces it, or why nothing does.
+        { label: "Tracking", value: (c) => c.p?.enforcement?.tracking },
+        { label: "Cgroup", value: cgroupText },
+        { field: "resource_limits.cpu", note: (c) => c.p?.enforcement?.cpu },
+        { field: "resource_limits.memory", note: (c) => c.p?.enforcement?.memory },
+        { field: "resource_limits.pids", note: (c) => c.p?.enforcement?.pids },
       ],
     ],
   ];
@@ -205,7 +225,9 @@ function entryRow(entry: DescribeEntry, c: DescribeContext): [string, string | u
   const field = fieldsByPath.get(entry.field);
   if (field === undefined) throw new Error(`describe: no field ${entry.field} in the table`);
   const text = c.s === undefined ? undefined : field.text(c.s);
-  return [field.label, entry.prefer?.(c) || text || entry.fallback?.(c)];
+  const value = entry.prefer?.(c) || text || entry.fallback?.(c);
+  const note = value ? entry.note?.(c) : undefined;
+  return [field.label, note ? `${value} (${note})` : value];
 }
 
 /** The page: each section's title, then its rows with a value (`-` when there is none). */

@@ -5,12 +5,16 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { commandLine, formatBytes, parseDurationSeconds } from "@procmgr/platform";
 import {
   DescribeResponseSchema,
+  EnforcementSchema,
   EventType,
   ExitInfoSchema,
+  GetResourceUsageResponseSchema,
   HealthStatus,
+  ProcessSpecSchema,
   ProcessState,
   ProcessStatusSchema,
   RestartPolicy,
+  UsageSource,
   WatchEventsResponseSchema,
 } from "@procmgr/rpc";
 import { colorHealth, colorState, colors, shouldColor, visibleLength } from "./color.js";
@@ -19,6 +23,7 @@ import { formatDuration } from "./duration.js";
 import { eventLine, eventToJson, healthName, processToJson, stateName } from "./process.js";
 import { renderProcessTable } from "./process-table.js";
 import { renderTable, truncate } from "./table.js";
+import { renderUsage, usageToJson } from "./usage.js";
 
 describe("durations", () => {
   it("formats compactly", () => {
@@ -249,6 +254,105 @@ describe("processes", () => {
     assert.match(String((json.last_exit as Record<string, unknown>).failure), /^health check/);
   });
 
+  const limited = create(ProcessStatusSchema, {
+    ...running,
+    name: "big",
+    enforcement: create(EnforcementSchema, {
+      tracking: "cgroup v1 /sys/fs/cgroup/memory/procmgr-1a2b/big.proc",
+      cgroup: "/procmgr-1a2b/big.proc/run-3",
+      memory: "cgroup v1 memory.limit_in_bytes",
+      cpu: "not enforced: the cpu controller is not mounted",
+    }),
+    oomKills: 2,
+  });
+  const limits = create(ProcessSpecSchema, {
+    name: "big",
+    command: "/usr/bin/big",
+    resourceLimits: { memory: "67108864", cpu: "0.5" },
+  });
+  const oomExit = create(ExitInfoSchema, {
+    signal: "SIGKILL",
+    oomKilled: true,
+    failure: "killed by the OOM killer: memory limit 64 MiB",
+  });
+
+  it("-o json has how a process is tracked, each limit's enforcement and its OOM kills", () => {
+    const j = processToJson(limited);
+    assert.deepEqual(j.enforcement, {
+      tracking: "cgroup v1 /sys/fs/cgroup/memory/procmgr-1a2b/big.proc",
+      cgroup: "/procmgr-1a2b/big.proc/run-3",
+      memory: "cgroup v1 memory.limit_in_bytes",
+      cpu: "not enforced: the cpu controller is not mounted",
+      pids: null,
+    });
+    assert.equal(j.oom_kills, 2);
+    const older = processToJson(running);
+    assert.equal(older.enforcement, null, "a daemon that does not say");
+    assert.equal(older.oom_kills, 0);
+    const json = describeToJson(
+      create(DescribeResponseSchema, { process: limited, lastExit: oomExit }),
+    );
+    assert.equal(
+      (json.enforcement as Record<string, unknown>).memory,
+      "cgroup v1 memory.limit_in_bytes",
+    );
+    assert.equal(json.oom_kills, 2);
+    const last = json.last_exit as Record<string, unknown>;
+    assert.equal(last.oom_killed, true);
+    assert.equal(last.failure, "killed by the OOM killer: memory limit 64 MiB");
+    assert.equal(
+      (
+        describeToJson(create(DescribeResponseSchema, { lastExit: create(ExitInfoSchema) }))
+          .last_exit as Record<string, unknown>
+      ).oom_killed,
+      false,
+    );
+  });
+
+  it("describes the tracking, each limit with what enforces it, and OOM kills", () => {
+    const d = create(DescribeResponseSchema, { process: limited, spec: limits, lastExit: oomExit });
+    const page = renderDescribe({
+      name: "big",
+      d,
+      p: d.process,
+      s: d.spec,
+      e: d.lastExit,
+      colors: colors(false),
+    });
+    assert.match(page, /\n {2}OOM kills: +2\n/);
+    assert.match(page, /\n {2}OOM killed: +yes\n/);
+    assert.match(page, /\n {2}Failure: +killed by the OOM killer: memory limit 64 MiB\n/);
+    assert.match(
+      page,
+      /\nResource limits\n {2}Tracking: +cgroup v1 \/sys\/fs\/cgroup\/memory\/procmgr-1a2b\/big\.proc\n/,
+    );
+    assert.match(page, /\n {2}Cgroup: +\/procmgr-1a2b\/big\.proc\/run-3\n/);
+    assert.match(page, /\n {2}CPU: +0\.5 \(not enforced: the cpu controller is not mounted\)\n/);
+    assert.match(
+      page,
+      /\n {2}Memory: +67108864 \(64\.0 MiB\) \(cgroup v1 memory\.limit_in_bytes\)\n/,
+    );
+    assert.doesNotMatch(page, /PIDs:/, "no pids limit configured");
+    // A cgroup the tracking line names is not repeated; no OOM kill, no row.
+    const v2 = create(ProcessStatusSchema, {
+      ...running,
+      enforcement: create(EnforcementSchema, {
+        tracking: "cgroup v2 /sys/fs/cgroup/pm/web",
+        cgroup: "/sys/fs/cgroup/pm/web",
+      }),
+    });
+    const plain = renderDescribe({
+      name: "web",
+      d: create(DescribeResponseSchema, { process: v2 }),
+      p: v2,
+      s: undefined,
+      e: undefined,
+      colors: colors(false),
+    });
+    assert.match(plain, /\n {2}Tracking: +cgroup v2 \/sys\/fs\/cgroup\/pm\/web\n/);
+    assert.doesNotMatch(plain, /Cgroup:|OOM kill/);
+  });
+
   it("prints health changes as events", () => {
     const e = create(WatchEventsResponseSchema, {
       time: timestampFromDate(new Date("2026-01-02T03:04:05.000Z")),
@@ -262,5 +366,75 @@ describe("processes", () => {
       "2026-01-02T03:04:05.000Z api health_changed running unhealthy: HTTP 404 (expected 200)",
     );
     assert.equal(eventToJson(e).type, "health_changed");
+  });
+});
+
+describe("stats", () => {
+  const base = {
+    id: "0123456789abcdef",
+    name: "web",
+    pid: 4242,
+    processCount: 3,
+    cpuSeconds: 12.5,
+    cpuPercent: 3.25,
+    memoryRssBytes: 1536n,
+    threads: 7,
+  };
+
+  it("from a cgroup: source, memory charged and its peak, then RSS", () => {
+    const u = create(GetResourceUsageResponseSchema, {
+      ...base,
+      source: UsageSource.CGROUP,
+      memoryBytes: 64n * 1024n * 1024n,
+      memoryPeakBytes: 96n * 1024n * 1024n,
+    });
+    assert.equal(
+      renderUsage(u),
+      [
+        "Name:             web",
+        "PID:              4242",
+        "Source:           cgroup",
+        "Processes:        3",
+        "CPU:              3.3%",
+        "CPU time:         12.50s",
+        "Memory (charged): 64.0 MiB",
+        "Memory peak:      96.0 MiB",
+        "Memory (RSS):     1.5 KiB",
+        "Threads:          7",
+        "",
+      ].join("\n"),
+    );
+    assert.deepEqual(usageToJson(u), {
+      id: "0123456789abcdef",
+      name: "web",
+      pid: 4242,
+      source: "cgroup",
+      process_count: 3,
+      cpu_seconds: 12.5,
+      cpu_percent: 3.25,
+      memory_bytes: 64 * 1024 * 1024,
+      memory_peak_bytes: 96 * 1024 * 1024,
+      memory_rss_bytes: 1536,
+      threads: 7,
+    });
+  });
+
+  it("from a process group: no charged memory, no peak", () => {
+    const u = create(GetResourceUsageResponseSchema, {
+      ...base,
+      source: UsageSource.PROCESS_GROUP,
+    });
+    const text = renderUsage(u);
+    assert.match(text, /^Source: +process group$/m);
+    assert.doesNotMatch(text, /charged|peak/);
+    assert.match(text, /^Memory \(RSS\): 1\.5 KiB$/m);
+    const j = usageToJson(u);
+    assert.equal(j.source, "process-group");
+    assert.equal(j.memory_bytes, null);
+    assert.equal(j.memory_peak_bytes, null);
+    // A daemon that does not say where it read them.
+    const older = create(GetResourceUsageResponseSchema, base);
+    assert.doesNotMatch(renderUsage(older), /Source:/);
+    assert.equal(usageToJson(older).source, null);
   });
 });

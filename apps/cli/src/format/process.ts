@@ -1,4 +1,5 @@
 import {
+  type Enforcement,
   EventType,
   type ExitInfo,
   HealthStatus,
@@ -6,6 +7,7 @@ import {
   ProcessState,
   type ProcessStatus,
   RestartPolicy,
+  UsageSource,
   type WatchEventsResponse,
 } from "@procmgr/rpc";
 
@@ -42,6 +44,11 @@ export function healthName(h: HealthStatus): string {
 
 export function sourceName(s: ProcessSource): string {
   return enumName(ProcessSource, s, "");
+}
+
+/** Where `stats` was read: "cgroup", "process-group"; "" for UNSPECIFIED (an older daemon). */
+export function usageSourceName(s: UsageSource): string {
+  return enumName(UsageSource, s, "");
 }
 
 export function eventTypeName(t: EventType): string {
@@ -88,6 +95,20 @@ export function processToJson(p: ProcessStatus): Record<string, unknown> {
     health_check_failures: p.healthCheckFailures,
     last_health_check: timestampIso(p.lastHealthCheck),
     health_detail: p.healthDetail || null,
+    enforcement: enforcementToJson(p.enforcement),
+    oom_kills: p.oomKills,
+  };
+}
+
+/** How a process is tracked and each limit enforced; null for what is not said. */
+function enforcementToJson(e: Enforcement | undefined): Record<string, unknown> | null {
+  if (e === undefined) return null;
+  return {
+    tracking: e.tracking || null,
+    cgroup: e.cgroup || null,
+    memory: e.memory || null,
+    cpu: e.cpu || null,
+    pids: e.pids || null,
   };
 }
 
@@ -101,6 +122,7 @@ export function exitToJson(e: ExitInfo | undefined): Record<string, unknown> | n
     timed_out: e.timedOut,
     spawn_error: e.spawnError || null,
     failure: e.failure || null,
+    oom_killed: e.oomKilled,
     started_at: timestampIso(e.startedAt),
     ended_at: timestampIso(e.endedAt),
     duration_seconds: e.durationSeconds,

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file procmgr/v1/process_manager.proto.
  */
 export const file_procmgr_v1_process_manager: GenFile = /*@__PURE__*/
-  fileDesc("CiBwcm9jbWdyL3YxL3Byb2Nlc3NfbWFuYWdlci5wcm90bxIKcHJvY21nci52MSKvAwoLSGVhbHRoQ2hlY2sSKQoEdHlwZRgBIAEoDjIbLnByb2NtZ3IudjEuSGVhbHRoQ2hlY2tUeXBlEhkKDGludGVydmFsX3NlYxgCIAEoAUgAiAEBEhgKC3RpbWVvdXRfc2VjGAMgASgBSAGIAQESFAoHcmV0cmllcxgEIAEoDUgCiAEBEh0KEHN0YXJ0X3BlcmlvZF9zZWMYBSABKAFIA4gBARIaCg1yZXN0YXJ0X2FmdGVyGAYgASgNSASIAQESEAoIZW5kcG9pbnQYByABKAkSDgoGbWV0aG9kGAggASgJEhwKD2V4cGVjdGVkX3N0YXR1cxgJIAEoDUgFiAEBEgwKBGhvc3QYCiABKAkSEQoEcG9ydBgLIAEoDUgGiAEBEg8KB2NvbW1hbmQYDCABKAkSDAoEYXJncxgNIAMoCUIPCg1faW50ZXJ2YWxfc2VjQg4KDF90aW1lb3V0X3NlY0IKCghfcmV0cmllc0ITChFfc3RhcnRfcGVyaW9kX3NlY0IQCg5fcmVzdGFydF9hZnRlckISChBfZXhwZWN0ZWRfc3RhdHVzQgcKBV9wb3J0IkkKDlJlc291cmNlTGltaXRzEgsKA2NwdRgBIAEoCRIOCgZtZW1vcnkYAiABKAkSEQoEcGlkcxgDIAEoDUgAiAEBQgcKBV9waWRzItMJCgtQcm9jZXNzU3BlYxIMCgRuYW1lGAEgASgJEg8KB2NvbW1hbmQYAiABKAkSDAoEYXJncxgDIAMoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgR1c2VyGAUgASgJEg0KBWdyb3VwGAYgASgJEhMKC3dvcmtpbmdfZGlyGAcgASgJEi0KA2VudhgIIAMoCzIgLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMuRW52RW50cnkSGAoQZW52aXJvbm1lbnRfZmlsZRgJIAEoCRISCgphdXRvX3N0YXJ0GAogASgIEioKB3Jlc3RhcnQYCyABKA4yGS5wcm9jbWdyLnYxLlJlc3RhcnRQb2xpY3kSGAoLcmVzdGFydF9zZWMYDCABKAFIAIgBARIiChVyZXN0YXJ0X21heF9kZWxheV9zZWMYDSABKAFIAYgBARIeChFzdGFydF9saW1pdF9idXJzdBgOIAEoDUgCiAEBEiUKGHN0YXJ0X2xpbWl0X2ludGVydmFsX3NlYxgPIAEoAUgDiAEBEh4KEXRpbWVvdXRfc3RhcnRfc2VjGBAgASgBSASIAQESHQoQdGltZW91dF9zdG9wX3NlYxgRIAEoAUgFiAEBEhMKC2tpbGxfc2lnbmFsGBIgASgJEicKCWtpbGxfbW9kZRgTIAEoDjIULnByb2NtZ3IudjEuS2lsbE1vZGUSGwoTc3VjY2Vzc19leGl0X3N0YXR1cxgUIAMoBRIOCgZzdGRvdXQYFSABKAkSDgoGc3RkZXJyGBYgASgJEg8KB3BpZGZpbGUYFyABKAkSFgoOZXhlY19zdGFydF9wcmUYGCADKAkSFwoPZXhlY19zdGFydF9wb3N0GBkgAygJEhYKDmV4ZWNfc3RvcF9wb3N0GBogAygJEhkKEXJ1bnRpbWVfZGlyZWN0b3J5GBsgAygJEh0KFWNvbmRpdGlvbl9wYXRoX2V4aXN0cxgcIAMoCRIcChRhbWJpZW50X2NhcGFiaWxpdGllcxgdIAMoCRINCgVhZnRlchgeIAMoCRIOCgZiZWZvcmUYHyADKAkSEAoIcmVxdWlyZXMYICADKAkSDQoFd2FudHMYISADKAkSEAoIYmluZHNfdG8YIiADKAkSEQoJY29uZmxpY3RzGCMgAygJEi0KDHByb2Nlc3NfdHlwZRgkIAEoDjIXLnByb2NtZ3IudjEuUHJvY2Vzc1R5cGUSGQoMd2F0Y2hkb2dfc2VjGCcgASgBSAaIAQESLQoMaGVhbHRoX2NoZWNrGCUgASgLMhcucHJvY21nci52MS5IZWFsdGhDaGVjaxIzCg9yZXNvdXJjZV9saW1pdHMYJiABKAsyGi5wcm9jbWdyLnYxLlJlc291cmNlTGltaXRzGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3Jlc3RhcnRfc2VjQhgKFl9yZXN0YXJ0X21heF9kZWxheV9zZWNCFAoSX3N0YXJ0X2xpbWl0X2J1cnN0QhsKGV9zdGFydF9saW1pdF9pbnRlcnZhbF9zZWNCFAoSX3RpbWVvdXRfc3RhcnRfc2VjQhMKEV90aW1lb3V0X3N0b3Bfc2VjQg8KDV93YXRjaGRvZ19zZWMijwIKCEV4aXRJbmZvEhEKBGNvZGUYASABKAVIAIgBARIOCgZzaWduYWwYAiABKAkSFQoNc3RvcHBlZF9ieV91cxgDIAEoCBIRCgl0aW1lZF9vdXQYBCABKAgSEwoLc3Bhd25fZXJyb3IYBSABKAkSDwoHc3VjY2VzcxgGIAEoCBIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQZHVyYXRpb25fc2Vjb25kcxgJIAEoARIPCgdmYWlsdXJlGAogASgJQgcKBV9jb2RlIpsGCg1Qcm9jZXNzU3RhdHVzEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSCwoDcGlkGAMgASgFEicKBXN0YXRlGAQgASgOMhgucHJvY21nci52MS5Qcm9jZXNzU3RhdGUSDwoHY29tbWFuZBgFIAEoCRIMCgRhcmdzGAYgAygJEhEKCXJ1bl9jb3VudBgHIAEoDRIVCg1yZXN0YXJ0X2NvdW50GAggASgNEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAkgASgNEhYKCWV4aXRfY29kZRgKIAEoBUgAiAEBEg4KBnNpZ25hbBgLIAEoCRIMCgR1c2VyGAwgASgJEikKBnNvdXJjZRgNIAEoDjIZLnByb2NtZ3IudjEuUHJvY2Vzc1NvdXJjZRIWCg5mYWlsdXJlX3JlYXNvbhgOIAEoCRIzCg9uZXh0X3Jlc3RhcnRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg51cHRpbWVfc2Vjb25kcxgTIAEoARISCgphdXRvX3N0YXJ0GBQgASgIEioKB3Jlc3RhcnQYFSABKA4yGS5wcm9jbWdyLnYxLlJlc3RhcnRQb2xpY3kSEwoLc3RhdHVzX3RleHQYFiABKAkSLwoNaGVhbHRoX3N0YXR1cxgXIAEoDjIYLnByb2NtZ3IudjEuSGVhbHRoU3RhdHVzEh0KFWhlYWx0aF9jaGVja19mYWlsdXJlcxgYIAEoDRI1ChFsYXN0X2hlYWx0aF9jaGVjaxgZIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNaGVhbHRoX2RldGFpbBgaIAEoCUIMCgpfZXhpdF9jb2RlIjYKDUNyZWF0ZVJlcXVlc3QSJQoEc3BlYxgBIAEoCzIXLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMiPAoOQ3JlYXRlUmVzcG9uc2USKgoHcHJvY2VzcxgBIAEoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cyInCgxTdGFydFJlcXVlc3QSCgoCaWQYASABKAkSCwoDaWRzGAIgAygJImkKDVN0YXJ0UmVzcG9uc2USKgoHcHJvY2VzcxgBIAEoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cxIsCglwcm9jZXNzZXMYAiADKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMiJgoLU3RvcFJlcXVlc3QSCgoCaWQYASABKAkSCwoDaWRzGAIgAygJImgKDFN0b3BSZXNwb25zZRIqCgdwcm9jZXNzGAEgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzEiwKCXByb2Nlc3NlcxgCIAMoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cyIpCg5SZXN0YXJ0UmVxdWVzdBIKCgJpZBgBIAEoCRILCgNpZHMYAiADKAkiawoPUmVzdGFydFJlc3BvbnNlEioKB3Byb2Nlc3MYASABKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMSLAoJcHJvY2Vzc2VzGAIgAygLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIioKDURlbGV0ZVJlcXVlc3QSCgoCaWQYASABKAkSDQoFZm9yY2UYAiABKAgiKgoORGVsZXRlUmVzcG9uc2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSINCgtMaXN0UmVxdWVzdCI8CgxMaXN0UmVzcG9uc2USLAoJcHJvY2Vzc2VzGAEgAygLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIh0KD0Rlc2NyaWJlUmVxdWVzdBIKCgJpZBgBIAEoCSLOAQoQRGVzY3JpYmVSZXNwb25zZRIqCgdwcm9jZXNzGAEgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzEiUKBHNwZWMYAiABKAsyFy5wcm9jbWdyLnYxLlByb2Nlc3NTcGVjEicKCWxhc3RfZXhpdBgDIAEoCzIULnByb2NtZ3IudjEuRXhpdEluZm8SEwoLc3Rkb3V0X3BhdGgYBCABKAkSEwoLc3RkZXJyX3BhdGgYBSABKAkSFAoMZW52X3JlZGFjdGVkGAYgASgIInwKDVVwZGF0ZVJlcXVlc3QSCgoCaWQYASABKAkSJQoEc3BlYxgCIAEoCzIXLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMSDgoGZmllbGRzGAMgAygJEg8KB2RyeV9ydW4YBCABKAgSFwoPcmVzdGFydF9wcm9jZXNzGAUgASgIIpABCg5VcGRhdGVSZXNwb25zZRIWCg51cGRhdGVkX2ZpZWxkcxgBIAMoCRIfChdyZXN0YXJ0X3JlcXVpcmVkX2ZpZWxkcxgCIAMoCRIZChFwcm9jZXNzX3Jlc3RhcnRlZBgDIAEoCBIqCgdwcm9jZXNzGAQgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIiYKE1JlbG9hZENvbmZpZ1JlcXVlc3QSDwoHZHJ5X3J1bhgBIAEoCCKAAQoUUmVsb2FkQ29uZmlnUmVzcG9uc2USDQoFYWRkZWQYASADKAkSDwoHcmVtb3ZlZBgCIAMoCRIPCgdjaGFuZ2VkGAMgAygJEhEKCXVuY2hhbmdlZBgEIAMoCRITCgtjb25maWdfcGF0aBgFIAEoCRIPCgdkcnlfcnVuGAYgASgIIhIKEEdldFN0YXR1c1JlcXVlc3Qi2QEKEUdldFN0YXR1c1Jlc3BvbnNlEg0KBXJlYWR5GAEgASgIEg8KB3ZlcnNpb24YAiABKAkSFgoOdXB0aW1lX3NlY29uZHMYAyABKAESDQoFdG90YWwYBCABKA0SDwoHcnVubmluZxgFIAEoDRIPCgdzdG9wcGVkGAYgASgNEg4KBmZhaWxlZBgHIAEoDRITCgtjb25maWdfcGF0aBgIIAEoCRIWCg5iaW5kX2FkZHJlc3NlcxgJIAMoCRILCgNwaWQYCiABKAUSEQoJc3RhdGVfZGlyGAsgASgJIiUKF0dldFJlc291cmNlVXNhZ2VSZXF1ZXN0EgoKAmlkGAEgASgJIq0BChhHZXRSZXNvdXJjZVVzYWdlUmVzcG9uc2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRILCgNwaWQYAyABKAUSFQoNcHJvY2Vzc19jb3VudBgEIAEoDRITCgtjcHVfc2Vjb25kcxgFIAEoARITCgtjcHVfcGVyY2VudBgGIAEoARIYChBtZW1vcnlfcnNzX2J5dGVzGAcgASgEEg8KB3RocmVhZHMYCCABKA0iIQoSV2F0Y2hFdmVudHNSZXF1ZXN0EgsKA2lkcxgBIAMoCSKwAgoTV2F0Y2hFdmVudHNSZXNwb25zZRIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgR0eXBlGAIgASgOMhUucHJvY21nci52MS5FdmVudFR5cGUSEgoKcHJvY2Vzc19pZBgDIAEoCRIUCgxwcm9jZXNzX25hbWUYBCABKAkSJwoFc3RhdGUYBSABKA4yGC5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0ZRIwCg5wcmV2aW91c19zdGF0ZRgGIAEoDjIYLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXRlEg8KB21lc3NhZ2UYByABKAkSFgoJZXhpdF9jb2RlGAggASgFSACIAQESDgoGc2lnbmFsGAkgASgJQgwKCl9leGl0X2NvZGUiYwoPVGFpbExvZ3NSZXF1ZXN0EgoKAmlkGAEgASgJEiUKBnN0cmVhbRgCIAEoDjIVLnByb2NtZ3IudjEuTG9nU3RyZWFtEg0KBWxpbmVzGAMgASgNEg4KBmZvbGxvdxgEIAEoCCJHChBUYWlsTG9nc1Jlc3BvbnNlEiUKBnN0cmVhbRgBIAEoDjIVLnByb2NtZ3IudjEuTG9nU3RyZWFtEgwKBGRhdGEYAiABKAwqhQIKDFByb2Nlc3NTdGF0ZRIdChlQUk9DRVNTX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUFJPQ0VTU19TVEFURV9DUkVBVEVEEAESGgoWUFJPQ0VTU19TVEFURV9TVEFSVElORxACEhkKFVBST0NFU1NfU1RBVEVfUlVOTklORxADEhoKFlBST0NFU1NfU1RBVEVfU1RPUFBJTkcQBBIZChVQUk9DRVNTX1NUQVRFX1NUT1BQRUQQBRIYChRQUk9DRVNTX1NUQVRFX0VYSVRFRBAGEhgKFFBST0NFU1NfU1RBVEVfRkFJTEVEEAcSGQoVUFJPQ0VTU19TVEFURV9CQUNLT0ZGEAgqogEKDVJlc3RhcnRQb2xpY3kSHgoaUkVTVEFSVF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIYChRSRVNUQVJUX1BPTElDWV9ORVZFUhABEhkKFVJFU1RBUlRfUE9MSUNZX0FMV0FZUxACEh0KGVJFU1RBUlRfUE9MSUNZX09OX0ZBSUxVUkUQAxIdChlSRVNUQVJUX1BPTElDWV9PTl9TVUNDRVNTEAQqiwEKCEtpbGxNb2RlEhkKFUtJTExfTU9ERV9VTlNQRUNJRklFRBAAEhsKF0tJTExfTU9ERV9DT05UUk9MX0dST1VQEAESGwoXS0lMTF9NT0RFX1BST0NFU1NfR1JPVVAQAhIVChFLSUxMX01PREVfUFJPQ0VTUxADEhMKD0tJTExfTU9ERV9NSVhFRBAEKpEBCgtQcm9jZXNzVHlwZRIcChhQUk9DRVNTX1RZUEVfVU5TUEVDSUZJRUQQABIXChNQUk9DRVNTX1RZUEVfU0lNUExFEAESGAoUUFJPQ0VTU19UWVBFX0ZPUktJTkcQAhIYChRQUk9DRVNTX1RZUEVfT05FU0hPVBADEhcKE1BST0NFU1NfVFlQRV9OT1RJRlkQBCpiCg1Qcm9jZXNzU291cmNlEh4KGlBST0NFU1NfU09VUkNFX1VOU1BFQ0lGSUVEEAASGQoVUFJPQ0VTU19TT1VSQ0VfQ09ORklHEAESFgoSUFJPQ0VTU19TT1VSQ0VfQVBJEAIqhwEKD0hlYWx0aENoZWNrVHlwZRIhCh1IRUFMVEhfQ0hFQ0tfVFlQRV9VTlNQRUNJRklFRBAAEhoKFkhFQUxUSF9DSEVDS19UWVBFX0hUVFAQARIZChVIRUFMVEhfQ0hFQ0tfVFlQRV9UQ1AQAhIaChZIRUFMVEhfQ0hFQ0tfVFlQRV9FWEVDEAMqVQoJTG9nU3RyZWFtEhoKFkxPR19TVFJFQU1fVU5TUEVDSUZJRUQQABIVChFMT0dfU1RSRUFNX1NURE9VVBABEhUKEUxPR19TVFJFQU1fU1RERVJSEAIqhQIKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYRVZFTlRfVFlQRV9TVEFURV9DSEFOR0VEEAESFQoRRVZFTlRfVFlQRV9FWElURUQQAhIgChxFVkVOVF9UWVBFX1JFU1RBUlRfU0NIRURVTEVEEAMSFgoSRVZFTlRfVFlQRV9DUkVBVEVEEAQSFgoSRVZFTlRfVFlQRV9VUERBVEVEEAUSFgoSRVZFTlRfVFlQRV9ERUxFVEVEEAYSHgoaRVZFTlRfVFlQRV9DT05GSUdfUkVMT0FERUQQBxIdChlFVkVOVF9UWVBFX0hFQUxUSF9DSEFOR0VEEAgqgAEKDEhlYWx0aFN0YXR1cxIdChlIRUFMVEhfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVSEVBTFRIX1NUQVRVU19VTktOT1dOEAESGQoVSEVBTFRIX1NUQVRVU19IRUFMVEhZEAISGwoXSEVBTFRIX1NUQVRVU19VTkhFQUxUSFkQAzKpBwoOUHJvY2Vzc01hbmFnZXISPwoGQ3JlYXRlEhkucHJvY21nci52MS5DcmVhdGVSZXF1ZXN0GhoucHJvY21nci52MS5DcmVhdGVSZXNwb25zZRI8CgVTdGFydBIYLnByb2NtZ3IudjEuU3RhcnRSZXF1ZXN0GhkucHJvY21nci52MS5TdGFydFJlc3BvbnNlEjkKBFN0b3ASFy5wcm9jbWdyLnYxLlN0b3BSZXF1ZXN0GhgucHJvY21nci52MS5TdG9wUmVzcG9uc2USQgoHUmVzdGFydBIaLnByb2NtZ3IudjEuUmVzdGFydFJlcXVlc3QaGy5wcm9jbWdyLnYxLlJlc3RhcnRSZXNwb25zZRI/CgZEZWxldGUSGS5wcm9jbWdyLnYxLkRlbGV0ZVJlcXVlc3QaGi5wcm9jbWdyLnYxLkRlbGV0ZVJlc3BvbnNlEjkKBExpc3QSFy5wcm9jbWdyLnYxLkxpc3RSZXF1ZXN0GhgucHJvY21nci52MS5MaXN0UmVzcG9uc2USRQoIRGVzY3JpYmUSGy5wcm9jbWdyLnYxLkRlc2NyaWJlUmVxdWVzdBocLnByb2NtZ3IudjEuRGVzY3JpYmVSZXNwb25zZRI/CgZVcGRhdGUSGS5wcm9jbWdyLnYxLlVwZGF0ZVJlcXVlc3QaGi5wcm9jbWdyLnYxLlVwZGF0ZVJlc3BvbnNlElEKDFJlbG9hZENvbmZpZxIfLnByb2NtZ3IudjEuUmVsb2FkQ29uZmlnUmVxdWVzdBogLnByb2NtZ3IudjEuUmVsb2FkQ29uZmlnUmVzcG9uc2USSAoJR2V0U3RhdHVzEhwucHJvY21nci52MS5HZXRTdGF0dXNSZXF1ZXN0Gh0ucHJvY21nci52MS5HZXRTdGF0dXNSZXNwb25zZRJdChBHZXRSZXNvdXJjZVVzYWdlEiMucHJvY21nci52MS5HZXRSZXNvdXJjZVVzYWdlUmVxdWVzdBokLnByb2NtZ3IudjEuR2V0UmVzb3VyY2VVc2FnZVJlc3BvbnNlElAKC1dhdGNoRXZlbnRzEh4ucHJvY21nci52MS5XYXRjaEV2ZW50c1JlcXVlc3QaHy5wcm9jbWdyLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwARJHCghUYWlsTG9ncxIbLnByb2NtZ3IudjEuVGFpbExvZ3NSZXF1ZXN0GhwucHJvY21nci52MS5UYWlsTG9nc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiBwcm9jbWdyL3YxL3Byb2Nlc3NfbWFuYWdlci5wcm90bxIKcHJvY21nci52MSKvAwoLSGVhbHRoQ2hlY2sSKQoEdHlwZRgBIAEoDjIbLnByb2NtZ3IudjEuSGVhbHRoQ2hlY2tUeXBlEhkKDGludGVydmFsX3NlYxgCIAEoAUgAiAEBEhgKC3RpbWVvdXRfc2VjGAMgASgBSAGIAQESFAoHcmV0cmllcxgEIAEoDUgCiAEBEh0KEHN0YXJ0X3BlcmlvZF9zZWMYBSABKAFIA4gBARIaCg1yZXN0YXJ0X2FmdGVyGAYgASgNSASIAQESEAoIZW5kcG9pbnQYByABKAkSDgoGbWV0aG9kGAggASgJEhwKD2V4cGVjdGVkX3N0YXR1cxgJIAEoDUgFiAEBEgwKBGhvc3QYCiABKAkSEQoEcG9ydBgLIAEoDUgGiAEBEg8KB2NvbW1hbmQYDCABKAkSDAoEYXJncxgNIAMoCUIPCg1faW50ZXJ2YWxfc2VjQg4KDF90aW1lb3V0X3NlY0IKCghfcmV0cmllc0ITChFfc3RhcnRfcGVyaW9kX3NlY0IQCg5fcmVzdGFydF9hZnRlckISChBfZXhwZWN0ZWRfc3RhdHVzQgcKBV9wb3J0IkkKDlJlc291cmNlTGltaXRzEgsKA2NwdRgBIAEoCRIOCgZtZW1vcnkYAiABKAkSEQoEcGlkcxgDIAEoDUgAiAEBQgcKBV9waWRzItMJCgtQcm9jZXNzU3BlYxIMCgRuYW1lGAEgASgJEg8KB2NvbW1hbmQYAiABKAkSDAoEYXJncxgDIAMoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgR1c2VyGAUgASgJEg0KBWdyb3VwGAYgASgJEhMKC3dvcmtpbmdfZGlyGAcgASgJEi0KA2VudhgIIAMoCzIgLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMuRW52RW50cnkSGAoQZW52aXJvbm1lbnRfZmlsZRgJIAEoCRISCgphdXRvX3N0YXJ0GAogASgIEioKB3Jlc3RhcnQYCyABKA4yGS5wcm9jbWdyLnYxLlJlc3RhcnRQb2xpY3kSGAoLcmVzdGFydF9zZWMYDCABKAFIAIgBARIiChVyZXN0YXJ0X21heF9kZWxheV9zZWMYDSABKAFIAYgBARIeChFzdGFydF9saW1pdF9idXJzdBgOIAEoDUgCiAEBEiUKGHN0YXJ0X2xpbWl0X2ludGVydmFsX3NlYxgPIAEoAUgDiAEBEh4KEXRpbWVvdXRfc3RhcnRfc2VjGBAgASgBSASIAQESHQoQdGltZW91dF9zdG9wX3NlYxgRIAEoAUgFiAEBEhMKC2tpbGxfc2lnbmFsGBIgASgJEicKCWtpbGxfbW9kZRgTIAEoDjIULnByb2NtZ3IudjEuS2lsbE1vZGUSGwoTc3VjY2Vzc19leGl0X3N0YXR1cxgUIAMoBRIOCgZzdGRvdXQYFSABKAkSDgoGc3RkZXJyGBYgASgJEg8KB3BpZGZpbGUYFyABKAkSFgoOZXhlY19zdGFydF9wcmUYGCADKAkSFwoPZXhlY19zdGFydF9wb3N0GBkgAygJEhYKDmV4ZWNfc3RvcF9wb3N0GBogAygJEhkKEXJ1bnRpbWVfZGlyZWN0b3J5GBsgAygJEh0KFWNvbmRpdGlvbl9wYXRoX2V4aXN0cxgcIAMoCRIcChRhbWJpZW50X2NhcGFiaWxpdGllcxgdIAMoCRINCgVhZnRlchgeIAMoCRIOCgZiZWZvcmUYHyADKAkSEAoIcmVxdWlyZXMYICADKAkSDQoFd2FudHMYISADKAkSEAoIYmluZHNfdG8YIiADKAkSEQoJY29uZmxpY3RzGCMgAygJEi0KDHByb2Nlc3NfdHlwZRgkIAEoDjIXLnByb2NtZ3IudjEuUHJvY2Vzc1R5cGUSGQoMd2F0Y2hkb2dfc2VjGCcgASgBSAaIAQESLQoMaGVhbHRoX2NoZWNrGCUgASgLMhcucHJvY21nci52MS5IZWFsdGhDaGVjaxIzCg9yZXNvdXJjZV9saW1pdHMYJiABKAsyGi5wcm9jbWdyLnYxLlJlc291cmNlTGltaXRzGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3Jlc3RhcnRfc2VjQhgKFl9yZXN0YXJ0X21heF9kZWxheV9zZWNCFAoSX3N0YXJ0X2xpbWl0X2J1cnN0QhsKGV9zdGFydF9saW1pdF9pbnRlcnZhbF9zZWNCFAoSX3RpbWVvdXRfc3RhcnRfc2VjQhMKEV90aW1lb3V0X3N0b3Bfc2VjQg8KDV93YXRjaGRvZ19zZWMiowIKCEV4aXRJbmZvEhEKBGNvZGUYASABKAVIAIgBARIOCgZzaWduYWwYAiABKAkSFQoNc3RvcHBlZF9ieV91cxgDIAEoCBIRCgl0aW1lZF9vdXQYBCABKAgSEwoLc3Bhd25fZXJyb3IYBSABKAkSDwoHc3VjY2VzcxgGIAEoCBIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQZHVyYXRpb25fc2Vjb25kcxgJIAEoARIPCgdmYWlsdXJlGAogASgJEhIKCm9vbV9raWxsZWQYCyABKAhCBwoFX2NvZGUiWgoLRW5mb3JjZW1lbnQSEAoIdHJhY2tpbmcYASABKAkSDgoGY2dyb3VwGAIgASgJEg4KBm1lbW9yeRgDIAEoCRILCgNjcHUYBCABKAkSDAoEcGlkcxgFIAEoCSLcBgoNUHJvY2Vzc1N0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA3BpZBgDIAEoBRInCgVzdGF0ZRgEIAEoDjIYLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXRlEg8KB2NvbW1hbmQYBSABKAkSDAoEYXJncxgGIAMoCRIRCglydW5fY291bnQYByABKA0SFQoNcmVzdGFydF9jb3VudBgIIAEoDRIcChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgJIAEoDRIWCglleGl0X2NvZGUYCiABKAVIAIgBARIOCgZzaWduYWwYCyABKAkSDAoEdXNlchgMIAEoCRIpCgZzb3VyY2UYDSABKA4yGS5wcm9jbWdyLnYxLlByb2Nlc3NTb3VyY2USFgoOZmFpbHVyZV9yZWFzb24YDiABKAkSMwoPbmV4dF9yZXN0YXJ0X2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOdXB0aW1lX3NlY29uZHMYEyABKAESEgoKYXV0b19zdGFydBgUIAEoCBIqCgdyZXN0YXJ0GBUgASgOMhkucHJvY21nci52MS5SZXN0YXJ0UG9saWN5EhMKC3N0YXR1c190ZXh0GBYgASgJEi8KDWhlYWx0aF9zdGF0dXMYFyABKA4yGC5wcm9jbWdyLnYxLkhlYWx0aFN0YXR1cxIdChVoZWFsdGhfY2hlY2tfZmFpbHVyZXMYGCABKA0SNQoRbGFzdF9oZWFsdGhfY2hlY2sYGSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWhlYWx0aF9kZXRhaWwYGiABKAkSLAoLZW5mb3JjZW1lbnQYGyABKAsyFy5wcm9jbWdyLnYxLkVuZm9yY2VtZW50EhEKCW9vbV9raWxscxgcIAEoDUIMCgpfZXhpdF9jb2RlIjYKDUNyZWF0ZVJlcXVlc3QSJQoEc3BlYxgBIAEoCzIXLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMiPAoOQ3JlYXRlUmVzcG9uc2USKgoHcHJvY2VzcxgBIAEoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cyInCgxTdGFydFJlcXVlc3QSCgoCaWQYASABKAkSCwoDaWRzGAIgAygJImkKDVN0YXJ0UmVzcG9uc2USKgoHcHJvY2VzcxgBIAEoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cxIsCglwcm9jZXNzZXMYAiADKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMiJgoLU3RvcFJlcXVlc3QSCgoCaWQYASABKAkSCwoDaWRzGAIgAygJImgKDFN0b3BSZXNwb25zZRIqCgdwcm9jZXNzGAEgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzEiwKCXByb2Nlc3NlcxgCIAMoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cyIpCg5SZXN0YXJ0UmVxdWVzdBIKCgJpZBgBIAEoCRILCgNpZHMYAiADKAkiawoPUmVzdGFydFJlc3BvbnNlEioKB3Byb2Nlc3MYASABKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMSLAoJcHJvY2Vzc2VzGAIgAygLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIioKDURlbGV0ZVJlcXVlc3QSCgoCaWQYASABKAkSDQoFZm9yY2UYAiABKAgiKgoORGVsZXRlUmVzcG9uc2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSINCgtMaXN0UmVxdWVzdCI8CgxMaXN0UmVzcG9uc2USLAoJcHJvY2Vzc2VzGAEgAygLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIh0KD0Rlc2NyaWJlUmVxdWVzdBIKCgJpZBgBIAEoCSLOAQoQRGVzY3JpYmVSZXNwb25zZRIqCgdwcm9jZXNzGAEgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzEiUKBHNwZWMYAiABKAsyFy5wcm9jbWdyLnYxLlByb2Nlc3NTcGVjEicKCWxhc3RfZXhpdBgDIAEoCzIULnByb2NtZ3IudjEuRXhpdEluZm8SEwoLc3Rkb3V0X3BhdGgYBCABKAkSEwoLc3RkZXJyX3BhdGgYBSABKAkSFAoMZW52X3JlZGFjdGVkGAYgASgIInwKDVVwZGF0ZVJlcXVlc3QSCgoCaWQYASABKAkSJQoEc3BlYxgCIAEoCzIXLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMSDgoGZmllbGRzGAMgAygJEg8KB2RyeV9ydW4YBCABKAgSFwoPcmVzdGFydF9wcm9jZXNzGAUgASgIIpABCg5VcGRhdGVSZXNwb25zZRIWCg51cGRhdGVkX2ZpZWxkcxgBIAMoCRIfChdyZXN0YXJ0X3JlcXVpcmVkX2ZpZWxkcxgCIAMoCRIZChFwcm9jZXNzX3Jlc3RhcnRlZBgDIAEoCBIqCgdwcm9jZXNzGAQgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIiYKE1JlbG9hZENvbmZpZ1JlcXVlc3QSDwoHZHJ5X3J1bhgBIAEoCCKAAQoUUmVsb2FkQ29uZmlnUmVzcG9uc2USDQoFYWRkZWQYASADKAkSDwoHcmVtb3ZlZBgCIAMoCRIPCgdjaGFuZ2VkGAMgAygJEhEKCXVuY2hhbmdlZBgEIAMoCRITCgtjb25maWdfcGF0aBgFIAEoCRIPCgdkcnlfcnVuGAYgASgIIhIKEEdldFN0YXR1c1JlcXVlc3Qi2QEKEUdldFN0YXR1c1Jlc3BvbnNlEg0KBXJlYWR5GAEgASgIEg8KB3ZlcnNpb24YAiABKAkSFgoOdXB0aW1lX3NlY29uZHMYAyABKAESDQoFdG90YWwYBCABKA0SDwoHcnVubmluZxgFIAEoDRIPCgdzdG9wcGVkGAYgASgNEg4KBmZhaWxlZBgHIAEoDRITCgtjb25maWdfcGF0aBgIIAEoCRIWCg5iaW5kX2FkZHJlc3NlcxgJIAMoCRILCgNwaWQYCiABKAUSEQoJc3RhdGVfZGlyGAsgASgJIiUKF0dldFJlc291cmNlVXNhZ2VSZXF1ZXN0EgoKAmlkGAEgASgJIrgCChhHZXRSZXNvdXJjZVVzYWdlUmVzcG9uc2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRILCgNwaWQYAyABKAUSFQoNcHJvY2Vzc19jb3VudBgEIAEoDRITCgtjcHVfc2Vjb25kcxgFIAEoARITCgtjcHVfcGVyY2VudBgGIAEoARIYChBtZW1vcnlfcnNzX2J5dGVzGAcgASgEEg8KB3RocmVhZHMYCCABKA0SJwoGc291cmNlGAkgASgOMhcucHJvY21nci52MS5Vc2FnZVNvdXJjZRIZCgxtZW1vcnlfYnl0ZXMYCiABKARIAIgBARIeChFtZW1vcnlfcGVha19ieXRlcxgLIAEoBEgBiAEBQg8KDV9tZW1vcnlfYnl0ZXNCFAoSX21lbW9yeV9wZWFrX2J5dGVzIiEKEldhdGNoRXZlbnRzUmVxdWVzdBILCgNpZHMYASADKAkisAIKE1dhdGNoRXZlbnRzUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoEdHlwZRgCIAEoDjIVLnByb2NtZ3IudjEuRXZlbnRUeXBlEhIKCnByb2Nlc3NfaWQYAyABKAkSFAoMcHJvY2Vzc19uYW1lGAQgASgJEicKBXN0YXRlGAUgASgOMhgucHJvY21nci52MS5Qcm9jZXNzU3RhdGUSMAoOcHJldmlvdXNfc3RhdGUYBiABKA4yGC5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0ZRIPCgdtZXNzYWdlGAcgASgJEhYKCWV4aXRfY29kZRgIIAEoBUgAiAEBEg4KBnNpZ25hbBgJIAEoCUIMCgpfZXhpdF9jb2RlImMKD1RhaWxMb2dzUmVxdWVzdBIKCgJpZBgBIAEoCRIlCgZzdHJlYW0YAiABKA4yFS5wcm9jbWdyLnYxLkxvZ1N0cmVhbRINCgVsaW5lcxgDIAEoDRIOCgZmb2xsb3cYBCABKAgiRwoQVGFpbExvZ3NSZXNwb25zZRIlCgZzdHJlYW0YASABKA4yFS5wcm9jbWdyLnYxLkxvZ1N0cmVhbRIMCgRkYXRhGAIgASgMKoUCCgxQcm9jZXNzU3RhdGUSHQoZUFJPQ0VTU19TVEFURV9VTlNQRUNJRklFRBAAEhkKFVBST0NFU1NfU1RBVEVfQ1JFQVRFRBABEhoKFlBST0NFU1NfU1RBVEVfU1RBUlRJTkcQAhIZChVQUk9DRVNTX1NUQVRFX1JVTk5JTkcQAxIaChZQUk9DRVNTX1NUQVRFX1NUT1BQSU5HEAQSGQoVUFJPQ0VTU19TVEFURV9TVE9QUEVEEAUSGAoUUFJPQ0VTU19TVEFURV9FWElURUQQBhIYChRQUk9DRVNTX1NUQVRFX0ZBSUxFRBAHEhkKFVBST0NFU1NfU1RBVEVfQkFDS09GRhAIKqIBCg1SZXN0YXJ0UG9saWN5Eh4KGlJFU1RBUlRfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGAoUUkVTVEFSVF9QT0xJQ1lfTkVWRVIQARIZChVSRVNUQVJUX1BPTElDWV9BTFdBWVMQAhIdChlSRVNUQVJUX1BPTElDWV9PTl9GQUlMVVJFEAMSHQoZUkVTVEFSVF9QT0xJQ1lfT05fU1VDQ0VTUxAEKosBCghLaWxsTW9kZRIZChVLSUxMX01PREVfVU5TUEVDSUZJRUQQABIbChdLSUxMX01PREVfQ09OVFJPTF9HUk9VUBABEhsKF0tJTExfTU9ERV9QUk9DRVNTX0dST1VQEAISFQoRS0lMTF9NT0RFX1BST0NFU1MQAxITCg9LSUxMX01PREVfTUlYRUQQBCqRAQoLUHJvY2Vzc1R5cGUSHAoYUFJPQ0VTU19UWVBFX1VOU1BFQ0lGSUVEEAASFwoTUFJPQ0VTU19UWVBFX1NJTVBMRRABEhgKFFBST0NFU1NfVFlQRV9GT1JLSU5HEAISGAoUUFJPQ0VTU19UWVBFX09ORVNIT1QQAxIXChNQUk9DRVNTX1RZUEVfTk9USUZZEAQqYgoNUHJvY2Vzc1NvdXJjZRIeChpQUk9DRVNTX1NPVVJDRV9VTlNQRUNJRklFRBAAEhkKFVBST0NFU1NfU09VUkNFX0NPTkZJRxABEhYKElBST0NFU1NfU09VUkNFX0FQSRACKocBCg9IZWFsdGhDaGVja1R5cGUSIQodSEVBTFRIX0NIRUNLX1RZUEVfVU5TUEVDSUZJRUQQABIaChZIRUFMVEhfQ0hFQ0tfVFlQRV9IVFRQEAESGQoVSEVBTFRIX0NIRUNLX1RZUEVfVENQEAISGgoWSEVBTFRIX0NIRUNLX1RZUEVfRVhFQxADKlUKCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASFQoRTE9HX1NUUkVBTV9TVERPVVQQARIVChFMT0dfU1RSRUFNX1NUREVSUhACKoUCCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhwKGEVWRU5UX1RZUEVfU1RBVEVfQ0hBTkdFRBABEhUKEUVWRU5UX1RZUEVfRVhJVEVEEAISIAocRVZFTlRfVFlQRV9SRVNUQVJUX1NDSEVEVUxFRBADEhYKEkVWRU5UX1RZUEVfQ1JFQVRFRBAEEhYKEkVWRU5UX1RZUEVfVVBEQVRFRBAFEhYKEkVWRU5UX1RZUEVfREVMRVRFRBAGEh4KGkVWRU5UX1RZUEVfQ09ORklHX1JFTE9BREVEEAcSHQoZRVZFTlRfVFlQRV9IRUFMVEhfQ0hBTkdFRBAIKmQKC1VzYWdlU291cmNlEhwKGFVTQUdFX1NPVVJDRV9VTlNQRUNJRklFRBAAEhcKE1VTQUdFX1NPVVJDRV9DR1JPVVAQARIeChpVU0FHRV9TT1VSQ0VfUFJPQ0VTU19HUk9VUBACKoABCgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUhFQUxUSF9TVEFUVVNfVU5LTk9XThABEhkKFUhFQUxUSF9TVEFUVVNfSEVBTFRIWRACEhsKF0hFQUxUSF9TVEFUVVNfVU5IRUFMVEhZEAMyqQcKDlByb2Nlc3NNYW5hZ2VyEj8KBkNyZWF0ZRIZLnByb2NtZ3IudjEuQ3JlYXRlUmVxdWVzdBoaLnByb2NtZ3IudjEuQ3JlYXRlUmVzcG9uc2USPAoFU3RhcnQSGC5wcm9jbWdyLnYxLlN0YXJ0UmVxdWVzdBoZLnByb2NtZ3IudjEuU3RhcnRSZXNwb25zZRI5CgRTdG9wEhcucHJvY21nci52MS5TdG9wUmVxdWVzdBoYLnByb2NtZ3IudjEuU3RvcFJlc3BvbnNlEkIKB1Jlc3RhcnQSGi5wcm9jbWdyLnYxLlJlc3RhcnRSZXF1ZXN0GhsucHJvY21nci52MS5SZXN0YXJ0UmVzcG9uc2USPwoGRGVsZXRlEhkucHJvY21nci52MS5EZWxldGVSZXF1ZXN0GhoucHJvY21nci52MS5EZWxldGVSZXNwb25zZRI5CgRMaXN0EhcucHJvY21nci52MS5MaXN0UmVxdWVzdBoYLnByb2NtZ3IudjEuTGlzdFJlc3BvbnNlEkUKCERlc2NyaWJlEhsucHJvY21nci52MS5EZXNjcmliZVJlcXVlc3QaHC5wcm9jbWdyLnYxLkRlc2NyaWJlUmVzcG9uc2USPwoGVXBkYXRlEhkucHJvY21nci52MS5VcGRhdGVSZXF1ZXN0GhoucHJvY21nci52MS5VcGRhdGVSZXNwb25zZRJRCgxSZWxvYWRDb25maWcSHy5wcm9jbWdyLnYxLlJlbG9hZENvbmZpZ1JlcXVlc3QaIC5wcm9jbWdyLnYxLlJlbG9hZENvbmZpZ1Jlc3BvbnNlEkgKCUdldFN0YXR1cxIcLnByb2NtZ3IudjEuR2V0U3RhdHVzUmVxdWVzdBodLnByb2NtZ3IudjEuR2V0U3RhdHVzUmVzcG9uc2USXQoQR2V0UmVzb3VyY2VVc2FnZRIjLnByb2NtZ3IudjEuR2V0UmVzb3VyY2VVc2FnZVJlcXVlc3QaJC5wcm9jbWdyLnYxLkdldFJlc291cmNlVXNhZ2VSZXNwb25zZRJQCgtXYXRjaEV2ZW50cxIeLnByb2NtZ3IudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh8ucHJvY21nci52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlMAESRwoIVGFpbExvZ3MSGy5wcm9jbWdyLnYxLlRhaWxMb2dzUmVxdWVzdBocLnByb2NtZ3IudjEuVGFpbExvZ3NSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message procmgr.v1.HealthCheck
@@ -406,6 +406,14 @@ export type ExitInfo = Message<"procmgr.v1.ExitInfo"> & {
    * @generated from field: string failure = 10;
    */
   failure: string;
+
+  /**
+   * The OOM killer killed a process of the run's cgroup (then failure names the limit: "killed
+   * by the OOM killer: memory limit 64 MiB").
+   *
+   * @generated from field: bool oom_killed = 11;
+   */
+  oomKilled: boolean;
 };
 
 /**
@@ -414,6 +422,52 @@ export type ExitInfo = Message<"procmgr.v1.ExitInfo"> & {
  */
 export const ExitInfoSchema: GenMessage<ExitInfo> = /*@__PURE__*/
   messageDesc(file_procmgr_v1_process_manager, 3);
+
+/**
+ * How a process is tracked and each of its configured limits enforced.
+ *
+ * @generated from message procmgr.v1.Enforcement
+ */
+export type Enforcement = Message<"procmgr.v1.Enforcement"> & {
+  /**
+   * "cgroup v2 <dir>", "cgroup v1 <dir>" or "process group: <why not a cgroup>".
+   *
+   * @generated from field: string tracking = 1;
+   */
+  tracking: string;
+
+  /**
+   * The process's cgroup in the tracking hierarchy, while it has one.
+   *
+   * @generated from field: string cgroup = 2;
+   */
+  cgroup: string;
+
+  /**
+   * Per configured limit (empty when not configured): what enforces it ("cgroup v2
+   * memory.max", "cgroup v1 memory.limit_in_bytes") or "not enforced: <why>".
+   *
+   * @generated from field: string memory = 3;
+   */
+  memory: string;
+
+  /**
+   * @generated from field: string cpu = 4;
+   */
+  cpu: string;
+
+  /**
+   * @generated from field: string pids = 5;
+   */
+  pids: string;
+};
+
+/**
+ * Describes the message procmgr.v1.Enforcement.
+ * Use `create(EnforcementSchema)` to create a new message.
+ */
+export const EnforcementSchema: GenMessage<Enforcement> = /*@__PURE__*/
+  messageDesc(file_procmgr_v1_process_manager, 4);
 
 /**
  * @generated from message procmgr.v1.ProcessStatus
@@ -565,6 +619,20 @@ export type ProcessStatus = Message<"procmgr.v1.ProcessStatus"> & {
    * @generated from field: string health_detail = 26;
    */
   healthDetail: string;
+
+  /**
+   * How it is tracked (cgroup or process group) and its resource limits enforced.
+   *
+   * @generated from field: procmgr.v1.Enforcement enforcement = 27;
+   */
+  enforcement?: Enforcement | undefined;
+
+  /**
+   * Runs that ended because the OOM killer killed a process of their cgroup.
+   *
+   * @generated from field: uint32 oom_kills = 28;
+   */
+  oomKills: number;
 };
 
 /**
@@ -572,7 +640,7 @@ export type ProcessStatus = Message<"procmgr.v1.ProcessStatus"> & {
  * Use `create(ProcessStatusSchema)` to create a new message.
  */
 export const ProcessStatusSchema: GenMessage<ProcessStatus> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 4);
+  messageDesc(file_procmgr_v1_process_manager, 5);
 
 /**
  * @generated from message procmgr.v1.CreateRequest
@@ -589,7 +657,7 @@ export type CreateRequest = Message<"procmgr.v1.CreateRequest"> & {
  * Use `create(CreateRequestSchema)` to create a new message.
  */
 export const CreateRequestSchema: GenMessage<CreateRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 5);
+  messageDesc(file_procmgr_v1_process_manager, 6);
 
 /**
  * @generated from message procmgr.v1.CreateResponse
@@ -606,7 +674,7 @@ export type CreateResponse = Message<"procmgr.v1.CreateResponse"> & {
  * Use `create(CreateResponseSchema)` to create a new message.
  */
 export const CreateResponseSchema: GenMessage<CreateResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 6);
+  messageDesc(file_procmgr_v1_process_manager, 7);
 
 /**
  * @generated from message procmgr.v1.StartRequest
@@ -631,7 +699,7 @@ export type StartRequest = Message<"procmgr.v1.StartRequest"> & {
  * Use `create(StartRequestSchema)` to create a new message.
  */
 export const StartRequestSchema: GenMessage<StartRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 7);
+  messageDesc(file_procmgr_v1_process_manager, 8);
 
 /**
  * @generated from message procmgr.v1.StartResponse
@@ -657,7 +725,7 @@ export type StartResponse = Message<"procmgr.v1.StartResponse"> & {
  * Use `create(StartResponseSchema)` to create a new message.
  */
 export const StartResponseSchema: GenMessage<StartResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 8);
+  messageDesc(file_procmgr_v1_process_manager, 9);
 
 /**
  * @generated from message procmgr.v1.StopRequest
@@ -682,7 +750,7 @@ export type StopRequest = Message<"procmgr.v1.StopRequest"> & {
  * Use `create(StopRequestSchema)` to create a new message.
  */
 export const StopRequestSchema: GenMessage<StopRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 9);
+  messageDesc(file_procmgr_v1_process_manager, 10);
 
 /**
  * @generated from message procmgr.v1.StopResponse
@@ -708,7 +776,7 @@ export type StopResponse = Message<"procmgr.v1.StopResponse"> & {
  * Use `create(StopResponseSchema)` to create a new message.
  */
 export const StopResponseSchema: GenMessage<StopResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 10);
+  messageDesc(file_procmgr_v1_process_manager, 11);
 
 /**
  * @generated from message procmgr.v1.RestartRequest
@@ -733,7 +801,7 @@ export type RestartRequest = Message<"procmgr.v1.RestartRequest"> & {
  * Use `create(RestartRequestSchema)` to create a new message.
  */
 export const RestartRequestSchema: GenMessage<RestartRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 11);
+  messageDesc(file_procmgr_v1_process_manager, 12);
 
 /**
  * @generated from message procmgr.v1.RestartResponse
@@ -759,7 +827,7 @@ export type RestartResponse = Message<"procmgr.v1.RestartResponse"> & {
  * Use `create(RestartResponseSchema)` to create a new message.
  */
 export const RestartResponseSchema: GenMessage<RestartResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 12);
+  messageDesc(file_procmgr_v1_process_manager, 13);
 
 /**
  * @generated from message procmgr.v1.DeleteRequest
@@ -783,7 +851,7 @@ export type DeleteRequest = Message<"procmgr.v1.DeleteRequest"> & {
  * Use `create(DeleteRequestSchema)` to create a new message.
  */
 export const DeleteRequestSchema: GenMessage<DeleteRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 13);
+  messageDesc(file_procmgr_v1_process_manager, 14);
 
 /**
  * @generated from message procmgr.v1.DeleteResponse
@@ -805,7 +873,7 @@ export type DeleteResponse = Message<"procmgr.v1.DeleteResponse"> & {
  * Use `create(DeleteResponseSchema)` to create a new message.
  */
 export const DeleteResponseSchema: GenMessage<DeleteResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 14);
+  messageDesc(file_procmgr_v1_process_manager, 15);
 
 /**
  * @generated from message procmgr.v1.ListRequest
@@ -818,7 +886,7 @@ export type ListRequest = Message<"procmgr.v1.ListRequest"> & {
  * Use `create(ListRequestSchema)` to create a new message.
  */
 export const ListRequestSchema: GenMessage<ListRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 15);
+  messageDesc(file_procmgr_v1_process_manager, 16);
 
 /**
  * @generated from message procmgr.v1.ListResponse
@@ -835,7 +903,7 @@ export type ListResponse = Message<"procmgr.v1.ListResponse"> & {
  * Use `create(ListResponseSchema)` to create a new message.
  */
 export const ListResponseSchema: GenMessage<ListResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 16);
+  messageDesc(file_procmgr_v1_process_manager, 17);
 
 /**
  * @generated from message procmgr.v1.DescribeRequest
@@ -852,7 +920,7 @@ export type DescribeRequest = Message<"procmgr.v1.DescribeRequest"> & {
  * Use `create(DescribeRequestSchema)` to create a new message.
  */
 export const DescribeRequestSchema: GenMessage<DescribeRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 17);
+  messageDesc(file_procmgr_v1_process_manager, 18);
 
 /**
  * @generated from message procmgr.v1.DescribeResponse
@@ -896,7 +964,7 @@ export type DescribeResponse = Message<"procmgr.v1.DescribeResponse"> & {
  * Use `create(DescribeResponseSchema)` to create a new message.
  */
 export const DescribeResponseSchema: GenMessage<DescribeResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 18);
+  messageDesc(file_procmgr_v1_process_manager, 19);
 
 /**
  * @generated from message procmgr.v1.UpdateRequest
@@ -940,7 +1008,7 @@ export type UpdateRequest = Message<"procmgr.v1.UpdateRequest"> & {
  * Use `create(UpdateRequestSchema)` to create a new message.
  */
 export const UpdateRequestSchema: GenMessage<UpdateRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 19);
+  messageDesc(file_procmgr_v1_process_manager, 20);
 
 /**
  * @generated from message procmgr.v1.UpdateResponse
@@ -972,7 +1040,7 @@ export type UpdateResponse = Message<"procmgr.v1.UpdateResponse"> & {
  * Use `create(UpdateResponseSchema)` to create a new message.
  */
 export const UpdateResponseSchema: GenMessage<UpdateResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 20);
+  messageDesc(file_procmgr_v1_process_manager, 21);
 
 /**
  * @generated from message procmgr.v1.ReloadConfigRequest
@@ -991,7 +1059,7 @@ export type ReloadConfigRequest = Message<"procmgr.v1.ReloadConfigRequest"> & {
  * Use `create(ReloadConfigRequestSchema)` to create a new message.
  */
 export const ReloadConfigRequestSchema: GenMessage<ReloadConfigRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 21);
+  messageDesc(file_procmgr_v1_process_manager, 22);
 
 /**
  * @generated from message procmgr.v1.ReloadConfigResponse
@@ -1033,7 +1101,7 @@ export type ReloadConfigResponse = Message<"procmgr.v1.ReloadConfigResponse"> & 
  * Use `create(ReloadConfigResponseSchema)` to create a new message.
  */
 export const ReloadConfigResponseSchema: GenMessage<ReloadConfigResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 22);
+  messageDesc(file_procmgr_v1_process_manager, 23);
 
 /**
  * @generated from message procmgr.v1.GetStatusRequest
@@ -1046,7 +1114,7 @@ export type GetStatusRequest = Message<"procmgr.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 23);
+  messageDesc(file_procmgr_v1_process_manager, 24);
 
 /**
  * @generated from message procmgr.v1.GetStatusResponse
@@ -1113,7 +1181,7 @@ export type GetStatusResponse = Message<"procmgr.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 24);
+  messageDesc(file_procmgr_v1_process_manager, 25);
 
 /**
  * @generated from message procmgr.v1.GetResourceUsageRequest
@@ -1130,7 +1198,7 @@ export type GetResourceUsageRequest = Message<"procmgr.v1.GetResourceUsageReques
  * Use `create(GetResourceUsageRequestSchema)` to create a new message.
  */
 export const GetResourceUsageRequestSchema: GenMessage<GetResourceUsageRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 25);
+  messageDesc(file_procmgr_v1_process_manager, 26);
 
 /**
  * @generated from message procmgr.v1.GetResourceUsageResponse
@@ -1152,13 +1220,16 @@ export type GetResourceUsageResponse = Message<"procmgr.v1.GetResourceUsageRespo
   pid: number;
 
   /**
-   * Processes in the process group.
+   * Processes in the cgroup (or the process group).
    *
    * @generated from field: uint32 process_count = 4;
    */
   processCount: number;
 
   /**
+   * User + system CPU seconds of the cgroup since its start (of the process group's live
+   * members).
+   *
    * @generated from field: double cpu_seconds = 5;
    */
   cpuSeconds: number;
@@ -1171,6 +1242,8 @@ export type GetResourceUsageResponse = Message<"procmgr.v1.GetResourceUsageRespo
   cpuPercent: number;
 
   /**
+   * Resident anonymous memory (the cgroup's anon / total_rss; RSS summed otherwise).
+   *
    * @generated from field: uint64 memory_rss_bytes = 7;
    */
   memoryRssBytes: bigint;
@@ -1179,6 +1252,28 @@ export type GetResourceUsageResponse = Message<"procmgr.v1.GetResourceUsageRespo
    * @generated from field: uint32 threads = 8;
    */
   threads: number;
+
+  /**
+   * Where these were read: the cgroup, or the process group.
+   *
+   * @generated from field: procmgr.v1.UsageSource source = 9;
+   */
+  source: UsageSource;
+
+  /**
+   * Memory charged to the cgroup, page cache included (what its memory limit counts); unset
+   * without a cgroup.
+   *
+   * @generated from field: optional uint64 memory_bytes = 10;
+   */
+  memoryBytes?: bigint | undefined;
+
+  /**
+   * The highest memory_bytes of this run; unset when the host does not record it.
+   *
+   * @generated from field: optional uint64 memory_peak_bytes = 11;
+   */
+  memoryPeakBytes?: bigint | undefined;
 };
 
 /**
@@ -1186,7 +1281,7 @@ export type GetResourceUsageResponse = Message<"procmgr.v1.GetResourceUsageRespo
  * Use `create(GetResourceUsageResponseSchema)` to create a new message.
  */
 export const GetResourceUsageResponseSchema: GenMessage<GetResourceUsageResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 26);
+  messageDesc(file_procmgr_v1_process_manager, 27);
 
 /**
  * @generated from message procmgr.v1.WatchEventsRequest
@@ -1205,7 +1300,7 @@ export type WatchEventsRequest = Message<"procmgr.v1.WatchEventsRequest"> & {
  * Use `create(WatchEventsRequestSchema)` to create a new message.
  */
 export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 27);
+  messageDesc(file_procmgr_v1_process_manager, 28);
 
 /**
  * @generated from message procmgr.v1.WatchEventsResponse
@@ -1262,7 +1357,7 @@ export type WatchEventsResponse = Message<"procmgr.v1.WatchEventsResponse"> & {
  * Use `create(WatchEventsResponseSchema)` to create a new message.
  */
 export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 28);
+  messageDesc(file_procmgr_v1_process_manager, 29);
 
 /**
  * @generated from message procmgr.v1.TailLogsRequest
@@ -1300,7 +1395,7 @@ export type TailLogsRequest = Message<"procmgr.v1.TailLogsRequest"> & {
  * Use `create(TailLogsRequestSchema)` to create a new message.
  */
 export const TailLogsRequestSchema: GenMessage<TailLogsRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 29);
+  messageDesc(file_procmgr_v1_process_manager, 30);
 
 /**
  * @generated from message procmgr.v1.TailLogsResponse
@@ -1324,7 +1419,7 @@ export type TailLogsResponse = Message<"procmgr.v1.TailLogsResponse"> & {
  * Use `create(TailLogsResponseSchema)` to create a new message.
  */
 export const TailLogsResponseSchema: GenMessage<TailLogsResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 30);
+  messageDesc(file_procmgr_v1_process_manager, 31);
 
 /**
  * @generated from enum procmgr.v1.ProcessState
@@ -1633,6 +1728,38 @@ export const EventTypeSchema: GenEnum<EventType> = /*@__PURE__*/
   enumDesc(file_procmgr_v1_process_manager, 7);
 
 /**
+ * Where GetResourceUsage read a process's resources.
+ *
+ * @generated from enum procmgr.v1.UsageSource
+ */
+export enum UsageSource {
+  /**
+   * @generated from enum value: USAGE_SOURCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The process's cgroup: every process it started.
+   *
+   * @generated from enum value: USAGE_SOURCE_CGROUP = 1;
+   */
+  CGROUP = 1,
+
+  /**
+   * Summed over its process group from /proc (it has no cgroup).
+   *
+   * @generated from enum value: USAGE_SOURCE_PROCESS_GROUP = 2;
+   */
+  PROCESS_GROUP = 2,
+}
+
+/**
+ * Describes the enum procmgr.v1.UsageSource.
+ */
+export const UsageSourceSchema: GenEnum<UsageSource> = /*@__PURE__*/
+  enumDesc(file_procmgr_v1_process_manager, 8);
+
+/**
  * The health of a running process with a health_check, as its checks are counted.
  *
  * @generated from enum procmgr.v1.HealthStatus
@@ -1669,7 +1796,7 @@ export enum HealthStatus {
  * Describes the enum procmgr.v1.HealthStatus.
  */
 export const HealthStatusSchema: GenEnum<HealthStatus> = /*@__PURE__*/
-  enumDesc(file_procmgr_v1_process_manager, 8);
+  enumDesc(file_procmgr_v1_process_manager, 9);
 
 /**
  * ProcessManager is the control API of dd-procmgrd. Every `id` argument accepts the process
@@ -1782,7 +1909,9 @@ export const ProcessManager: GenService<{
     output: typeof GetStatusResponseSchema;
   },
   /**
-   * GetResourceUsage answers cpu and memory of a process's whole process group.
+   * GetResourceUsage answers cpu and memory of a running process as a whole tree: its cgroup
+   * (every process it started, whatever group or session it moved to), or its process group
+   * where it has no cgroup.
    *
    * @generated from rpc procmgr.v1.ProcessManager.GetResourceUsage
    */
