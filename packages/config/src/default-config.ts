@@ -33,7 +33,7 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #   start_limit_burst        5      more starts than this within start_limit_interval_sec...
 #   start_limit_interval_sec 10     ...puts the process in "failed" until a manual start
 #   timeout_start_sec        90     time allowed to become ready (notify, forking, oneshot)
-#   timeout_stop_sec         90     after kill_signal, wait this long, then SIGKILL the group
+#   timeout_stop_sec         90     after kill_signal, wait this long, then SIGKILL the cgroup
 #   kill_signal              SIGTERM  a name (SIGTERM, TERM) or a number (15)
 #   kill_mode                control-group  control-group | process-group | process | mixed
 #   success_exit_status      [0]    exit codes counted as success (exited, not failed)
@@ -62,7 +62,8 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #                            start_period 0, restart_after 0 (restart after N consecutive failures;
 #                            0 = never), http: endpoint (URL, or "/path" with port), method GET,
 #                            expected_status 200; tcp: host, port; exec: command, args
-#   resource_limits          none; cpu ("500m" or 1.5 cores), memory (bytes or "512M", "2G"), pids
+#   resource_limits          none; cpu ("500m" or 1.5 cores), memory (bytes or "512M", "2G"), pids:
+#                            enforced through the process's own cgroup (pm-cli describe says how)
 #
 # An empty processes: map (as below) supervises nothing.
 

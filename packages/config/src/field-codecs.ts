@@ -207,6 +207,7 @@ export const environment: FieldCodec<Readonly<Record<string, string>>> = {
 
 /** A number the proto carries as a string (CPU cores: "0.5"). */
 export const numberText: FieldCodec<number> = {
+  flagKind: "string",
   toYaml: same,
   toProto: String,
   fromProto: nonEmptyString,

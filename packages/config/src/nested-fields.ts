@@ -187,6 +187,10 @@ export const resourceLimitFieldTable = [
     schema: optional(cpuSchema),
     proto: "cpu",
     codec: numberText,
+    flag: {
+      names: ["--cpu"],
+      help: 'CPU limit in cores (cgroup cpu.max): "1.5", "500m"; an empty value removes it',
+    },
     describe: { label: "CPU" },
   }),
   // Bytes ("64M" in YAML).
@@ -196,6 +200,10 @@ export const resourceLimitFieldTable = [
     schema: optional(memorySchema),
     proto: "memory",
     codec: bytes,
+    flag: {
+      names: ["--memory"],
+      help: 'Memory limit (cgroup memory.max): bytes or "512M", "1G"; an empty value removes it',
+    },
     describe: { label: "Memory" },
   }),
   field({
@@ -204,6 +212,10 @@ export const resourceLimitFieldTable = [
     schema: optional(integerSchema(1)),
     proto: "pids",
     codec: count,
+    flag: {
+      names: ["--pids"],
+      help: "Limit of processes and threads (cgroup pids.max); an empty value removes it",
+    },
     describe: { label: "PIDs" },
   }),
 ] as const;

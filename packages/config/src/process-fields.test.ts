@@ -29,7 +29,7 @@ test("processDefaults is the table's default column", () => {
     ["timeoutStartSec", 90],
     ["timeoutStopSec", 90],
     ["killSignal", "SIGTERM"],
-    ["killMode", "process-group"],
+    ["killMode", "control-group"],
     ["successExitStatus", [0]],
     ["processType", "simple"],
   ] as const) {

@@ -37,7 +37,7 @@ test("a minimal process gets every default", () => {
     timeoutStartSec: 90,
     timeoutStopSec: 90,
     killSignal: "SIGTERM",
-    killMode: "process-group",
+    killMode: "control-group",
     successExitStatus: [0],
     stdout: { kind: "default" },
     stderr: { kind: "default" },

@@ -225,7 +225,11 @@ const v1Files: Record<LimitKind, string> = {
   cpu: "cpu.cfs_quota_us",
   pids: "pids.max",
 };
-const v2Files: Record<LimitKind, string> = { memory: "memory.max", cpu: "cpu.max", pids: "pids.max" };
+const v2Files: Record<LimitKind, string> = {
+  memory: "memory.max",
+  cpu: "cpu.max",
+  pids: "pids.max",
+};
 
 /** How a limit is enforced, as `describe` shows it. */
 export function enforcedBy(h: Hierarchy, kind: LimitKind): string {

@@ -3,8 +3,6 @@ import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { prelude } from "./launcher.js";
-import { readProcStat } from "./proc-fs.js";
 import {
   cgroupsSkip,
   fixture,
@@ -15,6 +13,8 @@ import {
   waitOutput,
   waitState,
 } from "./harness.js";
+import { prelude } from "./launcher.js";
+import { readProcStat } from "./proc-fs.js";
 import type { Supervisor } from "./supervisor.js";
 
 const { newSupervisor } = supervisorFactory();
@@ -31,7 +31,7 @@ function limitFile(sup: Supervisor, name: string, file: string): string {
   if (existsSync(v2)) return readFileSync(v2, "utf8").trim();
   // cgroup v1: the same name in the controller's hierarchy, beside the tracker's base.
   const leaf = e.cgroup.split("/").slice(-2).join("/");
-  const controller = file.startsWith("cpu.") ? "cpu" : file.split(".")[0] ?? "";
+  const controller = file.startsWith("cpu.") ? "cpu" : (file.split(".")[0] ?? "");
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
     const f = line.split(" ");
     if (!line.includes(" - cgroup ") || !(f.at(-1) ?? "").split(",").includes(controller)) continue;
@@ -67,7 +67,8 @@ describe("cgroups", { skip: cgroupsSkip() }, () => {
     assert.equal(info.config.killMode, "control-group");
     assert.match(info.enforcement.tracking, /^cgroup v[12]$/);
     const members = readFileSync(join(info.enforcement.cgroup ?? "", "cgroup.procs"), "utf8");
-    for (const pid of pids) assert.ok(members.split("\n").includes(String(pid)), `${pid} in cgroup`);
+    for (const pid of pids)
+      assert.ok(members.split("\n").includes(String(pid)), `${pid} in cgroup`);
     await sup.stop("tree");
     for (const pid of pids) assert.ok(isGone(pid), `pid ${pid} survived the stop`);
     assert.equal(existsSync(info.enforcement.cgroup ?? ""), false, "the cgroup is removed");
@@ -136,7 +137,10 @@ describe("cgroups", { skip: cgroupsSkip() }, () => {
     assert.equal(limitFile(sup, "forker", "pids.max"), "10");
     const usage = await sup.usage("forker");
     assert.equal(usage?.source, "cgroup");
-    assert.ok(usage && usage.processCount <= 10 && usage.processCount >= 2, `${usage?.processCount}`);
+    assert.ok(
+      usage && usage.processCount <= 10 && usage.processCount >= 2,
+      `${usage?.processCount}`,
+    );
     await sup.stop("forker");
   });
 
@@ -183,8 +187,13 @@ describe("cgroups", { skip: cgroupsSkip() }, () => {
     let members: number[] = [];
     for (let i = 0; i < 200; i++) {
       const cgroup = sup.get("acct").enforcement.cgroup ?? "";
-      members = readFileSync(join(cgroup, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
-      const sleeping = members.filter((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "sleep");
+      members = readFileSync(join(cgroup, "cgroup.procs"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map(Number);
+      const sleeping = members.filter(
+        (p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "sleep",
+      );
       if (sleeping.length === 2) break;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -65,7 +65,12 @@ function limitWrites(h: Hierarchy, kind: LimitKind, limits: ResourceLimits | und
         ];
   }
   if (kind === "memory") {
-    return [[h.version === 2 ? "memory.max" : "memory.limit_in_bytes", String(v ?? (h.version === 2 ? "max" : -1))]];
+    return [
+      [
+        h.version === 2 ? "memory.max" : "memory.limit_in_bytes",
+        String(v ?? (h.version === 2 ? "max" : -1)),
+      ],
+    ];
   }
   return [["pids.max", String(v ?? "max")]];
 }
@@ -105,7 +110,9 @@ export class ProcessCgroup {
         try {
           writeFileSync(path, value ?? "");
         } catch (e) {
-          throw new Error(`cannot set ${path} to ${value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          throw new Error(
+            `cannot set ${path} to ${value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          );
         }
       }
     }
@@ -119,7 +126,25 @@ export class ProcessCgroup {
   /** The pids in the cgroup now. */
   members(): number[] {
     const text = read(join(this.path, "cgroup.procs")) ?? "";
-    return text.split("\n").filter((l) => l !== "").map(Number);
+    return text
+      .split("\n")
+      .filter((l) => l !== "")
+      .map(Number);
+  }
+
+  /**
+   * `signal` once to each member not in `done`, again for those that appeared meanwhile (a fork
+   * racing the signal), until a pass finds none new, at most 10 passes (as systemd does).
+   */
+  signalEach(signal: (pid: number) => void, done: Set<number>): void {
+    for (let pass = 0; pass < 10; pass++) {
+      const fresh = this.members().filter((pid) => !done.has(pid));
+      if (fresh.length === 0) return;
+      for (const pid of fresh) {
+        done.add(pid);
+        signal(pid);
+      }
+    }
   }
 
   /** Whether `cgroup.kill` kills the whole cgroup at once (cgroup2, Linux 5.14+). */
@@ -135,15 +160,10 @@ export class ProcessCgroup {
 
   /**
    * SIGKILL to every member: `cgroup.kill` where the kernel has it, else each member by pid
-   * (`signal`), again while members remain (a fork racing the kill), at most 10 rounds.
+   * (`signal`, which sends SIGKILL) as `signalEach` does.
    */
   killAll(signal: (pid: number) => void): void {
-    if (this.canKillAll()) return;
-    for (let round = 0; round < 10; round++) {
-      const pids = this.members();
-      if (pids.length === 0) return;
-      for (const pid of pids) signal(pid);
-    }
+    if (!this.canKillAll()) this.signalEach(signal, new Set());
   }
 
   /** Resolves once no process is left in the cgroup (cgroup.events; polled on cgroup v1). */
@@ -201,9 +221,10 @@ export class ProcessCgroup {
     const { tracker, cpuTime, limits } = this.layout;
     const threadsFile = tracker.version === 2 ? "cgroup.threads" : "tasks";
     const threads = (read(join(this.path, threadsFile)) ?? "").split("\n").filter((l) => l !== "");
-    const procs = limits.memory === undefined || cpuTime === undefined
-      ? membersUsage(pids.flatMap((p) => readProcStat(p) ?? []))
-      : undefined;
+    const procs =
+      limits.memory === undefined || cpuTime === undefined
+        ? membersUsage(pids.flatMap((p) => readProcStat(p) ?? []))
+        : undefined;
     let cpuSeconds = procs?.cpuSeconds ?? 0;
     if (cpuTime !== undefined) {
       const dir = this.dirOf(cpuTime);
@@ -214,7 +235,13 @@ export class ProcessCgroup {
     }
     const memory = limits.memory;
     if (memory === undefined) {
-      return { source: "cgroup", processCount: pids.length, cpuSeconds, rssBytes: procs?.rssBytes ?? 0, threads: threads.length };
+      return {
+        source: "cgroup",
+        processCount: pids.length,
+        cpuSeconds,
+        rssBytes: procs?.rssBytes ?? 0,
+        threads: threads.length,
+      };
     }
     const dir = this.dirOf(memory);
     const v2 = memory.version === 2;

@@ -277,7 +277,15 @@ export class Launcher {
     closeEnds(outPipe, errPipe, false);
     const pipesClosed = this.relay.relay(m, child, outPipe, errPipe, launch.sinks, launch.owner);
     this.release(launch);
-    return newRun(child, child.pid, launch, startedAt, precedingDelayMs, stopRequested, pipesClosed);
+    return newRun(
+      child,
+      child.pid,
+      launch,
+      startedAt,
+      precedingDelayMs,
+      stopRequested,
+      pipesClosed,
+    );
   }
 
   /** exec_start_post, in order, in the background; a failure is a warning and ends the list. */

@@ -19,7 +19,9 @@ describe("recover", () => {
     }
   });
 
-  it("stops what a crashed supervisor left behind, by its cgroups: a child that left its group too", { skip: cgroupsSkip() }, async () => {
+  it("stops what a crashed supervisor left behind, by its cgroups: a child that left its group too", {
+    skip: cgroupsSkip(),
+  }, async () => {
     const crashy = spawn(
       process.execPath,
       [fixture("crashy-supervisor.mjs"), stateDir, fixture("setsid-tree.sh")],

@@ -53,17 +53,20 @@ export async function stopRun(
 }
 
 /**
- * `sig` to what `killMode` stops as a whole: the cgroup's members (`control-group`, `mixed`) and
- * the process group (it holds the child until the child has entered its cgroup), or the process
- * group alone (`process-group`, or no cgroup). SIGKILL to a cgroup is `cgroup.kill`.
+ * `sig` to what `killMode` stops as a whole: each process of the cgroup once (`control-group`,
+ * `mixed`), the main process too (it may not have entered its cgroup yet), or the process group
+ * (`process-group`, or no cgroup). SIGKILL to a cgroup is `cgroup.kill`.
  */
 function signalTree(run: Run, killMode: ProcessConfig["killMode"], sig: NodeJS.Signals): void {
-  signalRun(run, -run.pgid, sig);
   const cgroup = run.cgroup;
-  if (cgroup === undefined || killMode === "process-group") return;
+  if (cgroup === undefined || killMode === "process-group") {
+    signalRun(run, -run.pgid, sig);
+    return;
+  }
+  signalRun(run, run.pid, sig);
   const each = (pid: number): void => signalRun(run, pid, sig);
   if (sig === "SIGKILL") cgroup.killAll(each);
-  else for (const pid of cgroup.members()) each(pid);
+  else cgroup.signalEach(each, new Set([run.pid]));
 }
 
 /**

@@ -12,6 +12,7 @@ import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
 import { runtimeDirectoryBase } from "@procmgr/platform";
+import { Cgroups } from "./cgroups.js";
 import {
   bindsTo,
   conflict,
@@ -21,7 +22,6 @@ import {
   startsBefore,
   stopsBefore,
 } from "./dependency-graph.js";
-import { Cgroups } from "./cgroups.js";
 import { SupervisorError } from "./errors.js";
 import { Launcher } from "./launcher.js";
 import { Lifecycle } from "./lifecycle.js";

@@ -3,6 +3,7 @@ export { isLoopbackHost, splitHostPort } from "./address.js";
 export { durationExpected, parseDurationSeconds } from "./duration.js";
 export type { PlatformErrorCode } from "./errors.js";
 export { PlatformError } from "./errors.js";
+export { readXattr } from "./libc.js";
 export type {
   NotifyDrop,
   NotifyDropReason,
@@ -19,7 +20,6 @@ export {
   parseNotifyMessage,
   sdNotify,
 } from "./notify-socket.js";
-export { readXattr } from "./libc.js";
 export type { CommandResult } from "./run-command.js";
 export { runCommand } from "./run-command.js";
 export {

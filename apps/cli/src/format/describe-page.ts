@@ -42,7 +42,7 @@ type Value = (c: DescribeContext) => string | undefined;
 /**
  * A row of the page: a runtime value with its label, or a field of the spec, labelled and shown
  * as its row of the field table says (@procmgr/config's describedFields). `prefer` wins over
- * the field's text, `fallback` stands in for it; `note` follows a shown value in parentheses.
+ * the field's text, `fallback` stands in for it; `note` follows a shown value after a semicolon.
  */
 export type DescribeEntry =
   | { readonly label: string; readonly value: Value }
@@ -227,7 +227,7 @@ function entryRow(entry: DescribeEntry, c: DescribeContext): [string, string | u
   const text = c.s === undefined ? undefined : field.text(c.s);
   const value = entry.prefer?.(c) || text || entry.fallback?.(c);
   const note = value ? entry.note?.(c) : undefined;
-  return [field.label, note ? `${value} (${note})` : value];
+  return [field.label, note ? `${value}; ${note}` : value];
 }
 
 /** The page: each section's title, then its rows with a value (`-` when there is none). */
