@@ -254,56 +254,16 @@ export async function setUpCgroups(key: string): Promise<CgroupSetup> {
       summary: `process groups: ${where.unit} does not delegate its cgroup (Delegate=yes), so no cgroup is created in systemd's tree`,
     };
   }
-  const hierarchies: Hierarchy[] = [];
-  const problems: string[] = [];
-  let v2Controllers: string[] = [];
-  if (unified !== undefined) {
-    try {
-      if (where.kind === "delegated") {
-        const d = setUpDelegated(unified.own);
-        hierarchies.push({ version: 2, name: "unified", base: d.base, ownBase: false });
-        v2Controllers = d.controllers;
-      } else {
-        const base = freeBase(unified, key);
-        if (!writableParent(base)) throw new Error(`${dirname(base)} is not writable`);
-        ensureDir(base);
-        hierarchies.push({ version: 2, name: "unified", base, ownBase: true });
-        v2Controllers = enableControllers(base, limitKinds);
-      }
-    } catch (e) {
-      problems.push(`cgroup2 at ${unified.own}: ${(e as Error).message}`);
-    }
-  }
-  const v2 = hierarchies[0];
-  const limits: Partial<Record<LimitKind, Hierarchy>> = {};
-  const missing: Partial<Record<LimitKind, string>> = {};
-  if (v2 !== undefined) for (const c of v2Controllers) limits[c as LimitKind] = v2;
-  let cpuTime: Hierarchy | undefined = v2;
-  for (const name of v1Controllers) {
-    const kind = name as LimitKind;
-    if (limits[kind] !== undefined || (name === "cpuacct" && cpuTime !== undefined)) continue;
-    const m = mounted.find((h) => h.version === 1 && h.controllers.includes(name));
-    if (m === undefined) continue;
-    // Under delegation, a v1 hierarchy is ours only where systemd gave the service a cgroup.
-    if (where.kind === "delegated" && m.path !== unified?.path) {
-      missing[kind] = `the ${name} v1 hierarchy is not delegated to the service`;
-      continue;
-    }
-    const base = where.kind === "delegated" ? join(m.own, "processes") : freeBase(m, key);
-    try {
-      if (!writableParent(base)) throw new Error(`${dirname(base)} is not writable`);
-      ensureDir(base);
-    } catch (e) {
-      problems.push(`cgroup v1 ${name}: ${(e as Error).message}`);
-      continue;
-    }
-    const h: Hierarchy = { version: 1, name, base, ownBase: where.kind !== "delegated" };
-    const shared = hierarchies.find((x) => x.base === h.base && x.version === 1);
-    const use = shared ?? h;
-    if (!shared) hierarchies.push(h);
-    if (name === "cpuacct") cpuTime = use;
-    else limits[kind] = use;
-  }
+  const found: Found = {
+    hierarchies: [],
+    limits: {},
+    missing: {},
+    cpuTime: undefined,
+    problems: [],
+  };
+  if (unified !== undefined) addUnified(found, unified, where, key);
+  for (const m of mounted) if (m.version === 1) addV1(found, m, unified, where, key);
+  const { hierarchies, limits, missing, cpuTime, problems } = found;
   const tracker = hierarchies[0];
   if (tracker === undefined) {
     return {
@@ -312,9 +272,8 @@ export async function setUpCgroups(key: string): Promise<CgroupSetup> {
     };
   }
   for (const kind of limitKinds) {
-    if (limits[kind] === undefined) {
+    if (limits[kind] === undefined)
       missing[kind] ??= `no ${kind} controller available to the daemon`;
-    }
   }
   const used = limitKinds.map((k) => {
     const h = limits[k];
@@ -325,4 +284,69 @@ export async function setUpCgroups(key: string): Promise<CgroupSetup> {
     layout: { tracker, limits, missing, cpuTime, hierarchies, summary },
     summary,
   };
+}
+
+/** What `setUpCgroups` has found so far. */
+interface Found {
+  readonly hierarchies: Hierarchy[];
+  readonly limits: Partial<Record<LimitKind, Hierarchy>>;
+  readonly missing: Partial<Record<LimitKind, string>>;
+  cpuTime: Hierarchy | undefined;
+  readonly problems: string[];
+}
+
+/** The cgroup2 tree: the tracker, CPU time, and the limits whose controllers it hands us. */
+function addUnified(found: Found, unified: Mounted, where: Placement, key: string): void {
+  try {
+    let base: string;
+    let controllers: string[];
+    if (where.kind === "delegated") {
+      ({ base, controllers } = setUpDelegated(unified.own));
+    } else {
+      base = freeBase(unified, key);
+      if (!writableParent(base)) throw new Error(`${dirname(base)} is not writable`);
+      ensureDir(base);
+      controllers = enableControllers(base, limitKinds);
+    }
+    const h: Hierarchy = { version: 2, name: "unified", base, ownBase: where.kind !== "delegated" };
+    found.hierarchies.push(h);
+    found.cpuTime = h;
+    for (const c of controllers) found.limits[c as LimitKind] = h;
+  } catch (e) {
+    found.problems.push(`cgroup2 at ${unified.own}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A v1 hierarchy, for the limits (and CPU time) cgroup2 does not give us. Under delegation it
+ * is ours only where systemd gave the service a cgroup of its own there.
+ */
+function addV1(
+  found: Found,
+  m: Mounted,
+  unified: Mounted | undefined,
+  where: Placement,
+  key: string,
+): void {
+  const kinds = limitKinds.filter((k) => m.controllers.includes(k) && !found.limits[k]);
+  const cpuTime = m.controllers.includes("cpuacct") && found.cpuTime === undefined;
+  if (kinds.length === 0 && !cpuTime) return;
+  const name = m.controllers.join(",");
+  if (where.kind === "delegated" && m.path !== unified?.path) {
+    for (const k of kinds)
+      found.missing[k] = `the ${name} v1 hierarchy is not delegated to the service`;
+    return;
+  }
+  const base = where.kind === "delegated" ? join(m.own, "processes") : freeBase(m, key);
+  try {
+    if (!writableParent(base)) throw new Error(`${dirname(base)} is not writable`);
+    ensureDir(base);
+  } catch (e) {
+    found.problems.push(`cgroup v1 ${name}: ${(e as Error).message}`);
+    return;
+  }
+  const h: Hierarchy = { version: 1, name, base, ownBase: where.kind !== "delegated" };
+  found.hierarchies.push(h);
+  for (const k of kinds) found.limits[k] = h;
+  if (cpuTime) found.cpuTime = h;
 }

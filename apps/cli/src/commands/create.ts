@@ -69,6 +69,7 @@ export class CreateCommand extends ProxyVerbCommand {
     const res = await client.create({ spec: { ...spec, name, command, args: commandArgs } });
     const f = await import("../format/process.js");
     const p = res.process;
+    for (const w of f.unenforcedWarnings(p)) this.context.stderr.write(w);
     if (this.json) {
       this.printJson(p ? f.processToJson(p) : null);
       return 0;

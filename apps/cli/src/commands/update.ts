@@ -1,3 +1,4 @@
+import type { UpdateResponse } from "@procmgr/rpc";
 import { Option, UsageError } from "clipanion";
 import {
   type ExtraFlag,
@@ -118,8 +119,17 @@ export class UpdateCommand extends ProxyVerbCommand {
       dryRun,
       restartProcess,
     });
-    if (this.json) {
+    if (fields.some((x) => x.startsWith("resource_limits"))) {
       const f = await import("../format/process.js");
+      for (const w of f.unenforcedWarnings(res.process)) this.context.stderr.write(w);
+    }
+    return this.printResult(name, dryRun, res);
+  }
+
+  /** What the update did (or would do), as JSON or lines. */
+  private async printResult(name: string, dryRun: boolean, res: UpdateResponse): Promise<number> {
+    const f = await import("../format/process.js");
+    if (this.json) {
       this.printJson({
         name,
         dry_run: dryRun,

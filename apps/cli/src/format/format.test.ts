@@ -20,7 +20,14 @@ import {
 import { colorHealth, colorState, colors, shouldColor, visibleLength } from "./color.js";
 import { describeToJson, renderDescribe } from "./describe-page.js";
 import { formatDuration } from "./duration.js";
-import { eventLine, eventToJson, healthName, processToJson, stateName } from "./process.js";
+import {
+  eventLine,
+  eventToJson,
+  healthName,
+  processToJson,
+  stateName,
+  unenforcedWarnings,
+} from "./process.js";
 import { renderProcessTable } from "./process-table.js";
 import { renderTable, truncate } from "./table.js";
 import { renderUsage, usageToJson } from "./usage.js";
@@ -265,6 +272,13 @@ describe("processes", () => {
     }),
     oomKills: 2,
   });
+  it("warns of each configured limit that is not enforced, naming why", () => {
+    assert.deepEqual(unenforcedWarnings(limited), [
+      "warning: big: resource_limits.cpu not enforced: the cpu controller is not mounted\n",
+    ]);
+    assert.deepEqual(unenforcedWarnings(running), []);
+  });
+
   const limits = create(ProcessSpecSchema, {
     name: "big",
     command: "/usr/bin/big",

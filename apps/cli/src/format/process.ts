@@ -181,3 +181,17 @@ export function eventLine(e: WatchEventsResponse): string {
   if (e.message !== "") parts.push(oneLine(e.message));
   return parts.filter((p) => p !== "").join(" ");
 }
+
+/** A warning line for each configured limit the daemon cannot enforce ("not enforced: why"). */
+export function unenforcedWarnings(p: ProcessStatus | undefined): string[] {
+  const e = p?.enforcement;
+  if (e === undefined) return [];
+  const limits: [string, string][] = [
+    ["cpu", e.cpu],
+    ["memory", e.memory],
+    ["pids", e.pids],
+  ];
+  return limits
+    .filter(([, how]) => how.startsWith("not enforced"))
+    .map(([name, how]) => `warning: ${p?.name}: resource_limits.${name} ${how}\n`);
+}
