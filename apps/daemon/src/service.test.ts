@@ -191,6 +191,14 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     assert.notEqual(usage.source, UsageSource.UNSPECIFIED);
     const described = (await anon.describe({ id: "sleeper" })).process;
     assert.notEqual(described?.enforcement?.tracking ?? "", "", "it says how it is tracked");
+    // In a cgroup, List and Describe carry its CPU time (and memory where a controller counts).
+    const listed = (await anon.list({})).processes[0];
+    if (usage.source === UsageSource.CGROUP) {
+      assert.ok(listed?.usage?.cpuSeconds !== undefined, "list reads the cgroup's CPU time");
+      assert.ok(described?.usage !== undefined);
+    } else {
+      assert.equal(listed?.usage, undefined);
+    }
     const stopped = await admin.stop({ id: "sleeper" });
     assert.equal(stopped.process?.state, ProcessState.STOPPED);
     await rejectsWith(anon.getResourceUsage({ id: "sleeper" }), Code.FailedPrecondition);

@@ -144,16 +144,42 @@ async function deleteProcess(deps: ServiceDeps, req: DeleteRequest) {
   });
 }
 
-async function listProcesses(deps: ServiceDeps) {
-  return guard(deps, () => ({ processes: deps.supervisor.list().map(toProcessStatus) }));
+/** The status of `info` with its cgroup's CPU and memory, while it runs in one. */
+function statusWithUsage(
+  deps: ServiceDeps,
+  lastCpu: CpuReadings,
+  info: ProcessInfo,
+): ProcessStatus {
+  const status = toProcessStatus(info);
+  const brief = info.pid === undefined ? undefined : deps.supervisor.briefUsage(info.id);
+  if (brief === undefined) return status;
+  const { cpuSeconds, memoryBytes } = brief;
+  status.usage = {
+    $typeName: "procmgr.v1.ProcessUsage",
+    cpuPercent: cpuSeconds === undefined ? 0 : cpuPercent(lastCpu, info, cpuSeconds),
+    ...(cpuSeconds !== undefined ? { cpuSeconds } : {}),
+    ...(memoryBytes !== undefined ? { memoryBytes: BigInt(memoryBytes) } : {}),
+  };
+  return status;
 }
 
-async function describeProcess(deps: ServiceDeps, req: DescribeRequest, ctx: HandlerContext) {
+async function listProcesses(deps: ServiceDeps, lastCpu: CpuReadings) {
+  return guard(deps, () => ({
+    processes: deps.supervisor.list().map((p) => statusWithUsage(deps, lastCpu, p)),
+  }));
+}
+
+async function describeProcess(
+  deps: ServiceDeps,
+  lastCpu: CpuReadings,
+  req: DescribeRequest,
+  ctx: HandlerContext,
+) {
   return guard(deps, () => {
     const info = deps.supervisor.get(requireId(req.id));
     const redactEnv = !ctx.values.get(trustedKey);
     return {
-      process: toProcessStatus(info),
+      process: statusWithUsage(deps, lastCpu, info),
       spec: toProcessSpec(info.config, { redactEnv }),
       ...(info.lastExit !== undefined ? { lastExit: toExitInfo(info.lastExit) } : {}),
       stdoutPath: info.stdoutPath ?? "",
@@ -315,8 +341,8 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
     stop: (req) => lifecycle(deps, "stop", req),
     restart: (req) => lifecycle(deps, "restart", req),
     delete: (req) => deleteProcess(deps, req),
-    list: () => listProcesses(deps),
-    describe: (req, ctx) => describeProcess(deps, req, ctx),
+    list: () => listProcesses(deps, lastCpu),
+    describe: (req, ctx) => describeProcess(deps, lastCpu, req, ctx),
     update: (req) => updateProcess(deps, req),
     reloadConfig: (req) => reloadConfig(deps, req),
     getStatus: () => daemonStatus(deps),

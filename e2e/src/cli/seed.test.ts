@@ -51,7 +51,7 @@ describe("seed guide: pm-cli sequences", { skip }, () => {
     const lines = second.stdout.trimEnd().split("\n");
     assert.match(
       lines[0] ?? "",
-      /^NAME\s+ID\s+PID\s+STATE\s+HEALTH\s+RESTARTS\s+UPTIME\s+COMMAND\s+EXIT$/,
+      /^NAME\s+ID\s+PID\s+STATE\s+HEALTH\s+RESTARTS\s+UPTIME\s+CPU\s+MEM\s+COMMAND\s+EXIT$/,
     );
     const row = lines.find((l) => l.startsWith("test "));
     assert.ok(row, second.stdout);

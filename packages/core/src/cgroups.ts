@@ -215,47 +215,58 @@ export class ProcessCgroup {
     return `killed by the OOM killer${limit === undefined ? "" : `: memory limit ${bytesText(limit)}`}`;
   }
 
-  /** The whole tree's usage, from the cgroup's files (from /proc for what no controller counts). */
-  usage(): Omit<ResourceUsage, "pid"> {
-    const pids = this.members();
-    const { tracker, cpuTime, limits } = this.layout;
-    const threadsFile = tracker.version === 2 ? "cgroup.threads" : "tasks";
-    const threads = (read(join(this.path, threadsFile)) ?? "").split("\n").filter((l) => l !== "");
-    const procs =
-      limits.memory === undefined || cpuTime === undefined
-        ? membersUsage(pids.flatMap((p) => readProcStat(p) ?? []))
-        : undefined;
-    let cpuSeconds = procs?.cpuSeconds ?? 0;
+  /**
+   * CPU seconds and charged memory of the whole tree: one read each (cpu.stat or cpuacct.usage,
+   * memory.current or memory.usage_in_bytes); undefined where no controller counts them.
+   */
+  brief(): { cpuSeconds?: number; memoryBytes?: number } {
+    const { cpuTime, limits } = this.layout;
+    const out: { cpuSeconds?: number; memoryBytes?: number } = {};
     if (cpuTime !== undefined) {
       const dir = this.dirOf(cpuTime);
-      cpuSeconds =
+      const seconds =
         cpuTime.version === 2
           ? (keyed(read(join(dir, "cpu.stat")), "usage_usec") ?? 0) / 1e6
           : (number(read(join(dir, "cpuacct.usage"))) ?? 0) / 1e9;
+      out.cpuSeconds = seconds;
     }
     const memory = limits.memory;
-    if (memory === undefined) {
-      return {
-        source: "cgroup",
-        processCount: pids.length,
-        cpuSeconds,
-        rssBytes: procs?.rssBytes ?? 0,
-        threads: threads.length,
-      };
+    if (memory !== undefined) {
+      const file = memory.version === 2 ? "memory.current" : "memory.usage_in_bytes";
+      const current = number(read(join(this.dirOf(memory), file)));
+      if (current !== undefined) out.memoryBytes = current;
     }
+    return out;
+  }
+
+  /** The whole tree's usage, from the cgroup's files (from /proc for what no controller counts). */
+  usage(): Omit<ResourceUsage, "pid"> {
+    const pids = this.members();
+    const { tracker, limits } = this.layout;
+    const threadsFile = tracker.version === 2 ? "cgroup.threads" : "tasks";
+    const threads = (read(join(this.path, threadsFile)) ?? "").split("\n").filter((l) => l !== "");
+    const { cpuSeconds, memoryBytes } = this.brief();
+    const procs =
+      cpuSeconds === undefined || limits.memory === undefined
+        ? membersUsage(pids.flatMap((p) => readProcStat(p) ?? []))
+        : undefined;
+    const base = {
+      source: "cgroup" as const,
+      processCount: pids.length,
+      cpuSeconds: cpuSeconds ?? procs?.cpuSeconds ?? 0,
+      threads: threads.length,
+    };
+    const memory = limits.memory;
+    if (memory === undefined) return { ...base, rssBytes: procs?.rssBytes ?? 0 };
     const dir = this.dirOf(memory);
     const v2 = memory.version === 2;
     const stat = read(join(dir, "memory.stat"));
-    const current = number(read(join(dir, v2 ? "memory.current" : "memory.usage_in_bytes")));
     const peak = number(read(join(dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes")));
     return {
-      source: "cgroup",
-      processCount: pids.length,
-      cpuSeconds,
+      ...base,
       rssBytes: keyed(stat, v2 ? "anon" : "total_rss") ?? 0,
-      ...(current !== undefined ? { memoryBytes: current } : {}),
+      ...(memoryBytes !== undefined ? { memoryBytes } : {}),
       ...(peak !== undefined ? { memoryPeakBytes: peak } : {}),
-      threads: threads.length,
     };
   }
 

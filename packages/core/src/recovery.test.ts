@@ -53,6 +53,7 @@ describe("recover", () => {
     for (const pid of pids) assert.ok(isGone(pid), `pid ${pid} survived recover`);
     assert.deepEqual(readdirSync(join(stateDir, "run")), []);
     assert.deepEqual((await sup.recover()).stopped, []);
+    await sup.shutdown();
   });
 
   it("without cgroups, never touches a pid whose start time does not match the record", async () => {

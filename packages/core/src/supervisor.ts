@@ -260,6 +260,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     return { pid: run.pid, source: "process group", ...groupUsage(run.pgid) };
   }
 
+  briefUsage(idOrName: string): { cpuSeconds?: number; memoryBytes?: number } | undefined {
+    const run = this.registry.find(idOrName).run;
+    if (!run || run.exit) return undefined;
+    return run.cgroup?.brief();
+  }
+
   async cgroupStatus(): Promise<CgroupStatus> {
     const setup = await this.cgroups.open();
     return { active: setup.layout !== undefined, summary: setup.summary };

@@ -236,6 +236,12 @@ export interface SupervisorApi {
   /** Resource usage of a running process's group; undefined when it is not running. */
   usage(idOrName: string): Promise<ResourceUsage | undefined>;
   /**
+   * CPU seconds and charged memory of a running process's cgroup, two file reads (what a list
+   * of every process shows); undefined when it is not running or has no cgroup, a figure absent
+   * where no controller counts it.
+   */
+  briefUsage(idOrName: string): { cpuSeconds?: number; memoryBytes?: number } | undefined;
+  /**
    * Calls `listener` with each chunk of one process's output once it is in the log file, until
    * the returned function is called. Only the subscribed process's output is copied for it: the
    * `output` event, by contrast, costs every process's output a copy while anyone listens.

@@ -9,14 +9,16 @@ export class ListCommand extends BaseCommand {
     description: "List every process with its state",
     details: `
       Prints a table: NAME, ID (first 8 characters), PID, STATE, HEALTH (healthy, unhealthy or
-      unknown while a health check runs, else -), RESTARTS, UPTIME, COMMAND and EXIT (last exit
+      unknown while a health check runs, else -), RESTARTS, UPTIME, CPU (share of one core since
+      the previous reading) and MEM (charged to its cgroup: the whole tree; - without a cgroup),
+      COMMAND and EXIT (last exit
       code or signal), then STATUS (what a notify process says of itself, sd_notify STATUS=)
       when a process has one. On a terminal states are coloured and COMMAND and STATUS are cut
       to fit.
 
       With \`-o json\` prints a JSON array of objects (name, id, pid, state, restarts, exit_code,
       user, command, args, uptime_seconds, run_count, health, health_check_failures,
-      last_health_check, health_detail, status_text, ...).
+      last_health_check, health_detail, status_text, enforcement, oom_kills, usage, ...).
     `,
     examples: [
       ["List processes", "$0 list"],

@@ -4,8 +4,10 @@ import type { DescribeResponse, ExitInfo, ProcessSpec, ProcessStatus } from "@pr
 import { type Colors, colorHealth, colorState } from "./color.js";
 import { formatDuration } from "./duration.js";
 import {
+  cpuText,
   exitToJson,
   healthName,
+  memoryText,
   oneLine,
   processToJson,
   sourceName,
@@ -120,6 +122,8 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
           label: "Uptime",
           value: (c) => (c.p && c.p.pid > 0 ? formatDuration(c.p.uptimeSeconds) : "-"),
         },
+        { label: "CPU", value: (c) => (c.p?.usage ? cpuText(c.p) : undefined) },
+        { label: "Memory", value: (c) => (c.p?.usage ? memoryText(c.p) : undefined) },
         { label: "Runs", value: (c) => (c.p ? String(c.p.runCount) : undefined) },
         { label: "Restarts", value: (c) => (c.p ? String(c.p.restartCount) : undefined) },
         {

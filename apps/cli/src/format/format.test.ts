@@ -127,6 +127,7 @@ describe("processes", () => {
     user: "www-data",
     uptimeSeconds: 75,
     restart: RestartPolicy.ON_FAILURE,
+    usage: { cpuSeconds: 3.2, cpuPercent: 12.5, memoryBytes: 64n * 1024n * 1024n },
   });
   const exited = create(ProcessStatusSchema, {
     id: "fedcba9876543210",
@@ -178,13 +179,13 @@ describe("processes", () => {
     const [header, web, job] = out.trimEnd().split("\n");
     assert.match(
       header ?? "",
-      /^NAME\s+ID\s+PID\s+STATE\s+HEALTH\s+RESTARTS\s+UPTIME\s+COMMAND\s+EXIT$/,
+      /^NAME\s+ID\s+PID\s+STATE\s+HEALTH\s+RESTARTS\s+UPTIME\s+CPU\s+MEM\s+COMMAND\s+EXIT$/,
     );
     assert.match(
       web ?? "",
-      /^web\s+01234567\s+4242\s+running\s+-\s+2\s+1m15s\s+\/usr\/bin\/python3 app.py 'two words'\s+-$/,
+      /^web\s+01234567\s+4242\s+running\s+-\s+2\s+1m15s\s+12\.5%\s+64\.0 MiB\s+\/usr\/bin\/python3 app.py 'two words'\s+-$/,
     );
-    assert.match(job ?? "", /^job\s+fedcba98\s+-\s+exited\s+-\s+0\s+-\s+true\s+0$/);
+    assert.match(job ?? "", /^job\s+fedcba98\s+-\s+exited\s+-\s+0\s+-\s+-\s+-\s+true\s+0$/);
     const narrow = renderProcessTable([running], colors(false), 80);
     for (const line of narrow.trimEnd().split("\n")) assert.ok(line.length <= 80, line);
     assert.equal(commandLine("sh", ["-c", "echo 'hi'"]), `sh -c 'echo '\\''hi'\\'''`);
@@ -198,14 +199,17 @@ describe("processes", () => {
     assert.match(api ?? "", /\s-\s+serving 12 clients\[31m$/, "one line, no escapes");
     assert.match(job ?? "", /\s0\s+-$/);
     // A wide terminal: COMMAND and STATUS cut to fit.
-    const wide = renderProcessTable([checked], colors(false), 100);
-    for (const line of wide.trimEnd().split("\n")) assert.ok(line.length <= 100, line);
+    const wide = renderProcessTable([checked], colors(false), 120);
+    for (const line of wide.trimEnd().split("\n")) assert.ok(line.length <= 120, line);
     assert.match(wide, /STATUS\n/);
-    assert.match(wide, /\s-\s+serving 12 clie…\n$/);
-    // 80 columns: no room for STATUS (describe shows it); the rest fits.
+    assert.match(wide, /\s-\s+serving 12 client…\n$/);
+    // 100 columns: STATUS goes first; 80: CPU and MEM too (describe shows them); the rest fits.
+    const medium = renderProcessTable([checked], colors(false), 100);
+    assert.match(medium, /\sCPU\s+MEM\s/);
+    assert.doesNotMatch(medium, /STATUS|serving/);
     const narrow = renderProcessTable([checked], colors(false), 80);
     for (const line of narrow.trimEnd().split("\n")) assert.ok(line.length <= 80, line);
-    assert.doesNotMatch(narrow, /STATUS|serving/);
+    assert.doesNotMatch(narrow, /STATUS|serving|\sCPU\s|\sMEM\s/);
     assert.match(narrow, /unhealthy/);
   });
 

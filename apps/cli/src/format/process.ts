@@ -1,3 +1,4 @@
+import { formatBytes } from "@procmgr/platform";
 import {
   type Enforcement,
   EventType,
@@ -97,7 +98,26 @@ export function processToJson(p: ProcessStatus): Record<string, unknown> {
     health_detail: p.healthDetail || null,
     enforcement: enforcementToJson(p.enforcement),
     oom_kills: p.oomKills,
+    usage:
+      p.usage === undefined
+        ? null
+        : {
+            cpu_seconds: p.usage.cpuSeconds ?? null,
+            cpu_percent: p.usage.cpuPercent,
+            memory_bytes: p.usage.memoryBytes === undefined ? null : Number(p.usage.memoryBytes),
+          },
   };
+}
+
+/** The cgroup's CPU share since the previous reading, "-" without one. */
+export function cpuText(p: ProcessStatus): string {
+  return p.usage?.cpuSeconds === undefined ? "-" : `${p.usage.cpuPercent.toFixed(1)}%`;
+}
+
+/** The memory charged to the cgroup, "-" without one. */
+export function memoryText(p: ProcessStatus): string {
+  const m = p.usage?.memoryBytes;
+  return m === undefined ? "-" : formatBytes(Number(m));
 }
 
 /** How a process is tracked and each limit enforced; null for what is not said. */
