@@ -106,9 +106,16 @@ describe("dd-procmgrd: process lifecycle over the unix socket", () => {
 
   test("metrics show the process", async () => {
     await c.client.create({ spec: { name: "metered", command: "sleep 300", autoStart: true } });
-    const res = await fetch(`http://${d.metricsAddress}/metrics`);
-    assert.equal(res.status, 200);
-    const text = await res.text();
+    // A cgroup's memory.stat is flushed by the kernel every few seconds: a process that has
+    // just started may read 0 for a moment.
+    let text = "";
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`http://${d.metricsAddress}/metrics`);
+      assert.equal(res.status, 200);
+      text = await res.text();
+      if (/procmgr_process_memory_rss_bytes\{name="metered"\} [1-9]/.test(text)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.match(text, /procmgr_process_state\{name="metered",state="running"\} 1/);
     assert.match(text, /procmgr_process_memory_rss_bytes\{name="metered"\} [1-9]/);
     assert.match(text, /procmgr_processes\{state="running"\} 1/);
