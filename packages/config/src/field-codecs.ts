@@ -1,6 +1,6 @@
 import { formatBytes, shellQuote } from "@procmgr/platform";
 import { type SpellingTable, spellingOf } from "./process-enums.js";
-import type { EnvironmentFile, OutputTarget, PathCondition } from "./types.js";
+import type { EnvironmentFile, OutputTarget, PathCondition, SocketConfig } from "./types.js";
 
 /**
  * How the CLI reads the values of a field's flag (see apps/cli/src/spec-build.ts): the last one
@@ -224,4 +224,47 @@ export const bytes: FieldCodec<number> = {
     const s = nonEmptyString(value);
     return s !== undefined && /^\d+$/.test(s) ? `${s} (${formatBytes(Number(s))})` : s;
   },
+};
+
+/** A socket in processes.yaml's words: the bare address where that is all it says. */
+function socketToYaml(s: SocketConfig): unknown {
+  const { listen, type, ...rest } = s;
+  if (type === "stream" && Object.keys(rest).length === 0) return listen;
+  const mode = s.mode === undefined ? {} : { mode: `0${s.mode.toString(8)}` };
+  return { listen, ...(type === "stream" ? {} : { type }), ...rest, ...mode };
+}
+
+/** The fields a SocketSpec message sets ("" and 0 are unset), as processes.yaml writes them. */
+function socketFromProto(m: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ["listen", "name", "type", "backlog", "mode", "owner"]) {
+    const value = (m as Record<string, unknown>)[key];
+    if (value !== "" && value !== 0 && value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** sockets: addresses or objects in YAML (socketsSchema), SocketSpec messages in the proto. */
+export const sockets: FieldCodec<readonly SocketConfig[]> = {
+  toYaml: (value) => value.map(socketToYaml),
+  toProto: (value) =>
+    value.map((s) => ({
+      listen: s.listen,
+      name: s.name ?? "",
+      type: s.type,
+      backlog: s.backlog ?? 0,
+      mode: s.mode === undefined ? "" : `0${s.mode.toString(8)}`,
+      owner: s.owner ?? "",
+    })),
+  fromProto: (value) => nonEmptyList(value)?.map(socketFromProto),
+  toJson: (value) => nonEmptyList(value)?.map(socketFromProto),
+  show: (value) =>
+    nonEmptyList(value)
+      ?.map((m) => {
+        const s = socketFromProto(m);
+        const name = s.name === undefined ? "" : `${String(s.name)}=`;
+        return `${name}${String(s.listen)}${s.type === "datagram" ? " (datagram)" : ""}`;
+      })
+      .join(", "),
+  flagKind: "words",
 };

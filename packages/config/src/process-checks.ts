@@ -66,6 +66,13 @@ function processTypeIssues(config: ProcessConfig, ctx: SourceContext, issues: Co
       }),
     );
   }
+  if (config.startOnConnect && config.sockets.length === 0) {
+    issues.push(
+      issueAt(ctx, ["start_on_connect"], "a connection can start only a process that has sockets", {
+        expected: "sockets: [...], or no start_on_connect",
+      }),
+    );
+  }
   if (type === "forking" && config.pidfile === undefined) {
     issues.push(
       issueAt(ctx, ["process_type"], "a forking process needs a pidfile naming its main process", {

@@ -378,6 +378,35 @@ const rows = [
     codec: codecs.strings,
     describe: { label: "Ambient capabilities" },
   }),
+  // Listening sockets the daemon holds and passes (fd 3 on, LISTEN_FDS): kept across restarts.
+  field({
+    yaml: "sockets",
+    key: "sockets",
+    schema: optional(leaf.socketsSchema),
+    default: [],
+    proto: "sockets",
+    codec: codecs.sockets,
+    flag: {
+      names: ["--socket"],
+      help: 'A listening socket passed as fd 3 on (repeatable): "127.0.0.1:8080", "name=/run/app.sock", "listen=:53,type=datagram"',
+      kind: "words",
+    },
+    describe: { label: "Sockets" },
+  }),
+  field({
+    yaml: "start_on_connect",
+    key: "startOnConnect",
+    schema: optional(leaf.booleanSchema),
+    default: false,
+    hot: true,
+    proto: "start_on_connect",
+    codec: codecs.bool,
+    flag: {
+      names: ["--start-on-connect"],
+      help: "Started by the first connection to one of its sockets (--no-start-on-connect to clear)",
+    },
+    describe: { label: "Start on connect" },
+  }),
   field({
     yaml: "after",
     key: "after",

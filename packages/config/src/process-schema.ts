@@ -6,7 +6,8 @@ import { durationExpected, parseDuration } from "./duration.js";
 import { ConfigError } from "./errors.js";
 import { parseSignal } from "./signals.js";
 import { shellOperators, splitCommandWords } from "./split-command.js";
-import type { EnvironmentFile, OutputTarget, PathCondition } from "./types.js";
+import { parseListenAddress } from "@procmgr/platform";
+import type { EnvironmentFile, OutputTarget, PathCondition, SocketConfig } from "./types.js";
 
 /*
  * The leaf schemas of processes.yaml: one per kind of value, each a valibot schema whose whole
@@ -382,3 +383,91 @@ export const httpMethodSchema = leaf<string, string>(
     return s;
   },
 );
+
+const socketsExpected =
+  'sockets: "127.0.0.1:8080", "[::1]:8080", ":8080" or "/run/app.sock" (with "name=" before it), or {listen, name, type, backlog, mode, owner}';
+const socketKeys = ["listen", "name", "type", "backlog", "mode", "owner"];
+
+/** "listen=...,name=web" or "web=127.0.0.1:80" or "127.0.0.1:80": the fields of one socket. */
+function socketWords(text: string): Record<string, string> {
+  if (!text.includes(",") && !socketKeys.some((k) => text.startsWith(`${k}=`))) {
+    const named = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(text);
+    return named ? { name: named[1] ?? "", listen: named[2] ?? "" } : { listen: text };
+  }
+  const out: Record<string, string> = {};
+  for (const part of text.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) throw new LeafError(`"${part}": expected key=value`, socketsExpected);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** A unix socket's mode: octal digits as written ("0660", or 660 as YAML reads 0660). */
+function socketMode(value: unknown): number {
+  const text = asString(value, 'octal like "0660"');
+  if (!/^0?[0-7]{3}$/.test(text)) {
+    throw new LeafError(`mode ${JSON.stringify(value)}: expected octal like "0660"`);
+  }
+  return Number.parseInt(text, 8);
+}
+
+function oneSocket(item: unknown): SocketConfig {
+  const fields: Record<string, unknown> =
+    typeof item === "string"
+      ? socketWords(item)
+      : typeof item === "object" && item !== null && !Array.isArray(item)
+        ? (item as Record<string, unknown>)
+        : wrongType(item, socketsExpected);
+  for (const key of Object.keys(fields)) {
+    if (socketKeys.includes(key)) continue;
+    const hint = didYouMean(key, socketKeys);
+    throw new LeafError(`unknown socket field "${key}"${hint ? `, did you mean "${hint}"?` : ""}`);
+  }
+  const listen = asString(fields.listen ?? wrongType(undefined, "listen"), socketsExpected);
+  let unix: boolean;
+  try {
+    unix = parseListenAddress(listen).kind === "unix";
+  } catch (e) {
+    throw new LeafError(`socket ${JSON.stringify(listen)}: ${(e as Error).message}`, socketsExpected);
+  }
+  const out: { -readonly [K in keyof SocketConfig]: SocketConfig[K] } = { listen, type: "stream" };
+  if (fields.name !== undefined) {
+    const name = asString(fields.name, "a name");
+    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(name)) {
+      throw new LeafError(`socket name ${JSON.stringify(name)}: letters, digits, "_", "." and "-" only`);
+    }
+    out.name = name;
+  }
+  if (fields.type !== undefined) {
+    if (fields.type !== "stream" && fields.type !== "datagram") {
+      throw new LeafError(`socket type ${JSON.stringify(fields.type)}: expected stream or datagram`);
+    }
+    out.type = fields.type;
+  }
+  if (fields.backlog !== undefined) {
+    const n = Number(fields.backlog);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) {
+      throw new LeafError(`socket backlog ${JSON.stringify(fields.backlog)}: an integer from 1 to 65535`);
+    }
+    out.backlog = n;
+  }
+  for (const key of ["mode", "owner"] as const) {
+    if (fields[key] !== undefined && !unix) {
+      throw new LeafError(`socket ${listen}: ${key} is for unix socket paths only`);
+    }
+  }
+  if (fields.mode !== undefined) out.mode = socketMode(fields.mode);
+  if (fields.owner !== undefined) out.owner = asString(fields.owner, "user or user:group");
+  return out;
+}
+
+export const socketsSchema = leaf<unknown, SocketConfig[]>(socketsExpected, (value) => {
+  const sockets = (Array.isArray(value) ? value : [value]).map(oneSocket);
+  const seen = new Set<string>();
+  for (const s of sockets) {
+    if (seen.has(s.listen)) throw new LeafError(`socket ${s.listen} is declared twice`);
+    seen.add(s.listen);
+  }
+  return sockets;
+});

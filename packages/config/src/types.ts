@@ -26,6 +26,24 @@ export interface EnvironmentFile {
   readonly optional: boolean;
 }
 
+/**
+ * A listening socket the daemon opens and holds for a process, passed to it as systemd does
+ * (fd 3 on, LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID).
+ */
+export interface SocketConfig {
+  /** "127.0.0.1:8080", "[::1]:8080", ":8080" (every address), or an absolute unix path. */
+  readonly listen: string;
+  /** Its name in LISTEN_FDNAMES (default: the process's name). */
+  readonly name?: string;
+  readonly type: "stream" | "datagram";
+  /** listen(2)'s backlog (stream); default 4096, capped by the kernel's somaxconn. */
+  readonly backlog?: number;
+  /** A unix socket file's permissions (default 0666, as systemd's SocketMode=). */
+  readonly mode?: number;
+  /** A unix socket file's owner: "user" or "user:group". */
+  readonly owner?: string;
+}
+
 /** `path` must exist, `!path` must not exist, `|path` one of the `|` entries must exist. */
 export interface PathCondition {
   readonly path: string;

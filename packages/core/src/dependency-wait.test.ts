@@ -1,23 +1,10 @@
 import * as assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fixture, supervisorFactory, tempDir, testConfig, until } from "./harness.js";
+import { fixture, freePort, supervisorFactory, tempDir, testConfig, until } from "./harness.js";
 
 const { newSupervisor } = supervisorFactory();
-
-/** A loopback port nothing listens on (a listener's, closed). */
-function freePort(): Promise<number> {
-  const server = createServer();
-  return new Promise((done) => {
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      done(typeof address === "object" && address !== null ? address.port : 0);
-      server.close();
-    });
-  });
-}
 
 /** A shell command that appends `word` and the time to `log`. */
 function mark(log: string, word: string): string {

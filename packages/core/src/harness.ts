@@ -2,6 +2,7 @@
  * Test support (not exported from the package): config builder, event waiters, fixtures.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
@@ -55,6 +56,18 @@ export function cgroupsSkip(): string | false {
     readFileSync("/proc/self/cgroup", "utf8"),
   );
   return mounted.length === 0 ? "no cgroup hierarchy mounted" : false;
+}
+
+/** A loopback port nothing listens on (a listener's, closed). */
+export function freePort(): Promise<number> {
+  const server = createServer();
+  return new Promise((done) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      done(typeof address === "object" && address !== null ? address.port : 0);
+      server.close();
+    });
+  });
 }
 
 /** A fresh directory under the system temp dir, removed when the test process exits. */

@@ -14,6 +14,7 @@ import { accessSync, chownSync, closeSync, constants, mkdirSync, rmSync, statSyn
 import { isAbsolute, join, resolve } from "node:path";
 import type { PathCondition, ProcessConfig } from "@procmgr/config";
 import type { Cgroups, ProcessCgroup } from "./cgroups.js";
+import type { PassedSockets } from "./sockets.js";
 import { buildEnvironment } from "./environment.js";
 import type { PipeEnds } from "./fifo-pool.js";
 import {
@@ -86,6 +87,8 @@ export interface Launch extends LaunchContext {
   readonly owner: Owner | undefined;
   /** The cgroup its child enters before the program runs (made, its limits set). */
   readonly cgroup: ProcessCgroup | undefined;
+  /** Its listening sockets, passed as fd 3 on. */
+  readonly socketFds: readonly number[];
 }
 
 /** How a hook ended. */
@@ -130,11 +133,12 @@ export class Launcher {
     config: ProcessConfig,
     identity: Identity,
     notifyEnv: Readonly<Record<string, string>>,
+    sockets: PassedSockets,
   ): Launch {
     const switchUser = this.switchesUser(config);
     const owner = switchUser ? { uid: identity.uid, gid: identity.gid } : undefined;
     const sinks = this.relay.sinksOf(m);
-    const extra: Record<string, string> = { ...notifyEnv };
+    const extra: Record<string, string> = { ...notifyEnv, ...sockets.env };
     if (config.runtimeDirectory.length > 0) {
       extra.RUNTIME_DIRECTORY = this.makeRuntimeDirs(m, config, identity, owner).join(":");
     }
@@ -158,9 +162,12 @@ export class Launcher {
         ambientCapabilities: config.ambientCapabilities,
       });
       const cgroup = this.cgroupOf(m, plan);
-      // WATCHDOG_PID is the program's own pid, known only after the fork, as systemd sets it in
-      // the child.
-      const ownPid = notifyEnv.WATCHDOG_USEC === undefined ? [] : ["WATCHDOG_PID"];
+      // WATCHDOG_PID and LISTEN_PID are the program's own pid, known only after the fork, as
+      // systemd sets them in the child (sd_listen_fds() checks LISTEN_PID).
+      const ownPid = [
+        ...(notifyEnv.WATCHDOG_USEC === undefined ? [] : ["WATCHDOG_PID"]),
+        ...(sockets.fds.length === 0 ? [] : ["LISTEN_PID"]),
+      ];
       const argv = prelude(cgroup?.procsFiles() ?? [], ownPid, plan.argv);
       return {
         identity,
@@ -171,6 +178,7 @@ export class Launcher {
         plan: { ...plan, argv },
         owner,
         cgroup,
+        socketFds: sockets.fds,
       };
     } catch (e) {
       for (const s of held) s.release();
@@ -255,6 +263,7 @@ export class Launcher {
           "ignore",
           outPipe?.write ?? stdioFor(config.stdout),
           errPipe?.write ?? stdioFor(config.stderr),
+          ...launch.socketFds,
         ],
       });
     } catch (e) {

@@ -20,6 +20,7 @@ import {
 } from "./policy.js";
 import { Readiness } from "./readiness.js";
 import { recordRun } from "./recovery.js";
+import type { PassedSockets } from "./sockets.js";
 import type { RunRecords } from "./run-records.js";
 import { killRemnants, stopRun } from "./stopper.js";
 import type { ExitResult } from "./types.js";
@@ -141,6 +142,13 @@ export class Lifecycle {
     } catch (e) {
       return this.fail(m, `sd_notify socket: ${(e as Error).message}`);
     }
+    let sockets: PassedSockets;
+    try {
+      sockets = await this.host.passSockets(m);
+    } catch (e) {
+      // A configuration or host problem (address in use, privileged port): not for a restart.
+      return this.fail(m, (e as Error).message);
+    }
     await this.launcher.cgroups.open();
     if (signal.aborted) return this.host.setState(m, "cancel");
     // Everything below until spawn is synchronous when there are no exec_start_pre hooks, so a
@@ -148,7 +156,7 @@ export class Lifecycle {
     const startedAt = new Date();
     let launch: Launch;
     try {
-      launch = this.launcher.prepare(m, config, identity, notifyEnv);
+      launch = this.launcher.prepare(m, config, identity, notifyEnv, sockets);
     } catch (e) {
       this.launcher.removeRuntimeDirs(m);
       if (e instanceof IdentityLookupError) return this.fail(m, e.message);

@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import type { EventEmitter } from "node:events";
 import type { ProcessConfig } from "@procmgr/config";
 import type { ProcessCgroup } from "./cgroups.js";
+import type { PassedSockets } from "./sockets.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import type { Identity } from "./identity.js";
 import type { LogSink } from "./log-sink.js";
@@ -180,6 +181,11 @@ export interface Host {
   notifyEnvironment(config: ProcessConfig): Promise<Record<string, string>>;
   /** A run is ready: its health check begins, its watchdog runs. */
   onReady(m: Managed, run: Run): void;
+  /**
+   * The listening sockets a run of `m` gets (opened at the first start, then kept), no longer
+   * watched for start_on_connect; throws why they cannot be opened.
+   */
+  passSockets(m: Managed): Promise<PassedSockets>;
   /** Writes the run record of `run` (again, when its main process changed). */
   recordRun(m: Managed, run: Run): void;
   /** A keep-alive from a run (sd_notify WATCHDOG=1), or `trigger`: the watchdog fires now. */

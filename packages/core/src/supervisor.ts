@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
 import { runtimeDirectoryBase } from "@procmgr/platform";
 import { Cgroups } from "./cgroups.js";
+import { Sockets } from "./sockets.js";
 import {
   bindsTo,
   conflict,
@@ -60,6 +61,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private readonly lifecycle: Lifecycle;
   private readonly watch: RunWatch;
   private readonly cgroups: Cgroups;
+  private readonly sockets = new Sockets();
 
   constructor(options: SupervisorOptions) {
     super();
@@ -83,6 +85,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       onReady: (m, run) => this.watch.onReady(m, run),
       watchdog: (m, run, trigger) => this.watch.watchdog(m, run, trigger),
       recordRun: (m, run) => recordRun(this.records, m, run),
+      passSockets: async (m) => {
+        const passed = await this.sockets.ensure(m.id, m.config);
+        this.sockets.disarm(m.id);
+        return passed;
+      },
     };
     this.relay = new OutputRelay(host, { stateDir: this.stateDir, logDir: this.logDir });
     this.cgroups = new Cgroups(options.cgroups !== false, instanceKey(this.stateDir));
@@ -112,6 +119,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     const m = this.define(config, options?.source ?? "api", options?.id);
     this.emit("created", { process: this.snapshot(m) });
     this.warnUnenforced(m);
+    if (!config.autoStart) this.armOnConnect(m);
     if (config.autoStart) return this.start(m.id);
     return this.snapshot(m);
   }
@@ -169,6 +177,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
     if (fields.includes("resource_limits")) this.setLimits(m, config);
     m.config = config;
+    this.socketsChanged(m, fields);
     if (fields.includes("resource_limits")) this.warnUnenforced(m);
     if (fields.includes("health_check")) this.watch.healthCheckChanged(m);
     this.emit("updated", { process: this.snapshot(m) });
@@ -218,9 +227,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         const next = wanted.get(name);
         if (!m || !next) return;
         const wasActive = isActive(m);
+        const fields = changedFields(m.config, next);
         m.config = next;
         this.emit("updated", { process: this.snapshot(m) });
         this.warnUnenforced(m);
+        this.socketsChanged(m, fields);
         if (wasActive) {
           await this.lifecycle.stop(m);
           toStart.push(m);
@@ -236,6 +247,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.emit("created", { process: this.snapshot(m) });
       this.warnUnenforced(m);
       if (c.autoStart) toStart.push(m);
+      else this.armOnConnect(m);
     }
     const started = this.startOrdered(toStart);
     if (options?.wait !== false) await started;
@@ -291,6 +303,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       await this.watch.close();
       await this.relay.close();
       this.cgroups.close();
+      this.sockets.closeAll();
     }
   }
 
@@ -319,6 +332,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 
   private remove(m: Managed): void {
+    this.sockets.close(m.id);
     this.registry.remove(m);
     this.relay.forget(m);
     this.emit("deleted", { process: this.snapshot(m) });
@@ -378,7 +392,31 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (state === previous) return;
     m.state = state;
     this.emit("state", { process: this.snapshot(m), previous });
-    if (isDown(state)) this.cascadeBindsTo(m);
+    if (isDown(state)) {
+      this.cascadeBindsTo(m);
+      this.armOnConnect(m);
+    }
+  }
+
+  /**
+   * start_on_connect: while `m` is down, its sockets are held and the first connection starts
+   * it (the connection waits in the backlog for the program).
+   */
+  private armOnConnect(m: Managed): void {
+    if (!m.config.startOnConnect || m.deleted || this.lifecycle.shuttingDown || isActive(m)) return;
+    this.sockets
+      .arm(m.id, m.config, () => {
+        this.start(m.id).catch((e: unknown) => this.warn(m, (e as Error).message, e));
+      })
+      .catch((e: unknown) => this.warn(m, (e as Error).message, e));
+  }
+
+  /** After a definition changed: sockets no longer wanted are closed, start_on_connect re-armed. */
+  private socketsChanged(m: Managed, fields: readonly string[]): void {
+    if (!fields.includes("sockets") && !fields.includes("start_on_connect")) return;
+    if (isActive(m)) return; // its restart (or next start) takes the new sockets
+    this.sockets.close(m.id);
+    this.armOnConnect(m);
   }
 
   // ---------------------------------------------------------------- dependencies

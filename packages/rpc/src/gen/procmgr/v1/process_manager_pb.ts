@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file procmgr/v1/process_manager.proto.
  */
 export const file_procmgr_v1_process_manager: GenFile = /*@__PURE__*/
-  fileDesc("CiBwcm9jbWdyL3YxL3Byb2Nlc3NfbWFuYWdlci5wcm90bxIKcHJvY21nci52MSKvAwoLSGVhbHRoQ2hlY2sSKQoEdHlwZRgBIAEoDjIbLnByb2NtZ3IudjEuSGVhbHRoQ2hlY2tUeXBlEhkKDGludGVydmFsX3NlYxgCIAEoAUgAiAEBEhgKC3RpbWVvdXRfc2VjGAMgASgBSAGIAQESFAoHcmV0cmllcxgEIAEoDUgCiAEBEh0KEHN0YXJ0X3BlcmlvZF9zZWMYBSABKAFIA4gBARIaCg1yZXN0YXJ0X2FmdGVyGAYgASgNSASIAQESEAoIZW5kcG9pbnQYByABKAkSDgoGbWV0aG9kGAggASgJEhwKD2V4cGVjdGVkX3N0YXR1cxgJIAEoDUgFiAEBEgwKBGhvc3QYCiABKAkSEQoEcG9ydBgLIAEoDUgGiAEBEg8KB2NvbW1hbmQYDCABKAkSDAoEYXJncxgNIAMoCUIPCg1faW50ZXJ2YWxfc2VjQg4KDF90aW1lb3V0X3NlY0IKCghfcmV0cmllc0ITChFfc3RhcnRfcGVyaW9kX3NlY0IQCg5fcmVzdGFydF9hZnRlckISChBfZXhwZWN0ZWRfc3RhdHVzQgcKBV9wb3J0IkkKDlJlc291cmNlTGltaXRzEgsKA2NwdRgBIAEoCRIOCgZtZW1vcnkYAiABKAkSEQoEcGlkcxgDIAEoDUgAiAEBQgcKBV9waWRzItMJCgtQcm9jZXNzU3BlYxIMCgRuYW1lGAEgASgJEg8KB2NvbW1hbmQYAiABKAkSDAoEYXJncxgDIAMoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgR1c2VyGAUgASgJEg0KBWdyb3VwGAYgASgJEhMKC3dvcmtpbmdfZGlyGAcgASgJEi0KA2VudhgIIAMoCzIgLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMuRW52RW50cnkSGAoQZW52aXJvbm1lbnRfZmlsZRgJIAEoCRISCgphdXRvX3N0YXJ0GAogASgIEioKB3Jlc3RhcnQYCyABKA4yGS5wcm9jbWdyLnYxLlJlc3RhcnRQb2xpY3kSGAoLcmVzdGFydF9zZWMYDCABKAFIAIgBARIiChVyZXN0YXJ0X21heF9kZWxheV9zZWMYDSABKAFIAYgBARIeChFzdGFydF9saW1pdF9idXJzdBgOIAEoDUgCiAEBEiUKGHN0YXJ0X2xpbWl0X2ludGVydmFsX3NlYxgPIAEoAUgDiAEBEh4KEXRpbWVvdXRfc3RhcnRfc2VjGBAgASgBSASIAQESHQoQdGltZW91dF9zdG9wX3NlYxgRIAEoAUgFiAEBEhMKC2tpbGxfc2lnbmFsGBIgASgJEicKCWtpbGxfbW9kZRgTIAEoDjIULnByb2NtZ3IudjEuS2lsbE1vZGUSGwoTc3VjY2Vzc19leGl0X3N0YXR1cxgUIAMoBRIOCgZzdGRvdXQYFSABKAkSDgoGc3RkZXJyGBYgASgJEg8KB3BpZGZpbGUYFyABKAkSFgoOZXhlY19zdGFydF9wcmUYGCADKAkSFwoPZXhlY19zdGFydF9wb3N0GBkgAygJEhYKDmV4ZWNfc3RvcF9wb3N0GBogAygJEhkKEXJ1bnRpbWVfZGlyZWN0b3J5GBsgAygJEh0KFWNvbmRpdGlvbl9wYXRoX2V4aXN0cxgcIAMoCRIcChRhbWJpZW50X2NhcGFiaWxpdGllcxgdIAMoCRINCgVhZnRlchgeIAMoCRIOCgZiZWZvcmUYHyADKAkSEAoIcmVxdWlyZXMYICADKAkSDQoFd2FudHMYISADKAkSEAoIYmluZHNfdG8YIiADKAkSEQoJY29uZmxpY3RzGCMgAygJEi0KDHByb2Nlc3NfdHlwZRgkIAEoDjIXLnByb2NtZ3IudjEuUHJvY2Vzc1R5cGUSGQoMd2F0Y2hkb2dfc2VjGCcgASgBSAaIAQESLQoMaGVhbHRoX2NoZWNrGCUgASgLMhcucHJvY21nci52MS5IZWFsdGhDaGVjaxIzCg9yZXNvdXJjZV9saW1pdHMYJiABKAsyGi5wcm9jbWdyLnYxLlJlc291cmNlTGltaXRzGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3Jlc3RhcnRfc2VjQhgKFl9yZXN0YXJ0X21heF9kZWxheV9zZWNCFAoSX3N0YXJ0X2xpbWl0X2J1cnN0QhsKGV9zdGFydF9saW1pdF9pbnRlcnZhbF9zZWNCFAoSX3RpbWVvdXRfc3RhcnRfc2VjQhMKEV90aW1lb3V0X3N0b3Bfc2VjQg8KDV93YXRjaGRvZ19zZWMiowIKCEV4aXRJbmZvEhEKBGNvZGUYASABKAVIAIgBARIOCgZzaWduYWwYAiABKAkSFQoNc3RvcHBlZF9ieV91cxgDIAEoCBIRCgl0aW1lZF9vdXQYBCABKAgSEwoLc3Bhd25fZXJyb3IYBSABKAkSDwoHc3VjY2VzcxgGIAEoCBIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQZHVyYXRpb25fc2Vjb25kcxgJIAEoARIPCgdmYWlsdXJlGAogASgJEhIKCm9vbV9raWxsZWQYCyABKAhCBwoFX2NvZGUiWgoLRW5mb3JjZW1lbnQSEAoIdHJhY2tpbmcYASABKAkSDgoGY2dyb3VwGAIgASgJEg4KBm1lbW9yeRgDIAEoCRILCgNjcHUYBCABKAkSDAoEcGlkcxgFIAEoCSKFBwoNUHJvY2Vzc1N0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA3BpZBgDIAEoBRInCgVzdGF0ZRgEIAEoDjIYLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXRlEg8KB2NvbW1hbmQYBSABKAkSDAoEYXJncxgGIAMoCRIRCglydW5fY291bnQYByABKA0SFQoNcmVzdGFydF9jb3VudBgIIAEoDRIcChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgJIAEoDRIWCglleGl0X2NvZGUYCiABKAVIAIgBARIOCgZzaWduYWwYCyABKAkSDAoEdXNlchgMIAEoCRIpCgZzb3VyY2UYDSABKA4yGS5wcm9jbWdyLnYxLlByb2Nlc3NTb3VyY2USFgoOZmFpbHVyZV9yZWFzb24YDiABKAkSMwoPbmV4dF9yZXN0YXJ0X2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOdXB0aW1lX3NlY29uZHMYEyABKAESEgoKYXV0b19zdGFydBgUIAEoCBIqCgdyZXN0YXJ0GBUgASgOMhkucHJvY21nci52MS5SZXN0YXJ0UG9saWN5EhMKC3N0YXR1c190ZXh0GBYgASgJEi8KDWhlYWx0aF9zdGF0dXMYFyABKA4yGC5wcm9jbWdyLnYxLkhlYWx0aFN0YXR1cxIdChVoZWFsdGhfY2hlY2tfZmFpbHVyZXMYGCABKA0SNQoRbGFzdF9oZWFsdGhfY2hlY2sYGSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWhlYWx0aF9kZXRhaWwYGiABKAkSLAoLZW5mb3JjZW1lbnQYGyABKAsyFy5wcm9jbWdyLnYxLkVuZm9yY2VtZW50EhEKCW9vbV9raWxscxgcIAEoDRInCgV1c2FnZRgdIAEoCzIYLnByb2NtZ3IudjEuUHJvY2Vzc1VzYWdlQgwKCl9leGl0X2NvZGUieQoMUHJvY2Vzc1VzYWdlEhgKC2NwdV9zZWNvbmRzGAEgASgBSACIAQESEwoLY3B1X3BlcmNlbnQYAiABKAESGQoMbWVtb3J5X2J5dGVzGAMgASgESAGIAQFCDgoMX2NwdV9zZWNvbmRzQg8KDV9tZW1vcnlfYnl0ZXMiNgoNQ3JlYXRlUmVxdWVzdBIlCgRzcGVjGAEgASgLMhcucHJvY21nci52MS5Qcm9jZXNzU3BlYyI8Cg5DcmVhdGVSZXNwb25zZRIqCgdwcm9jZXNzGAEgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIicKDFN0YXJ0UmVxdWVzdBIKCgJpZBgBIAEoCRILCgNpZHMYAiADKAkiaQoNU3RhcnRSZXNwb25zZRIqCgdwcm9jZXNzGAEgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzEiwKCXByb2Nlc3NlcxgCIAMoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cyImCgtTdG9wUmVxdWVzdBIKCgJpZBgBIAEoCRILCgNpZHMYAiADKAkiaAoMU3RvcFJlc3BvbnNlEioKB3Byb2Nlc3MYASABKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMSLAoJcHJvY2Vzc2VzGAIgAygLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIikKDlJlc3RhcnRSZXF1ZXN0EgoKAmlkGAEgASgJEgsKA2lkcxgCIAMoCSJrCg9SZXN0YXJ0UmVzcG9uc2USKgoHcHJvY2VzcxgBIAEoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cxIsCglwcm9jZXNzZXMYAiADKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMiKgoNRGVsZXRlUmVxdWVzdBIKCgJpZBgBIAEoCRINCgVmb3JjZRgCIAEoCCIqCg5EZWxldGVSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJIg0KC0xpc3RSZXF1ZXN0IjwKDExpc3RSZXNwb25zZRIsCglwcm9jZXNzZXMYASADKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMiHQoPRGVzY3JpYmVSZXF1ZXN0EgoKAmlkGAEgASgJIs4BChBEZXNjcmliZVJlc3BvbnNlEioKB3Byb2Nlc3MYASABKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMSJQoEc3BlYxgCIAEoCzIXLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMSJwoJbGFzdF9leGl0GAMgASgLMhQucHJvY21nci52MS5FeGl0SW5mbxITCgtzdGRvdXRfcGF0aBgEIAEoCRITCgtzdGRlcnJfcGF0aBgFIAEoCRIUCgxlbnZfcmVkYWN0ZWQYBiABKAgifAoNVXBkYXRlUmVxdWVzdBIKCgJpZBgBIAEoCRIlCgRzcGVjGAIgASgLMhcucHJvY21nci52MS5Qcm9jZXNzU3BlYxIOCgZmaWVsZHMYAyADKAkSDwoHZHJ5X3J1bhgEIAEoCBIXCg9yZXN0YXJ0X3Byb2Nlc3MYBSABKAgikAEKDlVwZGF0ZVJlc3BvbnNlEhYKDnVwZGF0ZWRfZmllbGRzGAEgAygJEh8KF3Jlc3RhcnRfcmVxdWlyZWRfZmllbGRzGAIgAygJEhkKEXByb2Nlc3NfcmVzdGFydGVkGAMgASgIEioKB3Byb2Nlc3MYBCABKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMiJgoTUmVsb2FkQ29uZmlnUmVxdWVzdBIPCgdkcnlfcnVuGAEgASgIIoABChRSZWxvYWRDb25maWdSZXNwb25zZRINCgVhZGRlZBgBIAMoCRIPCgdyZW1vdmVkGAIgAygJEg8KB2NoYW5nZWQYAyADKAkSEQoJdW5jaGFuZ2VkGAQgAygJEhMKC2NvbmZpZ19wYXRoGAUgASgJEg8KB2RyeV9ydW4YBiABKAgiEgoQR2V0U3RhdHVzUmVxdWVzdCLZAQoRR2V0U3RhdHVzUmVzcG9uc2USDQoFcmVhZHkYASABKAgSDwoHdmVyc2lvbhgCIAEoCRIWCg51cHRpbWVfc2Vjb25kcxgDIAEoARINCgV0b3RhbBgEIAEoDRIPCgdydW5uaW5nGAUgASgNEg8KB3N0b3BwZWQYBiABKA0SDgoGZmFpbGVkGAcgASgNEhMKC2NvbmZpZ19wYXRoGAggASgJEhYKDmJpbmRfYWRkcmVzc2VzGAkgAygJEgsKA3BpZBgKIAEoBRIRCglzdGF0ZV9kaXIYCyABKAkiJQoXR2V0UmVzb3VyY2VVc2FnZVJlcXVlc3QSCgoCaWQYASABKAkiuAIKGEdldFJlc291cmNlVXNhZ2VSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA3BpZBgDIAEoBRIVCg1wcm9jZXNzX2NvdW50GAQgASgNEhMKC2NwdV9zZWNvbmRzGAUgASgBEhMKC2NwdV9wZXJjZW50GAYgASgBEhgKEG1lbW9yeV9yc3NfYnl0ZXMYByABKAQSDwoHdGhyZWFkcxgIIAEoDRInCgZzb3VyY2UYCSABKA4yFy5wcm9jbWdyLnYxLlVzYWdlU291cmNlEhkKDG1lbW9yeV9ieXRlcxgKIAEoBEgAiAEBEh4KEW1lbW9yeV9wZWFrX2J5dGVzGAsgASgESAGIAQFCDwoNX21lbW9yeV9ieXRlc0IUChJfbWVtb3J5X3BlYWtfYnl0ZXMiIQoSV2F0Y2hFdmVudHNSZXF1ZXN0EgsKA2lkcxgBIAMoCSKwAgoTV2F0Y2hFdmVudHNSZXNwb25zZRIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgR0eXBlGAIgASgOMhUucHJvY21nci52MS5FdmVudFR5cGUSEgoKcHJvY2Vzc19pZBgDIAEoCRIUCgxwcm9jZXNzX25hbWUYBCABKAkSJwoFc3RhdGUYBSABKA4yGC5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0ZRIwCg5wcmV2aW91c19zdGF0ZRgGIAEoDjIYLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXRlEg8KB21lc3NhZ2UYByABKAkSFgoJZXhpdF9jb2RlGAggASgFSACIAQESDgoGc2lnbmFsGAkgASgJQgwKCl9leGl0X2NvZGUiYwoPVGFpbExvZ3NSZXF1ZXN0EgoKAmlkGAEgASgJEiUKBnN0cmVhbRgCIAEoDjIVLnByb2NtZ3IudjEuTG9nU3RyZWFtEg0KBWxpbmVzGAMgASgNEg4KBmZvbGxvdxgEIAEoCCJHChBUYWlsTG9nc1Jlc3BvbnNlEiUKBnN0cmVhbRgBIAEoDjIVLnByb2NtZ3IudjEuTG9nU3RyZWFtEgwKBGRhdGEYAiABKAwqhQIKDFByb2Nlc3NTdGF0ZRIdChlQUk9DRVNTX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUFJPQ0VTU19TVEFURV9DUkVBVEVEEAESGgoWUFJPQ0VTU19TVEFURV9TVEFSVElORxACEhkKFVBST0NFU1NfU1RBVEVfUlVOTklORxADEhoKFlBST0NFU1NfU1RBVEVfU1RPUFBJTkcQBBIZChVQUk9DRVNTX1NUQVRFX1NUT1BQRUQQBRIYChRQUk9DRVNTX1NUQVRFX0VYSVRFRBAGEhgKFFBST0NFU1NfU1RBVEVfRkFJTEVEEAcSGQoVUFJPQ0VTU19TVEFURV9CQUNLT0ZGEAgqogEKDVJlc3RhcnRQb2xpY3kSHgoaUkVTVEFSVF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIYChRSRVNUQVJUX1BPTElDWV9ORVZFUhABEhkKFVJFU1RBUlRfUE9MSUNZX0FMV0FZUxACEh0KGVJFU1RBUlRfUE9MSUNZX09OX0ZBSUxVUkUQAxIdChlSRVNUQVJUX1BPTElDWV9PTl9TVUNDRVNTEAQqiwEKCEtpbGxNb2RlEhkKFUtJTExfTU9ERV9VTlNQRUNJRklFRBAAEhsKF0tJTExfTU9ERV9DT05UUk9MX0dST1VQEAESGwoXS0lMTF9NT0RFX1BST0NFU1NfR1JPVVAQAhIVChFLSUxMX01PREVfUFJPQ0VTUxADEhMKD0tJTExfTU9ERV9NSVhFRBAEKpEBCgtQcm9jZXNzVHlwZRIcChhQUk9DRVNTX1RZUEVfVU5TUEVDSUZJRUQQABIXChNQUk9DRVNTX1RZUEVfU0lNUExFEAESGAoUUFJPQ0VTU19UWVBFX0ZPUktJTkcQAhIYChRQUk9DRVNTX1RZUEVfT05FU0hPVBADEhcKE1BST0NFU1NfVFlQRV9OT1RJRlkQBCpiCg1Qcm9jZXNzU291cmNlEh4KGlBST0NFU1NfU09VUkNFX1VOU1BFQ0lGSUVEEAASGQoVUFJPQ0VTU19TT1VSQ0VfQ09ORklHEAESFgoSUFJPQ0VTU19TT1VSQ0VfQVBJEAIqhwEKD0hlYWx0aENoZWNrVHlwZRIhCh1IRUFMVEhfQ0hFQ0tfVFlQRV9VTlNQRUNJRklFRBAAEhoKFkhFQUxUSF9DSEVDS19UWVBFX0hUVFAQARIZChVIRUFMVEhfQ0hFQ0tfVFlQRV9UQ1AQAhIaChZIRUFMVEhfQ0hFQ0tfVFlQRV9FWEVDEAMqVQoJTG9nU3RyZWFtEhoKFkxPR19TVFJFQU1fVU5TUEVDSUZJRUQQABIVChFMT0dfU1RSRUFNX1NURE9VVBABEhUKEUxPR19TVFJFQU1fU1RERVJSEAIqhQIKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYRVZFTlRfVFlQRV9TVEFURV9DSEFOR0VEEAESFQoRRVZFTlRfVFlQRV9FWElURUQQAhIgChxFVkVOVF9UWVBFX1JFU1RBUlRfU0NIRURVTEVEEAMSFgoSRVZFTlRfVFlQRV9DUkVBVEVEEAQSFgoSRVZFTlRfVFlQRV9VUERBVEVEEAUSFgoSRVZFTlRfVFlQRV9ERUxFVEVEEAYSHgoaRVZFTlRfVFlQRV9DT05GSUdfUkVMT0FERUQQBxIdChlFVkVOVF9UWVBFX0hFQUxUSF9DSEFOR0VEEAgqZAoLVXNhZ2VTb3VyY2USHAoYVVNBR0VfU09VUkNFX1VOU1BFQ0lGSUVEEAASFwoTVVNBR0VfU09VUkNFX0NHUk9VUBABEh4KGlVTQUdFX1NPVVJDRV9QUk9DRVNTX0dST1VQEAIqgAEKDEhlYWx0aFN0YXR1cxIdChlIRUFMVEhfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVSEVBTFRIX1NUQVRVU19VTktOT1dOEAESGQoVSEVBTFRIX1NUQVRVU19IRUFMVEhZEAISGwoXSEVBTFRIX1NUQVRVU19VTkhFQUxUSFkQAzKpBwoOUHJvY2Vzc01hbmFnZXISPwoGQ3JlYXRlEhkucHJvY21nci52MS5DcmVhdGVSZXF1ZXN0GhoucHJvY21nci52MS5DcmVhdGVSZXNwb25zZRI8CgVTdGFydBIYLnByb2NtZ3IudjEuU3RhcnRSZXF1ZXN0GhkucHJvY21nci52MS5TdGFydFJlc3BvbnNlEjkKBFN0b3ASFy5wcm9jbWdyLnYxLlN0b3BSZXF1ZXN0GhgucHJvY21nci52MS5TdG9wUmVzcG9uc2USQgoHUmVzdGFydBIaLnByb2NtZ3IudjEuUmVzdGFydFJlcXVlc3QaGy5wcm9jbWdyLnYxLlJlc3RhcnRSZXNwb25zZRI/CgZEZWxldGUSGS5wcm9jbWdyLnYxLkRlbGV0ZVJlcXVlc3QaGi5wcm9jbWdyLnYxLkRlbGV0ZVJlc3BvbnNlEjkKBExpc3QSFy5wcm9jbWdyLnYxLkxpc3RSZXF1ZXN0GhgucHJvY21nci52MS5MaXN0UmVzcG9uc2USRQoIRGVzY3JpYmUSGy5wcm9jbWdyLnYxLkRlc2NyaWJlUmVxdWVzdBocLnByb2NtZ3IudjEuRGVzY3JpYmVSZXNwb25zZRI/CgZVcGRhdGUSGS5wcm9jbWdyLnYxLlVwZGF0ZVJlcXVlc3QaGi5wcm9jbWdyLnYxLlVwZGF0ZVJlc3BvbnNlElEKDFJlbG9hZENvbmZpZxIfLnByb2NtZ3IudjEuUmVsb2FkQ29uZmlnUmVxdWVzdBogLnByb2NtZ3IudjEuUmVsb2FkQ29uZmlnUmVzcG9uc2USSAoJR2V0U3RhdHVzEhwucHJvY21nci52MS5HZXRTdGF0dXNSZXF1ZXN0Gh0ucHJvY21nci52MS5HZXRTdGF0dXNSZXNwb25zZRJdChBHZXRSZXNvdXJjZVVzYWdlEiMucHJvY21nci52MS5HZXRSZXNvdXJjZVVzYWdlUmVxdWVzdBokLnByb2NtZ3IudjEuR2V0UmVzb3VyY2VVc2FnZVJlc3BvbnNlElAKC1dhdGNoRXZlbnRzEh4ucHJvY21nci52MS5XYXRjaEV2ZW50c1JlcXVlc3QaHy5wcm9jbWdyLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwARJHCghUYWlsTG9ncxIbLnByb2NtZ3IudjEuVGFpbExvZ3NSZXF1ZXN0GhwucHJvY21nci52MS5UYWlsTG9nc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiBwcm9jbWdyL3YxL3Byb2Nlc3NfbWFuYWdlci5wcm90bxIKcHJvY21nci52MSKvAwoLSGVhbHRoQ2hlY2sSKQoEdHlwZRgBIAEoDjIbLnByb2NtZ3IudjEuSGVhbHRoQ2hlY2tUeXBlEhkKDGludGVydmFsX3NlYxgCIAEoAUgAiAEBEhgKC3RpbWVvdXRfc2VjGAMgASgBSAGIAQESFAoHcmV0cmllcxgEIAEoDUgCiAEBEh0KEHN0YXJ0X3BlcmlvZF9zZWMYBSABKAFIA4gBARIaCg1yZXN0YXJ0X2FmdGVyGAYgASgNSASIAQESEAoIZW5kcG9pbnQYByABKAkSDgoGbWV0aG9kGAggASgJEhwKD2V4cGVjdGVkX3N0YXR1cxgJIAEoDUgFiAEBEgwKBGhvc3QYCiABKAkSEQoEcG9ydBgLIAEoDUgGiAEBEg8KB2NvbW1hbmQYDCABKAkSDAoEYXJncxgNIAMoCUIPCg1faW50ZXJ2YWxfc2VjQg4KDF90aW1lb3V0X3NlY0IKCghfcmV0cmllc0ITChFfc3RhcnRfcGVyaW9kX3NlY0IQCg5fcmVzdGFydF9hZnRlckISChBfZXhwZWN0ZWRfc3RhdHVzQgcKBV9wb3J0IkkKDlJlc291cmNlTGltaXRzEgsKA2NwdRgBIAEoCRIOCgZtZW1vcnkYAiABKAkSEQoEcGlkcxgDIAEoDUgAiAEBQgcKBV9waWRzIpYKCgtQcm9jZXNzU3BlYxIMCgRuYW1lGAEgASgJEg8KB2NvbW1hbmQYAiABKAkSDAoEYXJncxgDIAMoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgR1c2VyGAUgASgJEg0KBWdyb3VwGAYgASgJEhMKC3dvcmtpbmdfZGlyGAcgASgJEi0KA2VudhgIIAMoCzIgLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMuRW52RW50cnkSGAoQZW52aXJvbm1lbnRfZmlsZRgJIAEoCRISCgphdXRvX3N0YXJ0GAogASgIEioKB3Jlc3RhcnQYCyABKA4yGS5wcm9jbWdyLnYxLlJlc3RhcnRQb2xpY3kSGAoLcmVzdGFydF9zZWMYDCABKAFIAIgBARIiChVyZXN0YXJ0X21heF9kZWxheV9zZWMYDSABKAFIAYgBARIeChFzdGFydF9saW1pdF9idXJzdBgOIAEoDUgCiAEBEiUKGHN0YXJ0X2xpbWl0X2ludGVydmFsX3NlYxgPIAEoAUgDiAEBEh4KEXRpbWVvdXRfc3RhcnRfc2VjGBAgASgBSASIAQESHQoQdGltZW91dF9zdG9wX3NlYxgRIAEoAUgFiAEBEhMKC2tpbGxfc2lnbmFsGBIgASgJEicKCWtpbGxfbW9kZRgTIAEoDjIULnByb2NtZ3IudjEuS2lsbE1vZGUSGwoTc3VjY2Vzc19leGl0X3N0YXR1cxgUIAMoBRIOCgZzdGRvdXQYFSABKAkSDgoGc3RkZXJyGBYgASgJEg8KB3BpZGZpbGUYFyABKAkSFgoOZXhlY19zdGFydF9wcmUYGCADKAkSFwoPZXhlY19zdGFydF9wb3N0GBkgAygJEhYKDmV4ZWNfc3RvcF9wb3N0GBogAygJEhkKEXJ1bnRpbWVfZGlyZWN0b3J5GBsgAygJEh0KFWNvbmRpdGlvbl9wYXRoX2V4aXN0cxgcIAMoCRIcChRhbWJpZW50X2NhcGFiaWxpdGllcxgdIAMoCRINCgVhZnRlchgeIAMoCRIOCgZiZWZvcmUYHyADKAkSEAoIcmVxdWlyZXMYICADKAkSDQoFd2FudHMYISADKAkSEAoIYmluZHNfdG8YIiADKAkSEQoJY29uZmxpY3RzGCMgAygJEi0KDHByb2Nlc3NfdHlwZRgkIAEoDjIXLnByb2NtZ3IudjEuUHJvY2Vzc1R5cGUSGQoMd2F0Y2hkb2dfc2VjGCcgASgBSAaIAQESLQoMaGVhbHRoX2NoZWNrGCUgASgLMhcucHJvY21nci52MS5IZWFsdGhDaGVjaxIzCg9yZXNvdXJjZV9saW1pdHMYJiABKAsyGi5wcm9jbWdyLnYxLlJlc291cmNlTGltaXRzEicKB3NvY2tldHMYKCADKAsyFi5wcm9jbWdyLnYxLlNvY2tldFNwZWMSGAoQc3RhcnRfb25fY29ubmVjdBgpIAEoCBoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDF9yZXN0YXJ0X3NlY0IYChZfcmVzdGFydF9tYXhfZGVsYXlfc2VjQhQKEl9zdGFydF9saW1pdF9idXJzdEIbChlfc3RhcnRfbGltaXRfaW50ZXJ2YWxfc2VjQhQKEl90aW1lb3V0X3N0YXJ0X3NlY0ITChFfdGltZW91dF9zdG9wX3NlY0IPCg1fd2F0Y2hkb2dfc2VjIqMCCghFeGl0SW5mbxIRCgRjb2RlGAEgASgFSACIAQESDgoGc2lnbmFsGAIgASgJEhUKDXN0b3BwZWRfYnlfdXMYAyABKAgSEQoJdGltZWRfb3V0GAQgASgIEhMKC3NwYXduX2Vycm9yGAUgASgJEg8KB3N1Y2Nlc3MYBiABKAgSLgoKc3RhcnRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGR1cmF0aW9uX3NlY29uZHMYCSABKAESDwoHZmFpbHVyZRgKIAEoCRISCgpvb21fa2lsbGVkGAsgASgIQgcKBV9jb2RlImYKClNvY2tldFNwZWMSDgoGbGlzdGVuGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEdHlwZRgDIAEoCRIPCgdiYWNrbG9nGAQgASgNEgwKBG1vZGUYBSABKAkSDQoFb3duZXIYBiABKAkiWgoLRW5mb3JjZW1lbnQSEAoIdHJhY2tpbmcYASABKAkSDgoGY2dyb3VwGAIgASgJEg4KBm1lbW9yeRgDIAEoCRILCgNjcHUYBCABKAkSDAoEcGlkcxgFIAEoCSKFBwoNUHJvY2Vzc1N0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA3BpZBgDIAEoBRInCgVzdGF0ZRgEIAEoDjIYLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXRlEg8KB2NvbW1hbmQYBSABKAkSDAoEYXJncxgGIAMoCRIRCglydW5fY291bnQYByABKA0SFQoNcmVzdGFydF9jb3VudBgIIAEoDRIcChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgJIAEoDRIWCglleGl0X2NvZGUYCiABKAVIAIgBARIOCgZzaWduYWwYCyABKAkSDAoEdXNlchgMIAEoCRIpCgZzb3VyY2UYDSABKA4yGS5wcm9jbWdyLnYxLlByb2Nlc3NTb3VyY2USFgoOZmFpbHVyZV9yZWFzb24YDiABKAkSMwoPbmV4dF9yZXN0YXJ0X2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOdXB0aW1lX3NlY29uZHMYEyABKAESEgoKYXV0b19zdGFydBgUIAEoCBIqCgdyZXN0YXJ0GBUgASgOMhkucHJvY21nci52MS5SZXN0YXJ0UG9saWN5EhMKC3N0YXR1c190ZXh0GBYgASgJEi8KDWhlYWx0aF9zdGF0dXMYFyABKA4yGC5wcm9jbWdyLnYxLkhlYWx0aFN0YXR1cxIdChVoZWFsdGhfY2hlY2tfZmFpbHVyZXMYGCABKA0SNQoRbGFzdF9oZWFsdGhfY2hlY2sYGSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWhlYWx0aF9kZXRhaWwYGiABKAkSLAoLZW5mb3JjZW1lbnQYGyABKAsyFy5wcm9jbWdyLnYxLkVuZm9yY2VtZW50EhEKCW9vbV9raWxscxgcIAEoDRInCgV1c2FnZRgdIAEoCzIYLnByb2NtZ3IudjEuUHJvY2Vzc1VzYWdlQgwKCl9leGl0X2NvZGUieQoMUHJvY2Vzc1VzYWdlEhgKC2NwdV9zZWNvbmRzGAEgASgBSACIAQESEwoLY3B1X3BlcmNlbnQYAiABKAESGQoMbWVtb3J5X2J5dGVzGAMgASgESAGIAQFCDgoMX2NwdV9zZWNvbmRzQg8KDV9tZW1vcnlfYnl0ZXMiNgoNQ3JlYXRlUmVxdWVzdBIlCgRzcGVjGAEgASgLMhcucHJvY21nci52MS5Qcm9jZXNzU3BlYyI8Cg5DcmVhdGVSZXNwb25zZRIqCgdwcm9jZXNzGAEgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIicKDFN0YXJ0UmVxdWVzdBIKCgJpZBgBIAEoCRILCgNpZHMYAiADKAkiaQoNU3RhcnRSZXNwb25zZRIqCgdwcm9jZXNzGAEgASgLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzEiwKCXByb2Nlc3NlcxgCIAMoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cyImCgtTdG9wUmVxdWVzdBIKCgJpZBgBIAEoCRILCgNpZHMYAiADKAkiaAoMU3RvcFJlc3BvbnNlEioKB3Byb2Nlc3MYASABKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMSLAoJcHJvY2Vzc2VzGAIgAygLMhkucHJvY21nci52MS5Qcm9jZXNzU3RhdHVzIikKDlJlc3RhcnRSZXF1ZXN0EgoKAmlkGAEgASgJEgsKA2lkcxgCIAMoCSJrCg9SZXN0YXJ0UmVzcG9uc2USKgoHcHJvY2VzcxgBIAEoCzIZLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXR1cxIsCglwcm9jZXNzZXMYAiADKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMiKgoNRGVsZXRlUmVxdWVzdBIKCgJpZBgBIAEoCRINCgVmb3JjZRgCIAEoCCIqCg5EZWxldGVSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJIg0KC0xpc3RSZXF1ZXN0IjwKDExpc3RSZXNwb25zZRIsCglwcm9jZXNzZXMYASADKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMiHQoPRGVzY3JpYmVSZXF1ZXN0EgoKAmlkGAEgASgJIs4BChBEZXNjcmliZVJlc3BvbnNlEioKB3Byb2Nlc3MYASABKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMSJQoEc3BlYxgCIAEoCzIXLnByb2NtZ3IudjEuUHJvY2Vzc1NwZWMSJwoJbGFzdF9leGl0GAMgASgLMhQucHJvY21nci52MS5FeGl0SW5mbxITCgtzdGRvdXRfcGF0aBgEIAEoCRITCgtzdGRlcnJfcGF0aBgFIAEoCRIUCgxlbnZfcmVkYWN0ZWQYBiABKAgifAoNVXBkYXRlUmVxdWVzdBIKCgJpZBgBIAEoCRIlCgRzcGVjGAIgASgLMhcucHJvY21nci52MS5Qcm9jZXNzU3BlYxIOCgZmaWVsZHMYAyADKAkSDwoHZHJ5X3J1bhgEIAEoCBIXCg9yZXN0YXJ0X3Byb2Nlc3MYBSABKAgikAEKDlVwZGF0ZVJlc3BvbnNlEhYKDnVwZGF0ZWRfZmllbGRzGAEgAygJEh8KF3Jlc3RhcnRfcmVxdWlyZWRfZmllbGRzGAIgAygJEhkKEXByb2Nlc3NfcmVzdGFydGVkGAMgASgIEioKB3Byb2Nlc3MYBCABKAsyGS5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0dXMiJgoTUmVsb2FkQ29uZmlnUmVxdWVzdBIPCgdkcnlfcnVuGAEgASgIIoABChRSZWxvYWRDb25maWdSZXNwb25zZRINCgVhZGRlZBgBIAMoCRIPCgdyZW1vdmVkGAIgAygJEg8KB2NoYW5nZWQYAyADKAkSEQoJdW5jaGFuZ2VkGAQgAygJEhMKC2NvbmZpZ19wYXRoGAUgASgJEg8KB2RyeV9ydW4YBiABKAgiEgoQR2V0U3RhdHVzUmVxdWVzdCLZAQoRR2V0U3RhdHVzUmVzcG9uc2USDQoFcmVhZHkYASABKAgSDwoHdmVyc2lvbhgCIAEoCRIWCg51cHRpbWVfc2Vjb25kcxgDIAEoARINCgV0b3RhbBgEIAEoDRIPCgdydW5uaW5nGAUgASgNEg8KB3N0b3BwZWQYBiABKA0SDgoGZmFpbGVkGAcgASgNEhMKC2NvbmZpZ19wYXRoGAggASgJEhYKDmJpbmRfYWRkcmVzc2VzGAkgAygJEgsKA3BpZBgKIAEoBRIRCglzdGF0ZV9kaXIYCyABKAkiJQoXR2V0UmVzb3VyY2VVc2FnZVJlcXVlc3QSCgoCaWQYASABKAkiuAIKGEdldFJlc291cmNlVXNhZ2VSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA3BpZBgDIAEoBRIVCg1wcm9jZXNzX2NvdW50GAQgASgNEhMKC2NwdV9zZWNvbmRzGAUgASgBEhMKC2NwdV9wZXJjZW50GAYgASgBEhgKEG1lbW9yeV9yc3NfYnl0ZXMYByABKAQSDwoHdGhyZWFkcxgIIAEoDRInCgZzb3VyY2UYCSABKA4yFy5wcm9jbWdyLnYxLlVzYWdlU291cmNlEhkKDG1lbW9yeV9ieXRlcxgKIAEoBEgAiAEBEh4KEW1lbW9yeV9wZWFrX2J5dGVzGAsgASgESAGIAQFCDwoNX21lbW9yeV9ieXRlc0IUChJfbWVtb3J5X3BlYWtfYnl0ZXMiIQoSV2F0Y2hFdmVudHNSZXF1ZXN0EgsKA2lkcxgBIAMoCSKwAgoTV2F0Y2hFdmVudHNSZXNwb25zZRIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgR0eXBlGAIgASgOMhUucHJvY21nci52MS5FdmVudFR5cGUSEgoKcHJvY2Vzc19pZBgDIAEoCRIUCgxwcm9jZXNzX25hbWUYBCABKAkSJwoFc3RhdGUYBSABKA4yGC5wcm9jbWdyLnYxLlByb2Nlc3NTdGF0ZRIwCg5wcmV2aW91c19zdGF0ZRgGIAEoDjIYLnByb2NtZ3IudjEuUHJvY2Vzc1N0YXRlEg8KB21lc3NhZ2UYByABKAkSFgoJZXhpdF9jb2RlGAggASgFSACIAQESDgoGc2lnbmFsGAkgASgJQgwKCl9leGl0X2NvZGUiYwoPVGFpbExvZ3NSZXF1ZXN0EgoKAmlkGAEgASgJEiUKBnN0cmVhbRgCIAEoDjIVLnByb2NtZ3IudjEuTG9nU3RyZWFtEg0KBWxpbmVzGAMgASgNEg4KBmZvbGxvdxgEIAEoCCJHChBUYWlsTG9nc1Jlc3BvbnNlEiUKBnN0cmVhbRgBIAEoDjIVLnByb2NtZ3IudjEuTG9nU3RyZWFtEgwKBGRhdGEYAiABKAwqhQIKDFByb2Nlc3NTdGF0ZRIdChlQUk9DRVNTX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUFJPQ0VTU19TVEFURV9DUkVBVEVEEAESGgoWUFJPQ0VTU19TVEFURV9TVEFSVElORxACEhkKFVBST0NFU1NfU1RBVEVfUlVOTklORxADEhoKFlBST0NFU1NfU1RBVEVfU1RPUFBJTkcQBBIZChVQUk9DRVNTX1NUQVRFX1NUT1BQRUQQBRIYChRQUk9DRVNTX1NUQVRFX0VYSVRFRBAGEhgKFFBST0NFU1NfU1RBVEVfRkFJTEVEEAcSGQoVUFJPQ0VTU19TVEFURV9CQUNLT0ZGEAgqogEKDVJlc3RhcnRQb2xpY3kSHgoaUkVTVEFSVF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIYChRSRVNUQVJUX1BPTElDWV9ORVZFUhABEhkKFVJFU1RBUlRfUE9MSUNZX0FMV0FZUxACEh0KGVJFU1RBUlRfUE9MSUNZX09OX0ZBSUxVUkUQAxIdChlSRVNUQVJUX1BPTElDWV9PTl9TVUNDRVNTEAQqiwEKCEtpbGxNb2RlEhkKFUtJTExfTU9ERV9VTlNQRUNJRklFRBAAEhsKF0tJTExfTU9ERV9DT05UUk9MX0dST1VQEAESGwoXS0lMTF9NT0RFX1BST0NFU1NfR1JPVVAQAhIVChFLSUxMX01PREVfUFJPQ0VTUxADEhMKD0tJTExfTU9ERV9NSVhFRBAEKpEBCgtQcm9jZXNzVHlwZRIcChhQUk9DRVNTX1RZUEVfVU5TUEVDSUZJRUQQABIXChNQUk9DRVNTX1RZUEVfU0lNUExFEAESGAoUUFJPQ0VTU19UWVBFX0ZPUktJTkcQAhIYChRQUk9DRVNTX1RZUEVfT05FU0hPVBADEhcKE1BST0NFU1NfVFlQRV9OT1RJRlkQBCpiCg1Qcm9jZXNzU291cmNlEh4KGlBST0NFU1NfU09VUkNFX1VOU1BFQ0lGSUVEEAASGQoVUFJPQ0VTU19TT1VSQ0VfQ09ORklHEAESFgoSUFJPQ0VTU19TT1VSQ0VfQVBJEAIqhwEKD0hlYWx0aENoZWNrVHlwZRIhCh1IRUFMVEhfQ0hFQ0tfVFlQRV9VTlNQRUNJRklFRBAAEhoKFkhFQUxUSF9DSEVDS19UWVBFX0hUVFAQARIZChVIRUFMVEhfQ0hFQ0tfVFlQRV9UQ1AQAhIaChZIRUFMVEhfQ0hFQ0tfVFlQRV9FWEVDEAMqVQoJTG9nU3RyZWFtEhoKFkxPR19TVFJFQU1fVU5TUEVDSUZJRUQQABIVChFMT0dfU1RSRUFNX1NURE9VVBABEhUKEUxPR19TVFJFQU1fU1RERVJSEAIqhQIKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYRVZFTlRfVFlQRV9TVEFURV9DSEFOR0VEEAESFQoRRVZFTlRfVFlQRV9FWElURUQQAhIgChxFVkVOVF9UWVBFX1JFU1RBUlRfU0NIRURVTEVEEAMSFgoSRVZFTlRfVFlQRV9DUkVBVEVEEAQSFgoSRVZFTlRfVFlQRV9VUERBVEVEEAUSFgoSRVZFTlRfVFlQRV9ERUxFVEVEEAYSHgoaRVZFTlRfVFlQRV9DT05GSUdfUkVMT0FERUQQBxIdChlFVkVOVF9UWVBFX0hFQUxUSF9DSEFOR0VEEAgqZAoLVXNhZ2VTb3VyY2USHAoYVVNBR0VfU09VUkNFX1VOU1BFQ0lGSUVEEAASFwoTVVNBR0VfU09VUkNFX0NHUk9VUBABEh4KGlVTQUdFX1NPVVJDRV9QUk9DRVNTX0dST1VQEAIqgAEKDEhlYWx0aFN0YXR1cxIdChlIRUFMVEhfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVSEVBTFRIX1NUQVRVU19VTktOT1dOEAESGQoVSEVBTFRIX1NUQVRVU19IRUFMVEhZEAISGwoXSEVBTFRIX1NUQVRVU19VTkhFQUxUSFkQAzKpBwoOUHJvY2Vzc01hbmFnZXISPwoGQ3JlYXRlEhkucHJvY21nci52MS5DcmVhdGVSZXF1ZXN0GhoucHJvY21nci52MS5DcmVhdGVSZXNwb25zZRI8CgVTdGFydBIYLnByb2NtZ3IudjEuU3RhcnRSZXF1ZXN0GhkucHJvY21nci52MS5TdGFydFJlc3BvbnNlEjkKBFN0b3ASFy5wcm9jbWdyLnYxLlN0b3BSZXF1ZXN0GhgucHJvY21nci52MS5TdG9wUmVzcG9uc2USQgoHUmVzdGFydBIaLnByb2NtZ3IudjEuUmVzdGFydFJlcXVlc3QaGy5wcm9jbWdyLnYxLlJlc3RhcnRSZXNwb25zZRI/CgZEZWxldGUSGS5wcm9jbWdyLnYxLkRlbGV0ZVJlcXVlc3QaGi5wcm9jbWdyLnYxLkRlbGV0ZVJlc3BvbnNlEjkKBExpc3QSFy5wcm9jbWdyLnYxLkxpc3RSZXF1ZXN0GhgucHJvY21nci52MS5MaXN0UmVzcG9uc2USRQoIRGVzY3JpYmUSGy5wcm9jbWdyLnYxLkRlc2NyaWJlUmVxdWVzdBocLnByb2NtZ3IudjEuRGVzY3JpYmVSZXNwb25zZRI/CgZVcGRhdGUSGS5wcm9jbWdyLnYxLlVwZGF0ZVJlcXVlc3QaGi5wcm9jbWdyLnYxLlVwZGF0ZVJlc3BvbnNlElEKDFJlbG9hZENvbmZpZxIfLnByb2NtZ3IudjEuUmVsb2FkQ29uZmlnUmVxdWVzdBogLnByb2NtZ3IudjEuUmVsb2FkQ29uZmlnUmVzcG9uc2USSAoJR2V0U3RhdHVzEhwucHJvY21nci52MS5HZXRTdGF0dXNSZXF1ZXN0Gh0ucHJvY21nci52MS5HZXRTdGF0dXNSZXNwb25zZRJdChBHZXRSZXNvdXJjZVVzYWdlEiMucHJvY21nci52MS5HZXRSZXNvdXJjZVVzYWdlUmVxdWVzdBokLnByb2NtZ3IudjEuR2V0UmVzb3VyY2VVc2FnZVJlc3BvbnNlElAKC1dhdGNoRXZlbnRzEh4ucHJvY21nci52MS5XYXRjaEV2ZW50c1JlcXVlc3QaHy5wcm9jbWdyLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwARJHCghUYWlsTG9ncxIbLnByb2NtZ3IudjEuVGFpbExvZ3NSZXF1ZXN0GhwucHJvY21nci52MS5UYWlsTG9nc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message procmgr.v1.HealthCheck
@@ -336,6 +336,21 @@ export type ProcessSpec = Message<"procmgr.v1.ProcessSpec"> & {
    * @generated from field: procmgr.v1.ResourceLimits resource_limits = 38;
    */
   resourceLimits?: ResourceLimits | undefined;
+
+  /**
+   * Listening sockets the daemon opens and holds, passed as fd 3 on (LISTEN_FDS, LISTEN_FDNAMES,
+   * LISTEN_PID as under systemd) and kept across restarts.
+   *
+   * @generated from field: repeated procmgr.v1.SocketSpec sockets = 40;
+   */
+  sockets: SocketSpec[];
+
+  /**
+   * Started by the first connection to one of its sockets.
+   *
+   * @generated from field: bool start_on_connect = 41;
+   */
+  startOnConnect: boolean;
 };
 
 /**
@@ -424,6 +439,62 @@ export const ExitInfoSchema: GenMessage<ExitInfo> = /*@__PURE__*/
   messageDesc(file_procmgr_v1_process_manager, 3);
 
 /**
+ * One listening socket of a process (processes.yaml's `sockets:`).
+ *
+ * @generated from message procmgr.v1.SocketSpec
+ */
+export type SocketSpec = Message<"procmgr.v1.SocketSpec"> & {
+  /**
+   * "127.0.0.1:8080", "[::1]:8080", ":8080" (every address), or an absolute unix socket path.
+   *
+   * @generated from field: string listen = 1;
+   */
+  listen: string;
+
+  /**
+   * Its name in LISTEN_FDNAMES ("" = the process's name).
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * "stream" ("" too) or "datagram".
+   *
+   * @generated from field: string type = 3;
+   */
+  type: string;
+
+  /**
+   * listen(2)'s backlog (0 = the default, 4096 capped by the kernel).
+   *
+   * @generated from field: uint32 backlog = 4;
+   */
+  backlog: number;
+
+  /**
+   * A unix socket file's permissions, octal ("0660"; "" = 0666).
+   *
+   * @generated from field: string mode = 5;
+   */
+  mode: string;
+
+  /**
+   * A unix socket file's owner: "user" or "user:group".
+   *
+   * @generated from field: string owner = 6;
+   */
+  owner: string;
+};
+
+/**
+ * Describes the message procmgr.v1.SocketSpec.
+ * Use `create(SocketSpecSchema)` to create a new message.
+ */
+export const SocketSpecSchema: GenMessage<SocketSpec> = /*@__PURE__*/
+  messageDesc(file_procmgr_v1_process_manager, 4);
+
+/**
  * How a process is tracked and each of its configured limits enforced.
  *
  * @generated from message procmgr.v1.Enforcement
@@ -467,7 +538,7 @@ export type Enforcement = Message<"procmgr.v1.Enforcement"> & {
  * Use `create(EnforcementSchema)` to create a new message.
  */
 export const EnforcementSchema: GenMessage<Enforcement> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 4);
+  messageDesc(file_procmgr_v1_process_manager, 5);
 
 /**
  * @generated from message procmgr.v1.ProcessStatus
@@ -648,7 +719,7 @@ export type ProcessStatus = Message<"procmgr.v1.ProcessStatus"> & {
  * Use `create(ProcessStatusSchema)` to create a new message.
  */
 export const ProcessStatusSchema: GenMessage<ProcessStatus> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 5);
+  messageDesc(file_procmgr_v1_process_manager, 6);
 
 /**
  * A running process's cgroup, in two reads: what a list of every process can afford.
@@ -683,7 +754,7 @@ export type ProcessUsage = Message<"procmgr.v1.ProcessUsage"> & {
  * Use `create(ProcessUsageSchema)` to create a new message.
  */
 export const ProcessUsageSchema: GenMessage<ProcessUsage> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 6);
+  messageDesc(file_procmgr_v1_process_manager, 7);
 
 /**
  * @generated from message procmgr.v1.CreateRequest
@@ -700,7 +771,7 @@ export type CreateRequest = Message<"procmgr.v1.CreateRequest"> & {
  * Use `create(CreateRequestSchema)` to create a new message.
  */
 export const CreateRequestSchema: GenMessage<CreateRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 7);
+  messageDesc(file_procmgr_v1_process_manager, 8);
 
 /**
  * @generated from message procmgr.v1.CreateResponse
@@ -717,7 +788,7 @@ export type CreateResponse = Message<"procmgr.v1.CreateResponse"> & {
  * Use `create(CreateResponseSchema)` to create a new message.
  */
 export const CreateResponseSchema: GenMessage<CreateResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 8);
+  messageDesc(file_procmgr_v1_process_manager, 9);
 
 /**
  * @generated from message procmgr.v1.StartRequest
@@ -742,7 +813,7 @@ export type StartRequest = Message<"procmgr.v1.StartRequest"> & {
  * Use `create(StartRequestSchema)` to create a new message.
  */
 export const StartRequestSchema: GenMessage<StartRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 9);
+  messageDesc(file_procmgr_v1_process_manager, 10);
 
 /**
  * @generated from message procmgr.v1.StartResponse
@@ -768,7 +839,7 @@ export type StartResponse = Message<"procmgr.v1.StartResponse"> & {
  * Use `create(StartResponseSchema)` to create a new message.
  */
 export const StartResponseSchema: GenMessage<StartResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 10);
+  messageDesc(file_procmgr_v1_process_manager, 11);
 
 /**
  * @generated from message procmgr.v1.StopRequest
@@ -793,7 +864,7 @@ export type StopRequest = Message<"procmgr.v1.StopRequest"> & {
  * Use `create(StopRequestSchema)` to create a new message.
  */
 export const StopRequestSchema: GenMessage<StopRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 11);
+  messageDesc(file_procmgr_v1_process_manager, 12);
 
 /**
  * @generated from message procmgr.v1.StopResponse
@@ -819,7 +890,7 @@ export type StopResponse = Message<"procmgr.v1.StopResponse"> & {
  * Use `create(StopResponseSchema)` to create a new message.
  */
 export const StopResponseSchema: GenMessage<StopResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 12);
+  messageDesc(file_procmgr_v1_process_manager, 13);
 
 /**
  * @generated from message procmgr.v1.RestartRequest
@@ -844,7 +915,7 @@ export type RestartRequest = Message<"procmgr.v1.RestartRequest"> & {
  * Use `create(RestartRequestSchema)` to create a new message.
  */
 export const RestartRequestSchema: GenMessage<RestartRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 13);
+  messageDesc(file_procmgr_v1_process_manager, 14);
 
 /**
  * @generated from message procmgr.v1.RestartResponse
@@ -870,7 +941,7 @@ export type RestartResponse = Message<"procmgr.v1.RestartResponse"> & {
  * Use `create(RestartResponseSchema)` to create a new message.
  */
 export const RestartResponseSchema: GenMessage<RestartResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 14);
+  messageDesc(file_procmgr_v1_process_manager, 15);
 
 /**
  * @generated from message procmgr.v1.DeleteRequest
@@ -894,7 +965,7 @@ export type DeleteRequest = Message<"procmgr.v1.DeleteRequest"> & {
  * Use `create(DeleteRequestSchema)` to create a new message.
  */
 export const DeleteRequestSchema: GenMessage<DeleteRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 15);
+  messageDesc(file_procmgr_v1_process_manager, 16);
 
 /**
  * @generated from message procmgr.v1.DeleteResponse
@@ -916,7 +987,7 @@ export type DeleteResponse = Message<"procmgr.v1.DeleteResponse"> & {
  * Use `create(DeleteResponseSchema)` to create a new message.
  */
 export const DeleteResponseSchema: GenMessage<DeleteResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 16);
+  messageDesc(file_procmgr_v1_process_manager, 17);
 
 /**
  * @generated from message procmgr.v1.ListRequest
@@ -929,7 +1000,7 @@ export type ListRequest = Message<"procmgr.v1.ListRequest"> & {
  * Use `create(ListRequestSchema)` to create a new message.
  */
 export const ListRequestSchema: GenMessage<ListRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 17);
+  messageDesc(file_procmgr_v1_process_manager, 18);
 
 /**
  * @generated from message procmgr.v1.ListResponse
@@ -946,7 +1017,7 @@ export type ListResponse = Message<"procmgr.v1.ListResponse"> & {
  * Use `create(ListResponseSchema)` to create a new message.
  */
 export const ListResponseSchema: GenMessage<ListResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 18);
+  messageDesc(file_procmgr_v1_process_manager, 19);
 
 /**
  * @generated from message procmgr.v1.DescribeRequest
@@ -963,7 +1034,7 @@ export type DescribeRequest = Message<"procmgr.v1.DescribeRequest"> & {
  * Use `create(DescribeRequestSchema)` to create a new message.
  */
 export const DescribeRequestSchema: GenMessage<DescribeRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 19);
+  messageDesc(file_procmgr_v1_process_manager, 20);
 
 /**
  * @generated from message procmgr.v1.DescribeResponse
@@ -1007,7 +1078,7 @@ export type DescribeResponse = Message<"procmgr.v1.DescribeResponse"> & {
  * Use `create(DescribeResponseSchema)` to create a new message.
  */
 export const DescribeResponseSchema: GenMessage<DescribeResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 20);
+  messageDesc(file_procmgr_v1_process_manager, 21);
 
 /**
  * @generated from message procmgr.v1.UpdateRequest
@@ -1051,7 +1122,7 @@ export type UpdateRequest = Message<"procmgr.v1.UpdateRequest"> & {
  * Use `create(UpdateRequestSchema)` to create a new message.
  */
 export const UpdateRequestSchema: GenMessage<UpdateRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 21);
+  messageDesc(file_procmgr_v1_process_manager, 22);
 
 /**
  * @generated from message procmgr.v1.UpdateResponse
@@ -1083,7 +1154,7 @@ export type UpdateResponse = Message<"procmgr.v1.UpdateResponse"> & {
  * Use `create(UpdateResponseSchema)` to create a new message.
  */
 export const UpdateResponseSchema: GenMessage<UpdateResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 22);
+  messageDesc(file_procmgr_v1_process_manager, 23);
 
 /**
  * @generated from message procmgr.v1.ReloadConfigRequest
@@ -1102,7 +1173,7 @@ export type ReloadConfigRequest = Message<"procmgr.v1.ReloadConfigRequest"> & {
  * Use `create(ReloadConfigRequestSchema)` to create a new message.
  */
 export const ReloadConfigRequestSchema: GenMessage<ReloadConfigRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 23);
+  messageDesc(file_procmgr_v1_process_manager, 24);
 
 /**
  * @generated from message procmgr.v1.ReloadConfigResponse
@@ -1144,7 +1215,7 @@ export type ReloadConfigResponse = Message<"procmgr.v1.ReloadConfigResponse"> & 
  * Use `create(ReloadConfigResponseSchema)` to create a new message.
  */
 export const ReloadConfigResponseSchema: GenMessage<ReloadConfigResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 24);
+  messageDesc(file_procmgr_v1_process_manager, 25);
 
 /**
  * @generated from message procmgr.v1.GetStatusRequest
@@ -1157,7 +1228,7 @@ export type GetStatusRequest = Message<"procmgr.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 25);
+  messageDesc(file_procmgr_v1_process_manager, 26);
 
 /**
  * @generated from message procmgr.v1.GetStatusResponse
@@ -1224,7 +1295,7 @@ export type GetStatusResponse = Message<"procmgr.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 26);
+  messageDesc(file_procmgr_v1_process_manager, 27);
 
 /**
  * @generated from message procmgr.v1.GetResourceUsageRequest
@@ -1241,7 +1312,7 @@ export type GetResourceUsageRequest = Message<"procmgr.v1.GetResourceUsageReques
  * Use `create(GetResourceUsageRequestSchema)` to create a new message.
  */
 export const GetResourceUsageRequestSchema: GenMessage<GetResourceUsageRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 27);
+  messageDesc(file_procmgr_v1_process_manager, 28);
 
 /**
  * @generated from message procmgr.v1.GetResourceUsageResponse
@@ -1324,7 +1395,7 @@ export type GetResourceUsageResponse = Message<"procmgr.v1.GetResourceUsageRespo
  * Use `create(GetResourceUsageResponseSchema)` to create a new message.
  */
 export const GetResourceUsageResponseSchema: GenMessage<GetResourceUsageResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 28);
+  messageDesc(file_procmgr_v1_process_manager, 29);
 
 /**
  * @generated from message procmgr.v1.WatchEventsRequest
@@ -1343,7 +1414,7 @@ export type WatchEventsRequest = Message<"procmgr.v1.WatchEventsRequest"> & {
  * Use `create(WatchEventsRequestSchema)` to create a new message.
  */
 export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 29);
+  messageDesc(file_procmgr_v1_process_manager, 30);
 
 /**
  * @generated from message procmgr.v1.WatchEventsResponse
@@ -1400,7 +1471,7 @@ export type WatchEventsResponse = Message<"procmgr.v1.WatchEventsResponse"> & {
  * Use `create(WatchEventsResponseSchema)` to create a new message.
  */
 export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 30);
+  messageDesc(file_procmgr_v1_process_manager, 31);
 
 /**
  * @generated from message procmgr.v1.TailLogsRequest
@@ -1438,7 +1509,7 @@ export type TailLogsRequest = Message<"procmgr.v1.TailLogsRequest"> & {
  * Use `create(TailLogsRequestSchema)` to create a new message.
  */
 export const TailLogsRequestSchema: GenMessage<TailLogsRequest> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 31);
+  messageDesc(file_procmgr_v1_process_manager, 32);
 
 /**
  * @generated from message procmgr.v1.TailLogsResponse
@@ -1462,7 +1533,7 @@ export type TailLogsResponse = Message<"procmgr.v1.TailLogsResponse"> & {
  * Use `create(TailLogsResponseSchema)` to create a new message.
  */
 export const TailLogsResponseSchema: GenMessage<TailLogsResponse> = /*@__PURE__*/
-  messageDesc(file_procmgr_v1_process_manager, 32);
+  messageDesc(file_procmgr_v1_process_manager, 33);
 
 /**
  * @generated from enum procmgr.v1.ProcessState
