@@ -18,7 +18,7 @@ export function splitHostPort(address: string): HostPort | undefined {
 }
 
 /** The eight 16-bit words of an IPv6 address (zone id dropped); `undefined` when not one. */
-function ipv6Words(address: string): number[] | undefined {
+export function ipv6Words(address: string): number[] | undefined {
   const host = address.replace(/%.*$/, "");
   if (isIP(host) !== 6) return undefined;
   let text = host;

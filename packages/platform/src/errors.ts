@@ -3,11 +3,11 @@ export type PlatformErrorCode =
   | "lookup-failed" // getent failed (not "not found"), or the fallback file could not be read
   | "invalid-entry" // a passwd/group entry that does not have the expected fields
   | "native-unavailable" // the FFI library (koffi) or libc could not be loaded
-  | "socket-address" // a unix socket path that cannot be used (too long, relative, NUL...)
-  | "socket-call" // a system call on a unix socket failed (the message names it and errno)
+  | "socket-address" // a socket address that cannot be used (unix path too long, relative, NUL...; not host:port)
+  | "socket-call" // a system call on a socket failed (the message names it and errno)
   | "notify-field" // an sd_notify field that cannot be sent (newline or "=" in a key...)
   | "invalid-option" // an option value that is not what the function expects
-  | "main-thread-only" // a unix datagram receiver opened in a worker thread (SIGIO reaches the main thread only)
+  | "main-thread-only" // signal-driven I/O (datagram receiver, watched socket) in a worker thread (SIGIO reaches the main thread only)
   | "unknown";
 
 /** The platform domain's one error class. */

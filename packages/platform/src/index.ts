@@ -5,6 +5,20 @@ export type { PlatformErrorCode } from "./errors.js";
 export { PlatformError } from "./errors.js";
 export { readXattr } from "./libc.js";
 export type {
+  InetListenAddress,
+  ListenAddress,
+  ListenSocket,
+  ListenSocketSpec,
+  ListenSocketType,
+  UnixListenAddress,
+} from "./listen-socket.js";
+export {
+  formatListenAddress,
+  openListenSocket,
+  parseListenAddress,
+  watchConnections,
+} from "./listen-socket.js";
+export type {
   NotifyDrop,
   NotifyDropReason,
   NotifyFields,

@@ -1,7 +1,8 @@
 /**
- * The libc side of unix datagram sockets (unix-datagram.ts; why FFI: see there), over koffi: the
- * constants (asm-generic, Linux), the bound functions, `struct sockaddr_un`, pointers in native
- * structures, socket options and files, sending, and errors naming the call and the errno.
+ * The libc side of the sockets Node cannot make: unix datagram sockets (unix-datagram.ts; why
+ * FFI: see there) and listening sockets held without accepting (listen-socket.ts), over koffi:
+ * the constants (asm-generic, Linux), the bound functions, `struct sockaddr_un`, pointers in
+ * native structures, socket options and files, sending, and errors naming the call and the errno.
  */
 import { lstatSync, type Stats, unlinkSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
@@ -10,10 +11,16 @@ import { PlatformError } from "./errors.js";
 type Koffi = typeof import("koffi");
 
 export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
 export const SO_RCVBUF = 8;
 export const SO_PASSCRED = 16;
 export const SO_RCVBUFFORCE = 33;
@@ -27,6 +34,8 @@ export const F_GETFL = 3;
 export const F_SETFL = 4;
 export const F_SETOWN = 8;
 export const O_ASYNC = 0o20000;
+export const O_NONBLOCK = 0o4000;
+export const POLLIN = 0x001;
 
 /** sun_path is 108 bytes, NUL included. */
 export const unixPathMax = 107;
@@ -44,6 +53,11 @@ export interface Libc {
   readonly koffi: Koffi;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
+  listen(fd: number, backlog: number): number;
+  /** poll(2) on an array of `struct pollfd` (8 bytes each: int fd, short events, short revents). */
+  poll(fds: Buffer, count: number, timeoutMs: number): number;
+  /** The index of a network interface by name; 0 when there is none. */
+  ifNameToIndex(name: string): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   /** recvmsg(2) on a pointer to native memory; only ever called with MSG_DONTWAIT. */
   recvmsg(fd: number, msg: bigint, flags: number): number | bigint;
@@ -79,7 +93,7 @@ async function bindLibc(): Promise<Libc> {
   if (process.platform !== "linux" || !supportedArchs.has(process.arch)) {
     throw new PlatformError(
       "native-unavailable",
-      `unix datagram sockets: ${process.platform}/${process.arch} is not supported (Linux on ${[...supportedArchs].join(", ")})`,
+      `sockets through libc: ${process.platform}/${process.arch} is not supported (Linux on ${[...supportedArchs].join(", ")})`,
     );
   }
   let koffi: Koffi;
@@ -88,7 +102,7 @@ async function bindLibc(): Promise<Libc> {
   } catch (e) {
     throw new PlatformError(
       "native-unavailable",
-      `cannot load koffi (FFI) for unix datagram sockets: ${(e as Error).message}`,
+      `cannot load koffi (FFI) for sockets through libc: ${(e as Error).message}`,
       { cause: e },
     );
   }
@@ -112,6 +126,9 @@ async function bindLibc(): Promise<Libc> {
     koffi,
     socket: libc.func("int socket(int domain, int type, int protocol)"),
     bind: libc.func("int bind(int fd, const void *addr, uint32_t len)"),
+    listen: libc.func("int listen(int fd, int backlog)"),
+    poll: libc.func("int poll(void *fds, unsigned long count, int timeout)"),
+    ifNameToIndex: libc.func("unsigned int if_nametoindex(const char *name)"),
     setsockopt: libc.func(
       "int setsockopt(int fd, int level, int name, const void *value, uint32_t len)",
     ),
@@ -183,10 +200,21 @@ export function callError(
   errno: number,
   hint?: string,
 ): PlatformError {
+  return syscallError(libc, call, `${what} ${path}`, errno, hint);
+}
+
+/** `subject: call failed: ERRNO (hint)`; `subject` names the socket (and its address). */
+export function syscallError(
+  libc: Libc,
+  call: string,
+  subject: string,
+  errno: number,
+  hint?: string,
+): PlatformError {
   const name = libc.errnoName(errno);
   return new PlatformError(
     "socket-call",
-    `${what} ${path}: ${call} failed: ${name}${hint === undefined ? "" : ` (${hint})`}`,
+    `${subject}: ${call} failed: ${name}${hint === undefined ? "" : ` (${hint})`}`,
   );
 }
 
@@ -239,22 +267,24 @@ export function setReceiveBuffer(
   setIntOption(libc, fd, SO_RCVBUF, bytes, what, path);
 }
 
-/** A socket file left by an earlier run is removed; anything else there is an error. */
-
-export function removeStaleSocket(path: string, what: string): void {
+/**
+ * A socket file left by an earlier run is removed; anything else there is an error. `subject`
+ * names the socket and its path in errors.
+ */
+export function removeStaleSocket(path: string, subject: string): void {
   let st: Stats;
   try {
     st = lstatSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new PlatformError("socket-call", `${what} ${path}: ${(e as Error).message}`, {
+    throw new PlatformError("socket-call", `${subject}: ${(e as Error).message}`, {
       cause: e,
     });
   }
   if (!st.isSocket()) {
     throw new PlatformError(
       "socket-call",
-      `${what} ${path}: bind failed: EADDRINUSE (a file that is not a socket exists there; not removing it)`,
+      `${subject}: bind failed: EADDRINUSE (a file that is not a socket exists there; not removing it)`,
     );
   }
   unlinkSync(path);
@@ -291,11 +321,6 @@ export function unlinkIfSame(path: string, bound: Stats): void {
   // Another process may have bound a new socket there since: only ours is removed.
   if (st.ino === bound.ino && st.dev === bound.dev) unlinkSync(path);
 }
-
-/**
- * The receivers open in this process, all drained at each SIGIO: the signal does not say which
- * socket it is for (F_SETSIG would, through siginfo, which Node does not hand out).
- */
 
 /**
  * Sends one datagram to the unix datagram socket at `path` (or `@name`), without waiting: a

@@ -9,9 +9,10 @@
  * library that ships prebuilt binaries (nothing to compile on install).
  *
  * Receiving is signal-driven I/O (O_ASYNC): the socket is non-blocking, owned by this process
- * (F_SETOWN), and the kernel sends SIGIO when a datagram arrives. One process-wide SIGIO
- * listener schedules a drain (setImmediate: every signal read in one poll phase makes one drain)
- * that calls recvmsg(2) with MSG_DONTWAIT on every open receiver until EAGAIN. Signals coalesce,
+ * (F_SETOWN), and the kernel sends SIGIO when a datagram arrives. The one process-wide SIGIO
+ * listener (sigio.ts, shared with the watched listening sockets of listen-socket.ts) schedules a
+ * drain (setImmediate: every signal read in one poll phase makes one drain) that calls
+ * recvmsg(2) with MSG_DONTWAIT on every open receiver until EAGAIN. Signals coalesce,
  * so one signal may stand for many datagrams: draining to EAGAIN makes that harmless. A drain
  * takes at most {@link drainBudget} datagrams per socket, then goes on at the next turn of the
  * event loop, so that a flood cannot starve it. No thread is held while waiting.
@@ -24,15 +25,15 @@
  * - Polling the descriptor from the event loop (uv_poll): Node exposes no uv_poll, and none of
  *   its handle types (net, dgram, fs) can adopt an AF_UNIX datagram descriptor.
  *
- * What that implies: receivers work on the main thread only (signals are delivered to its
- * listeners, a worker thread has none: opening one there is refused, as SIGIO's default action
- * terminates the process). The SIGIO listener is installed before the first O_ASYNC is set and
- * removed once the last receiver has cleared its O_ASYNC and closed. Node unrefs signal
- * listeners, and a loop that exits never reads the signals already caught, so a datagram that
- * has arrived would be lost: an open receiver keeps the process alive with a ref'd MessagePort
- * that nothing is ever sent on (a handle that never wakes up), as the threadpool call did.
- * libuv installs its signal handlers with SA_RESTART, so the signal does not make other threads'
- * system calls fail with EINTR (libuv already lives with SIGCHLD the same way).
+ * What that implies (kept by sigio.ts): receivers work on the main thread only (signals are
+ * delivered to its listeners, a worker thread has none: opening one there is refused, as SIGIO's
+ * default action terminates the process). The SIGIO listener is installed before the first
+ * O_ASYNC is set and removed once the last receiver has cleared its O_ASYNC and closed. Node
+ * unrefs signal listeners, and a loop that exits never reads the signals already caught, so a
+ * datagram that has arrived would be lost: an open receiver keeps the process alive (as the
+ * threadpool call did). libuv installs its signal handlers with SA_RESTART, so the signal does
+ * not make other threads' system calls fail with EINTR (libuv already lives with SIGCHLD the
+ * same way).
  *
  * koffi is imported lazily (first socket opened or datagram sent): processes that never touch a
  * notify socket never load native code.
@@ -42,7 +43,7 @@
  * are refused.
  */
 import { chmodSync, lstatSync, type Stats } from "node:fs";
-import { isMainThread, MessageChannel, type MessagePort } from "node:worker_threads";
+import { isMainThread } from "node:worker_threads";
 import { PlatformError } from "./errors.js";
 import {
   AF_UNIX,
@@ -73,6 +74,7 @@ import {
   unlinkIfSame,
   writePointer,
 } from "./libc.js";
+import { keepSigioListener, subscribeSigio } from "./sigio.js";
 
 /** recvmsg calls (datagrams) on one socket in one drain, before yielding to the event loop. */
 export const drainBudget = 256;
@@ -164,7 +166,7 @@ export async function openDatagramReceiver(
     if (libc.fcntl(fd, F_SETOWN, "int", process.pid) < 0) {
       throw callError(libc, "fcntl(F_SETOWN)", what, path, koffi.errno());
     }
-    if (!abstract) removeStaleSocket(path, what);
+    if (!abstract) removeStaleSocket(path, `${what} ${path}`);
     if (libc.bind(fd, addr, addr.length) < 0) {
       const errno = koffi.errno();
       throw callError(libc, "bind", what, path, errno, bindHint(libc.errnoName(errno), path));
@@ -189,48 +191,33 @@ export async function openDatagramReceiver(
 }
 
 const receivers = new Set<Receiver>();
-/** A receiver could not clear its O_ASYNC: the listener stays, lest a SIGIO kill the process. */
-let listenForever = false;
-/**
- * Keeps the event loop alive while a receiver is open, as a listening socket does (Node unrefs
- * signal listeners): a ref'd MessagePort that is never sent anything, so no wakeup, no polling.
- */
-let keepAlive: MessagePort | undefined;
+/** Set while a receiver is open: leaves the process-wide SIGIO listener (sigio.ts). */
+let unsubscribe: (() => Promise<void>) | undefined;
+/** The last unsubscribe under way: a close() concurrent with the last one waits for it too. */
+let unsubscribing: Promise<void> | undefined;
 let drainScheduled: NodeJS.Immediate | undefined;
 let retryTimer: NodeJS.Timeout | undefined;
 
 /** Before the first O_ASYNC is set: SIGIO's default action terminates the process. */
-function listen(): void {
-  if (!listening()) process.on("SIGIO", scheduleDrain);
-  if (keepAlive === undefined) {
-    keepAlive = new MessageChannel().port1;
-    keepAlive.ref();
-  }
+function listen(what: string): void {
+  unsubscribe ??= subscribeSigio(scheduleDrain, what);
 }
 
-function listening(): boolean {
-  return process.listeners("SIGIO").includes(scheduleDrain);
-}
-
-/**
- * Once no receiver is left, each having cleared its O_ASYNC. A SIGIO raised just before that
- * may still be on its way to a thread: the listener stays one more turn of the event loop, for
- * such a signal to land on it rather than on the default action.
- */
+/** Once no receiver is left, each having cleared its O_ASYNC. */
 async function stopListening(): Promise<void> {
-  if (receivers.size > 0 || (!listening() && keepAlive === undefined)) return;
-  await new Promise((resolve) => setImmediate(resolve));
   if (receivers.size > 0) return;
-  keepAlive?.close();
-  keepAlive = undefined;
-  if (!listenForever) process.removeListener("SIGIO", scheduleDrain);
-  if (drainScheduled !== undefined) clearImmediate(drainScheduled);
-  if (retryTimer !== undefined) clearTimeout(retryTimer);
-  drainScheduled = undefined;
-  retryTimer = undefined;
+  if (unsubscribe !== undefined) {
+    if (drainScheduled !== undefined) clearImmediate(drainScheduled);
+    if (retryTimer !== undefined) clearTimeout(retryTimer);
+    drainScheduled = undefined;
+    retryTimer = undefined;
+    unsubscribing = unsubscribe();
+    unsubscribe = undefined;
+  }
+  await unsubscribing;
 }
 
-/** The SIGIO listener: every signal read in one poll phase makes one drain, in the check phase. */
+/** At each SIGIO: every signal read in one poll phase makes one drain, in the check phase. */
 function scheduleDrain(): void {
   drainScheduled ??= setImmediate(drainAll);
 }
@@ -317,7 +304,7 @@ class Receiver implements DatagramReceiver {
   /** Listener first, then O_ASYNC; then a drain for what was queued before. */
   start(): void {
     receivers.add(this);
-    listen();
+    listen(this.#options.what);
     this.#setAsync(true);
     scheduleDrain();
   }
@@ -428,7 +415,7 @@ class Receiver implements DatagramReceiver {
         // exec) would keep the socket alive, signalling this process after the listener is gone.
         this.#setAsync(false);
       } catch (e) {
-        listenForever = true;
+        keepSigioListener();
         throw e;
       } finally {
         this.#libc.close(this.#fd);
