@@ -148,6 +148,7 @@ test("hotFields is exactly the documented set", () => {
     "restart_sec",
     "start_limit_burst",
     "start_limit_interval_sec",
+    "start_on_connect",
     "success_exit_status",
     "timeout_start_sec",
     "timeout_stop_sec",

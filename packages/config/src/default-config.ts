@@ -48,6 +48,11 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #   condition_path_exists    [] start only if the path exists; "!path" = must not exist;
 #                            "|path" = at least one of the "|" entries must exist
 #   ambient_capabilities     [] e.g. [net_bind_service] or CAP_NET_BIND_SERVICE
+#   sockets                  [] listening sockets the daemon holds and passes as fd 3 on
+#                            (LISTEN_FDS, as systemd): "127.0.0.1:8080", "[::1]:8080", ":8080",
+#                            "/run/app.sock", "name=..." before it, or {listen, name, type:
+#                            stream|datagram, backlog, mode, owner}; kept across restarts
+#   start_on_connect         false  started by the first connection to one of its sockets
 #   after / before           [] start ordering relative to other processes (cycles are errors)
 #   requires / wants         [] start these too (requires: fail if they fail)
 #   binds_to                 [] stop this process when one of these stops

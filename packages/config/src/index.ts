@@ -71,5 +71,6 @@ export type {
   ProcessType,
   ResourceLimits,
   RestartPolicy,
+  SocketConfig,
 } from "./types.js";
 export { checkUsersAndGroups } from "./users.js";

@@ -108,6 +108,7 @@ test("specToJson: processes.yaml names, set fields only, auto_start always", () 
   assert.deepEqual(specToJson({ restart: 9, healthCheck: { type: 0 }, autoStart: true }), {
     auto_start: true,
     restart: "9",
+    start_on_connect: false,
   });
 });
 

@@ -1,4 +1,5 @@
 import { isAbsolute } from "node:path";
+import { parseListenAddress } from "@procmgr/platform";
 import * as v from "valibot";
 import { normalizeCapability } from "./capabilities.js";
 import { didYouMean } from "./did-you-mean.js";
@@ -6,7 +7,6 @@ import { durationExpected, parseDuration } from "./duration.js";
 import { ConfigError } from "./errors.js";
 import { parseSignal } from "./signals.js";
 import { shellOperators, splitCommandWords } from "./split-command.js";
-import { parseListenAddress } from "@procmgr/platform";
 import type { EnvironmentFile, OutputTarget, PathCondition, SocketConfig } from "./types.js";
 
 /*
@@ -429,26 +429,35 @@ function oneSocket(item: unknown): SocketConfig {
   try {
     unix = parseListenAddress(listen).kind === "unix";
   } catch (e) {
-    throw new LeafError(`socket ${JSON.stringify(listen)}: ${(e as Error).message}`, socketsExpected);
+    throw new LeafError(
+      `socket ${JSON.stringify(listen)}: ${(e as Error).message}`,
+      socketsExpected,
+    );
   }
   const out: { -readonly [K in keyof SocketConfig]: SocketConfig[K] } = { listen, type: "stream" };
   if (fields.name !== undefined) {
     const name = asString(fields.name, "a name");
     if (!/^[A-Za-z0-9_.-]{1,255}$/.test(name)) {
-      throw new LeafError(`socket name ${JSON.stringify(name)}: letters, digits, "_", "." and "-" only`);
+      throw new LeafError(
+        `socket name ${JSON.stringify(name)}: letters, digits, "_", "." and "-" only`,
+      );
     }
     out.name = name;
   }
   if (fields.type !== undefined) {
     if (fields.type !== "stream" && fields.type !== "datagram") {
-      throw new LeafError(`socket type ${JSON.stringify(fields.type)}: expected stream or datagram`);
+      throw new LeafError(
+        `socket type ${JSON.stringify(fields.type)}: expected stream or datagram`,
+      );
     }
     out.type = fields.type;
   }
   if (fields.backlog !== undefined) {
     const n = Number(fields.backlog);
     if (!Number.isInteger(n) || n < 1 || n > 65535) {
-      throw new LeafError(`socket backlog ${JSON.stringify(fields.backlog)}: an integer from 1 to 65535`);
+      throw new LeafError(
+        `socket backlog ${JSON.stringify(fields.backlog)}: an integer from 1 to 65535`,
+      );
     }
     out.backlog = n;
   }

@@ -47,6 +47,8 @@ test("a minimal process gets every default", () => {
     runtimeDirectory: [],
     conditionPathExists: [],
     ambientCapabilities: [],
+    sockets: [],
+    startOnConnect: false,
     after: [],
     before: [],
     requires: [],
@@ -437,4 +439,44 @@ test("process types: what each needs, and what only one uses", () => {
     watchdog_sec: "1min",
   });
   assert.equal(ok.watchdogSec, 60);
+});
+
+test("sockets: addresses, names, key=value words and objects; bad ones named", () => {
+  const c = resolveProcessConfig("web", {
+    command: "x",
+    sockets: [
+      "127.0.0.1:8080",
+      "admin=/run/web/admin.sock",
+      "listen=:53,type=datagram",
+      { listen: "/run/web/x.sock", mode: "0660", owner: "www-data:www-data", backlog: 128 },
+    ],
+    start_on_connect: true,
+  });
+  assert.deepEqual(c.sockets, [
+    { listen: "127.0.0.1:8080", type: "stream" },
+    { listen: "/run/web/admin.sock", name: "admin", type: "stream" },
+    { listen: ":53", type: "datagram" },
+    {
+      listen: "/run/web/x.sock",
+      type: "stream",
+      backlog: 128,
+      mode: 0o660,
+      owner: "www-data:www-data",
+    },
+  ]);
+  assert.equal(c.startOnConnect, true);
+  const bad = (sockets: unknown, re: RegExp) =>
+    assert.throws(
+      () => resolveProcessConfig("web", { command: "x", sockets }),
+      (e: ConfigError) => re.test(e.issues.map((i) => i.message).join("\n")),
+    );
+  bad(["127.0.0.1:80", "127.0.0.1:80"], /socket 127\.0\.0\.1:80 is declared twice/);
+  bad(["8080"], /socket "8080": /);
+  bad([{ listen: "127.0.0.1:80", mode: "0660" }], /mode is for unix socket paths only/);
+  bad([{ listen: "/run/x.sock", lisen: 1 }], /unknown socket field "lisen", did you mean "listen"/);
+  bad([{ listen: "/run/x.sock", type: "seqpacket" }], /expected stream or datagram/);
+  assert.throws(
+    () => resolveProcessConfig("web", { command: "x", start_on_connect: true }),
+    /a connection can start only a process that has sockets/,
+  );
 });

@@ -14,7 +14,6 @@ import { accessSync, chownSync, closeSync, constants, mkdirSync, rmSync, statSyn
 import { isAbsolute, join, resolve } from "node:path";
 import type { PathCondition, ProcessConfig } from "@procmgr/config";
 import type { Cgroups, ProcessCgroup } from "./cgroups.js";
-import type { PassedSockets } from "./sockets.js";
 import { buildEnvironment } from "./environment.js";
 import type { PipeEnds } from "./fifo-pool.js";
 import {
@@ -29,6 +28,7 @@ import type { LogSink } from "./log-sink.js";
 import type { Host, LaunchContext, Managed, Owner, Run } from "./managed.js";
 import { type OutputRelay, stdioFor } from "./output-relay.js";
 import { signalSafe } from "./proc-fs.js";
+import type { PassedSockets } from "./sockets.js";
 import { stopDeadline } from "./stopper.js";
 import type { ExitResult } from "./types.js";
 

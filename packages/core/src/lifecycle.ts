@@ -20,8 +20,8 @@ import {
 } from "./policy.js";
 import { Readiness } from "./readiness.js";
 import { recordRun } from "./recovery.js";
-import type { PassedSockets } from "./sockets.js";
 import type { RunRecords } from "./run-records.js";
+import type { PassedSockets } from "./sockets.js";
 import { killRemnants, stopRun } from "./stopper.js";
 import type { ExitResult } from "./types.js";
 

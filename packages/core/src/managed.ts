@@ -7,10 +7,10 @@ import type { ChildProcess } from "node:child_process";
 import type { EventEmitter } from "node:events";
 import type { ProcessConfig } from "@procmgr/config";
 import type { ProcessCgroup } from "./cgroups.js";
-import type { PassedSockets } from "./sockets.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import type { Identity } from "./identity.js";
 import type { LogSink } from "./log-sink.js";
+import type { PassedSockets } from "./sockets.js";
 import type { ProcessEvent } from "./state-machine.js";
 import type {
   ExitResult,

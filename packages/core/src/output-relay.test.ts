@@ -312,6 +312,7 @@ function fakeHost(warnings: string[] = []): Host {
     warn: (_m, message) => warnings.push(message),
     setState: () => {},
     notifyEnvironment: async () => ({}),
+    passSockets: async () => ({ fds: [], env: {} }),
     onReady: () => {},
     watchdog: () => {},
     recordRun: () => {},

@@ -51,20 +51,28 @@ describe("sockets", () => {
     const client = (async () => {
       while (running) answers.push(await ask({ port }));
     })();
-    for (let i = 0; i < 20; i++) await sup.restart("web");
+    for (let i = 0; i < 20; i++) {
+      const { pid } = await sup.restart("web");
+      // Each instance serves before the next restart: requests meanwhile wait in the backlog.
+      while (!answers.some((a) => a.startsWith(`pid=${pid} `))) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
     running = false;
     await client;
     const failed = answers.filter((a) => !a.startsWith("pid="));
     assert.deepEqual(failed, [], `${failed.length} of ${answers.length} requests failed`);
     const pids = new Set(answers.map((a) => a.split(" ")[0]));
-    assert.ok(pids.size >= 2, `answered by ${pids.size} instances`);
+    assert.ok(pids.size >= 20, `answered by ${pids.size} instances: ${answers.length} answers`);
     await sup.stop("web");
   });
 
   it("start_on_connect: the first connection starts the process, and is answered", async () => {
     const sup = newSupervisor();
     const path = join(root, "lazy.sock");
-    await sup.create(served([{ listen: path, type: "stream", mode: 0o600 }], { startOnConnect: true }));
+    await sup.create(
+      served([{ listen: path, type: "stream", mode: 0o600 }], { startOnConnect: true }),
+    );
     const info = await waitState(sup, "web", "created");
     assert.equal(info.pid, undefined);
     for (let i = 0; i < 100 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 20));
@@ -92,7 +100,7 @@ describe("sockets", () => {
       assert.equal(info.state, "failed");
       assert.match(
         info.failureReason ?? "",
-        new RegExp(`process "web" socket 127\\.0\\.0\\.1:${port}: address already in use`),
+        new RegExp(`process "web" socket 127\\.0\\.0\\.1:${port}: .*address already in use`),
       );
       await sup.create(testConfig("other", ["sleep", "100"]));
       assert.equal((await sup.start("other")).state, "running");

@@ -5,6 +5,8 @@
  * waits in the backlog for the next one. Closed when the process is deleted, when its sockets
  * change, and at shutdown.
  */
+
+import { isDeepStrictEqual } from "node:util";
 import type { ProcessConfig, SocketConfig } from "@procmgr/config";
 import {
   type ListenSocket,
@@ -13,7 +15,6 @@ import {
   openListenSocket,
   watchConnections,
 } from "@procmgr/platform";
-import { isDeepStrictEqual } from "node:util";
 
 interface Held {
   /** The process's name (errors name the holder). */
@@ -64,6 +65,17 @@ export class Sockets {
       fds: held.open.map((s) => s.fd),
       env: { LISTEN_FDS: String(held.open.length), LISTEN_FDNAMES: names.join(":") },
     };
+  }
+
+  /**
+   * The sockets a run of process `id` gets: held (opened if needed), no longer watched, and
+   * blocking again (a previous program may have made them non-blocking: the flags are shared).
+   */
+  async forRun(id: string, config: ProcessConfig): Promise<PassedSockets> {
+    const passed = await this.ensure(id, config);
+    this.disarm(id);
+    for (const s of this.held.get(id)?.open ?? []) s.prepareForChild();
+    return passed;
   }
 
   private async open(id: string, config: ProcessConfig): Promise<ListenSocket[]> {

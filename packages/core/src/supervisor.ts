@@ -13,7 +13,6 @@ import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
 import { runtimeDirectoryBase } from "@procmgr/platform";
 import { Cgroups } from "./cgroups.js";
-import { Sockets } from "./sockets.js";
 import {
   bindsTo,
   conflict,
@@ -34,6 +33,7 @@ import { recordRun, stopCgroupLeftovers, stopLeftovers } from "./recovery.js";
 import { Registry, validateConfig } from "./registry.js";
 import { RunRecords } from "./run-records.js";
 import { defaultNotifySocket, RunWatch } from "./run-watch.js";
+import { Sockets } from "./sockets.js";
 import { isDown, type ProcessEvent, transition } from "./state-machine.js";
 import type {
   CgroupStatus,
@@ -85,11 +85,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       onReady: (m, run) => this.watch.onReady(m, run),
       watchdog: (m, run, trigger) => this.watch.watchdog(m, run, trigger),
       recordRun: (m, run) => recordRun(this.records, m, run),
-      passSockets: async (m) => {
-        const passed = await this.sockets.ensure(m.id, m.config);
-        this.sockets.disarm(m.id);
-        return passed;
-      },
+      passSockets: (m) => this.sockets.forRun(m.id, m.config),
     };
     this.relay = new OutputRelay(host, { stateDir: this.stateDir, logDir: this.logDir });
     this.cgroups = new Cgroups(options.cgroups !== false, instanceKey(this.stateDir));

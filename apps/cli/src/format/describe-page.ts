@@ -206,6 +206,8 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
         { field: "runtime_directory" },
         { field: "condition_path_exists" },
         { field: "ambient_capabilities" },
+        { field: "sockets" },
+        { field: "start_on_connect" },
         { field: "health_check" },
       ],
     ],
