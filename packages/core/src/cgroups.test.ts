@@ -13,7 +13,7 @@ import {
   waitOutput,
   waitState,
 } from "./harness.js";
-import { prelude } from "./launcher.js";
+import { prelude } from "./prelude.js";
 import { readProcStat } from "./proc-fs.js";
 import type { Supervisor } from "./supervisor.js";
 

@@ -27,6 +27,7 @@ import {
 import type { LogSink } from "./log-sink.js";
 import type { Host, LaunchContext, Managed, Owner, Run } from "./managed.js";
 import { type OutputRelay, stdioFor } from "./output-relay.js";
+import { prelude } from "./prelude.js";
 import { signalSafe } from "./proc-fs.js";
 import type { PassedSockets } from "./sockets.js";
 import { stopDeadline } from "./stopper.js";
@@ -437,26 +438,6 @@ export class Launcher {
   removeRuntimeDirs(m: Managed): void {
     for (const dir of m.runtimeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The exit status of a prelude that could not enter its cgroup (systemd's EXIT_CGROUP). */
-export const cgroupExitCode = 219;
-
-/**
- * `argv` as is, or run by a /bin/sh prelude that first writes its own pid to each of
- * `procsFiles` (its cgroup, before the program runs: no fork of the program can escape it) and
- * sets each of `ownPidVars` to that pid, then execs `argv` in its place (the pid stays the
- * program's). It runs before `setpriv` changes the user, with the daemon's rights.
- */
-export function prelude(
-  procsFiles: readonly string[],
-  ownPidVars: readonly string[],
-  argv: readonly string[],
-): string[] {
-  if (procsFiles.length === 0 && ownPidVars.length === 0) return [...argv];
-  const enter = `for f do [ "$f" = -- ] && break; echo $$ > "$f" || { echo "procmgr: cannot enter cgroup $f" >&2; exit ${cgroupExitCode}; }; shift; done; shift;`;
-  const vars = ownPidVars.map((name) => ` ${name}=$$; export ${name};`).join("");
-  return ["/bin/sh", "-c", `${enter}${vars} exec "$@"`, "sh", ...procsFiles, "--", ...argv];
 }
 
 /** The run of a child just spawned (its `spawn` event still to come). */

@@ -13,6 +13,7 @@ import type { LogSink } from "./log-sink.js";
 import type { PassedSockets } from "./sockets.js";
 import type { ProcessEvent } from "./state-machine.js";
 import type {
+  Enforcement,
   ExitResult,
   OutputListener,
   ProcessInfo,
@@ -190,4 +191,45 @@ export interface Host {
   recordRun(m: Managed, run: Run): void;
   /** A keep-alive from a run (sd_notify WATCHDOG=1), or `trigger`: the watchdog fires now. */
   watchdog(m: Managed, run: Run, trigger: boolean): void;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The ProcessInfo of `m` now, as every event carries it (`enforcement` and log paths given). */
+export function snapshotOf(
+  m: Managed,
+  enforcement: Enforcement,
+  logPath: (stream: Stream) => string | undefined,
+): ProcessInfo {
+  const info: Mutable<ProcessInfo> = {
+    id: m.id,
+    name: m.name,
+    source: m.source,
+    config: m.config,
+    state: m.state,
+    runCount: m.runCount,
+    restartCount: m.restartCount,
+    consecutiveFailures: m.consecutiveFailures,
+    createdAt: m.createdAt,
+    enforcement,
+    oomKills: m.oomKills,
+  };
+  if (m.state === "failed" && m.failureReason !== undefined) info.failureReason = m.failureReason;
+  if (m.stateReason !== undefined) info.stateReason = m.stateReason;
+  if (m.state === "backoff" && m.nextRestartAt) info.nextRestartAt = m.nextRestartAt;
+  const run = m.run;
+  if (run && !run.exit) {
+    info.pid = run.pid;
+    info.uptimeMs = Date.now() - run.startedAt.getTime();
+    if (run.statusText !== undefined) info.statusText = run.statusText;
+    if (run.health !== undefined) info.health = run.health.snapshot();
+  }
+  if (m.lastExit) info.lastExit = m.lastExit;
+  if (m.startedAt) info.startedAt = m.startedAt;
+  if (m.endedAt) info.endedAt = m.endedAt;
+  const out = logPath("stdout");
+  const err = logPath("stderr");
+  if (out) info.stdoutPath = out;
+  if (err) info.stderrPath = err;
+  return info;
 }

@@ -25,7 +25,7 @@ import {
 import { SupervisorError } from "./errors.js";
 import { Launcher } from "./launcher.js";
 import { Lifecycle } from "./lifecycle.js";
-import { type Host, isActive, type Managed } from "./managed.js";
+import { type Host, isActive, type Managed, snapshotOf } from "./managed.js";
 import { OutputRelay } from "./output-relay.js";
 import { failureResetMinMs } from "./policy.js";
 import { groupUsage } from "./proc-fs.js";
@@ -47,8 +47,6 @@ import type {
   SupervisorOptions,
   UpdateResult,
 } from "./types.js";
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export class Supervisor extends EventEmitter<SupervisorEvents> implements SupervisorApi {
   readonly stateDir: string;
@@ -335,37 +333,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 
   private snapshot(m: Managed): ProcessInfo {
-    const info: Mutable<ProcessInfo> = {
-      id: m.id,
-      name: m.name,
-      source: m.source,
-      config: m.config,
-      state: m.state,
-      runCount: m.runCount,
-      restartCount: m.restartCount,
-      consecutiveFailures: m.consecutiveFailures,
-      createdAt: m.createdAt,
-      enforcement: this.cgroups.enforcement(m.config, m.run?.cgroup, m.cgroupProblem),
-      oomKills: m.oomKills,
-    };
-    if (m.state === "failed" && m.failureReason !== undefined) info.failureReason = m.failureReason;
-    if (m.stateReason !== undefined) info.stateReason = m.stateReason;
-    if (m.state === "backoff" && m.nextRestartAt) info.nextRestartAt = m.nextRestartAt;
-    const run = m.run;
-    if (run && !run.exit) {
-      info.pid = run.pid;
-      info.uptimeMs = Date.now() - run.startedAt.getTime();
-      if (run.statusText !== undefined) info.statusText = run.statusText;
-      if (run.health !== undefined) info.health = run.health.snapshot();
-    }
-    if (m.lastExit) info.lastExit = m.lastExit;
-    if (m.startedAt) info.startedAt = m.startedAt;
-    if (m.endedAt) info.endedAt = m.endedAt;
-    const out = this.relay.logPath(m, "stdout");
-    const err = this.relay.logPath(m, "stderr");
-    if (out) info.stdoutPath = out;
-    if (err) info.stderrPath = err;
-    return info;
+    return snapshotOf(
+      m,
+      this.cgroups.enforcement(m.config, m.run?.cgroup, m.cgroupProblem),
+      (stream) => this.relay.logPath(m, stream),
+    );
   }
 
   private warn(m: Managed, message: string, cause?: unknown): void {

@@ -4,20 +4,10 @@ export { durationExpected, parseDurationSeconds } from "./duration.js";
 export type { PlatformErrorCode } from "./errors.js";
 export { PlatformError } from "./errors.js";
 export { readXattr } from "./libc.js";
-export type {
-  InetListenAddress,
-  ListenAddress,
-  ListenSocket,
-  ListenSocketSpec,
-  ListenSocketType,
-  UnixListenAddress,
-} from "./listen-socket.js";
-export {
-  formatListenAddress,
-  openListenSocket,
-  parseListenAddress,
-  watchConnections,
-} from "./listen-socket.js";
+export type { InetListenAddress, ListenAddress, UnixListenAddress } from "./listen-address.js";
+export { formatListenAddress, parseListenAddress } from "./listen-address.js";
+export type { ListenSocket, ListenSocketSpec, ListenSocketType } from "./listen-socket.js";
+export { openListenSocket, watchConnections } from "./listen-socket.js";
 export type {
   NotifyDrop,
   NotifyDropReason,

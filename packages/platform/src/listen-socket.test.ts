@@ -16,12 +16,11 @@ import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import { PlatformError } from "./errors.js";
 import { sendDatagram } from "./libc.js";
+import { formatListenAddress, parseListenAddress } from "./listen-address.js";
 import {
-  formatListenAddress,
   type ListenSocket,
   type ListenSocketSpec,
   openListenSocket,
-  parseListenAddress,
   watchConnections,
 } from "./listen-socket.js";
 import { openDatagramReceiver } from "./unix-datagram.js";
