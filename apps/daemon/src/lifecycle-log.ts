@@ -1,6 +1,6 @@
 /**
  * The daemon's log of what happens to its processes: starts (once ready), exits with their
- * reason, failures, restarts, health changes, definitions created and deleted.
+ * reason, failures, restarts, health changes, definitions created and deleted, warnings.
  */
 import type { SupervisorApi, SupervisorEvents } from "@procmgr/core";
 import { exitFailure } from "./convert.js";
@@ -48,6 +48,9 @@ export function logLifecycle(sup: SupervisorApi, log: Logger): () => void {
     created: ({ process: p }) =>
       log.info("process created", { name: p.name, id: p.id, source: p.source }),
     deleted: ({ process: p }) => log.info("process deleted", { name: p.name, id: p.id }),
+    // A limit that cannot be enforced, a failed exec_start_post, a log write error...
+    warning: ({ process: p, message }) =>
+      log.warn(message, p === undefined ? {} : { name: p.name }),
   };
   const entries = Object.entries(listeners) as [keyof SupervisorEvents, never][];
   for (const [event, listener] of entries) sup.on(event, listener);

@@ -1,7 +1,7 @@
 /**
  * Socket activation (`sockets:`, `start_on_connect`) with the real daemon, the real CLI and real
  * clients: the daemon opens and holds the listening sockets and passes them as fd 3 on
- * (e2e/fixtures/fd3-server.mjs checks LISTEN_PID/LISTEN_FDS and answers with its pid and
+ * (packages/core/test/fixtures/fd3-server.mjs checks LISTEN_PID/LISTEN_FDS and answers with its pid and
  * LISTEN_FDNAMES). Checks a socket that cannot be opened (fails that process only, named), the
  * first connection starting a lazy process, no refused connection across 20 `pm-cli restart`s and
  * across `pm-cli reload-config` (unchanged, then changed), and `create --socket` / `delete`
@@ -25,7 +25,7 @@ import {
   stopAllDaemons,
 } from "../harness/daemon.js";
 
-const fd3Server = join(repoRoot, "e2e/fixtures/fd3-server.mjs");
+const fd3Server = join(repoRoot, "packages/core/test/fixtures/fd3-server.mjs");
 
 type Target = { port: number } | { path: string };
 
@@ -318,13 +318,10 @@ describe("dd-procmgrd: sockets after a SIGKILL of the daemon", {
     if (d !== undefined) await removeDaemonDirs(d);
   });
 
-  test("the restarted daemon stops the leftover and opens the socket again for web", {
-    // After an unclean exit the next daemon removes the output FIFOs left in its state dir;
-    // the lstat of a FIFO right before the first `import("koffi")` trips Node 20's
-    // fs.realpathSync cache, koffi is resolved through pnpm's symlink and cannot find its
-    // native package, so every process with sockets (or sd_notify) fails.
-    todo: "bug: after a daemon SIGKILL, koffi fails to load (cannot load koffi (FFI))",
-  }, async () => {
+  // After an unclean exit the next daemon removes the output FIFOs left in its state dir: the
+  // lstat of a FIFO right before the first `import("koffi")` tripped Node 20's realpath cache,
+  // and koffi could not find its native package (fifo-pool.ts now unlinks without a stat).
+  test("the restarted daemon stops the leftover and opens the socket again for web", async () => {
     const port = await freePort();
     const node = JSON.stringify(process.execPath);
     d = await startDaemon({

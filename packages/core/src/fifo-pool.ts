@@ -5,7 +5,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  rmSync,
   statSync,
   unlinkSync,
 } from "node:fs";
@@ -79,7 +78,7 @@ export class FifoPool {
         return { read, write };
       } catch {
         if (read !== undefined) closeSync(read);
-        rmSync(path, { force: true });
+        removeFifo(path);
       }
     }
     this.fill();
@@ -94,7 +93,7 @@ export class FifoPool {
   /** Removes the pipes not taken (after the batch in the making); `take()` returns undefined. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const path of this.ready.splice(0)) rmSync(path, { force: true });
+    for (const path of this.ready.splice(0)) removeFifo(path);
     await this.filling;
   }
 
@@ -117,7 +116,7 @@ export class FifoPool {
     if (this.closed || error) {
       // No mkfifo, or a file system without FIFOs: every child keeps stdio "pipe".
       if (error) this.disabled = true;
-      for (const p of paths) rmSync(p, { force: true });
+      for (const p of paths) removeFifo(p);
       return false;
     }
     this.filledOnce = true;
@@ -158,11 +157,24 @@ export class FifoPool {
         this.disabled = true;
         return false;
       }
-      for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { force: true });
+      for (const name of readdirSync(this.dir)) removeFifo(join(this.dir, name));
       return true;
     } catch {
       this.disabled = true;
       return false;
     }
+  }
+}
+
+/**
+ * Removes a FIFO (ENOENT is fine) with unlink, never rm: rm lstats it first, and on Node 20 a
+ * stat of a FIFO right before the first load of koffi (sockets, sd_notify) makes the realpath of
+ * koffi's pnpm symlink stop early, so its native package is not found.
+ */
+function removeFifo(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
 }

@@ -110,6 +110,14 @@ describe("sockets", () => {
     }
   });
 
+  it("start_on_connect with a socket that cannot be opened: failed, naming it", async () => {
+    const sup = newSupervisor();
+    const path = join(root, "no-such-dir", "x.sock");
+    await sup.create(served([{ listen: path, type: "stream" }], { startOnConnect: true }));
+    const info = await waitState(sup, "web", "failed");
+    assert.match(info.failureReason ?? "", /process "web" socket .*x\.sock: .*does not exist/);
+  });
+
   it("two processes cannot hold one address: the second names the first", async () => {
     const sup = newSupervisor();
     const port = await freePort();
@@ -120,6 +128,9 @@ describe("sockets", () => {
     const second = await sup.start("web2");
     assert.equal(second.state, "failed");
     assert.match(second.failureReason ?? "", /already held by process "web"/);
+    // However it is written: every address on that port takes it too.
+    await sup.create({ ...served([{ listen: `:${port}`, type: "stream" }]), name: "web3" });
+    assert.match((await sup.start("web3")).failureReason ?? "", /already held by process "web"/);
     await sup.stop("web");
   });
 });

@@ -6,6 +6,7 @@
  * change, and at shutdown.
  */
 
+import { resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { ProcessConfig, SocketConfig } from "@procmgr/config";
 import {
@@ -13,6 +14,7 @@ import {
   lookupGroup,
   lookupUser,
   openListenSocket,
+  parseListenAddress,
   watchConnections,
 } from "@procmgr/platform";
 
@@ -83,7 +85,7 @@ export class Sockets {
     try {
       for (const s of config.sockets) {
         const what = `process "${config.name}" socket ${s.listen}`;
-        const holder = this.holderOf(s.listen, id);
+        const holder = this.holderOf(s, id);
         if (holder !== undefined) throw new Error(`${what}: already held by process "${holder}"`);
         const owner = s.owner === undefined ? undefined : await ownerIds(s.owner);
         opened.push(
@@ -106,10 +108,10 @@ export class Sockets {
     }
   }
 
-  /** The name of the other process that holds `listen`, if any. */
-  private holderOf(listen: string, except: string): string | undefined {
+  /** The name of the other process that holds `socket`'s address, if any. */
+  private holderOf(socket: SocketConfig, except: string): string | undefined {
     for (const [id, held] of this.held) {
-      if (id !== except && held.specs.some((s) => s.listen === listen)) return held.name;
+      if (id !== except && held.specs.some((s) => sameAddress(s, socket))) return held.name;
     }
     return undefined;
   }
@@ -152,4 +154,18 @@ export class Sockets {
   closeAll(): void {
     for (const id of [...this.held.keys()]) this.close(id);
   }
+}
+
+/**
+ * Whether two sockets would take the same address: one unix path however written, or one port
+ * of one protocol on the same host or on every address (`:port`).
+ */
+function sameAddress(a: SocketConfig, b: SocketConfig): boolean {
+  const x = parseListenAddress(a.listen);
+  const y = parseListenAddress(b.listen);
+  if (x.kind === "unix" || y.kind === "unix") {
+    return x.kind === "unix" && y.kind === "unix" && resolve(x.path) === resolve(y.path);
+  }
+  if (a.type !== b.type || x.port !== y.port) return false;
+  return x.allAddresses || y.allAddresses || x.host === y.host;
 }

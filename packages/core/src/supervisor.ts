@@ -376,7 +376,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       .arm(m.id, m.config, () => {
         this.start(m.id).catch((e: unknown) => this.warn(m, (e as Error).message, e));
       })
-      .catch((e: unknown) => this.warn(m, (e as Error).message, e));
+      .catch((e: unknown) => {
+        // Its sockets cannot be opened: as a start would fail (once; a failed one is only told).
+        if (m.state === "failed" || isActive(m)) this.warn(m, (e as Error).message, e);
+        else this.lifecycle.fail(m, (e as Error).message);
+      });
   }
 
   /** After a definition changed: sockets no longer wanted are closed, start_on_connect re-armed. */
