@@ -471,12 +471,8 @@ function oneSocket(item: unknown): SocketConfig {
   return out;
 }
 
-export const socketsSchema = leaf<unknown, SocketConfig[]>(socketsExpected, (value) => {
-  const sockets = (Array.isArray(value) ? value : [value]).map(oneSocket);
-  const seen = new Set<string>();
-  for (const s of sockets) {
-    if (seen.has(s.listen)) throw new LeafError(`socket ${s.listen} is declared twice`);
-    seen.add(s.listen);
-  }
-  return sockets;
-});
+// An address declared twice (in one process or two) is found when the sockets are opened: that
+// process fails, named, and the rest of the config applies.
+export const socketsSchema = leaf<unknown, SocketConfig[]>(socketsExpected, (value) =>
+  (Array.isArray(value) ? value : [value]).map(oneSocket),
+);

@@ -128,6 +128,10 @@ describe("sockets", () => {
     const second = await sup.start("web2");
     assert.equal(second.state, "failed");
     assert.match(second.failureReason ?? "", /already held by process "web"/);
+    // Twice in one process: that process fails, named.
+    const twice: SocketConfig = { listen: `127.0.0.1:${await freePort()}`, type: "stream" };
+    await sup.create({ ...served([twice, twice]), name: "twice" });
+    assert.match((await sup.start("twice")).failureReason ?? "", /socket .*: declared twice/);
     // However it is written: every address on that port takes it too.
     await sup.create({ ...served([{ listen: `:${port}`, type: "stream" }]), name: "web3" });
     assert.match((await sup.start("web3")).failureReason ?? "", /already held by process "web"/);

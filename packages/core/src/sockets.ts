@@ -83,10 +83,13 @@ export class Sockets {
   private async open(id: string, config: ProcessConfig): Promise<ListenSocket[]> {
     const opened: ListenSocket[] = [];
     try {
-      for (const s of config.sockets) {
+      for (const [i, s] of config.sockets.entries()) {
         const what = `process "${config.name}" socket ${s.listen}`;
         const holder = this.holderOf(s, id);
         if (holder !== undefined) throw new Error(`${what}: already held by process "${holder}"`);
+        if (config.sockets.slice(0, i).some((other) => sameAddress(other, s))) {
+          throw new Error(`${what}: declared twice`);
+        }
         const owner = s.owner === undefined ? undefined : await ownerIds(s.owner);
         opened.push(
           await openListenSocket(
