@@ -387,6 +387,25 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     await admin.start({ id: "talker" });
     await following;
     assert.equal(followed, "three\none\ntwo\nthree\n");
+
+    // Every process: each response names its process.
+    await admin.create({ spec: { name: "other", command: "sh", args: ["-c", "echo four"] } });
+    const otherDone = new Promise<void>((resolve) => {
+      const l = ({ process }: { process: { name: string } }) => {
+        if (process.name !== "other") return;
+        sup.off("exit", l);
+        resolve();
+      };
+      sup.on("exit", l);
+    });
+    await admin.start({ id: "other" });
+    await otherDone;
+    const byProcess = new Map<string, string>();
+    for await (const r of admin.tailLogs({ id: "", lines: 1, stream: LogStream.STDOUT })) {
+      byProcess.set(r.process, (byProcess.get(r.process) ?? "") + Buffer.from(r.data).toString());
+    }
+    assert.deepEqual(Object.fromEntries(byProcess), { talker: "three\n", other: "four\n" });
+    await admin.delete({ id: "other", force: true });
     await admin.delete({ id: "talker", force: true });
   });
 });

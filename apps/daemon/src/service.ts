@@ -358,61 +358,99 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
   };
 }
 
+/** One log file a TailLogs call reads: whose, which stream, where. */
+interface LogFile {
+  readonly process: ProcessInfo;
+  readonly stream: LogStream;
+  readonly path: string;
+}
+
+/** The log files of `processes` for the streams asked (inherit/null ones have none). */
+function logFiles(processes: readonly ProcessInfo[], stream: LogStream): LogFile[] {
+  const streams =
+    stream === LogStream.UNSPECIFIED ? [LogStream.STDOUT, LogStream.STDERR] : [stream];
+  return processes.flatMap((p) =>
+    streams.flatMap((s) => {
+      const path = streamName(s) === "stdout" ? p.stdoutPath : p.stderrPath;
+      return path === undefined ? [] : [{ process: p, stream: s, path }];
+    }),
+  );
+}
+
+/**
+ * The last lines of one process's log files (`id`), or of every process's (no `id`: each
+ * response names its process), then with `follow` what they write next, interleaved as it comes.
+ */
 async function* tailLogs(
   sup: SupervisorApi,
   req: { id: string; stream: LogStream; lines: number; follow: boolean },
   ctx: HandlerContext,
 ): AsyncGenerator<TailLogsResponse> {
-  let info: ProcessInfo;
+  let processes: ProcessInfo[];
   try {
-    info = sup.get(requireId(req.id));
+    processes = req.id === "" ? sup.list() : [sup.get(req.id)];
   } catch (e) {
     throw toConnectError(e);
   }
-  const streams =
-    req.stream === LogStream.UNSPECIFIED ? [LogStream.STDOUT, LogStream.STDERR] : [req.stream];
-  const pathOf = (s: LogStream) => (streamName(s) === "stdout" ? info.stdoutPath : info.stderrPath);
-  const withPath = streams.filter((s) => pathOf(s) !== undefined);
-  if (withPath.length === 0) {
+  const files = logFiles(processes, req.stream);
+  const only = req.id === "" ? undefined : processes[0];
+  if (only !== undefined && files.length === 0) {
     throw new ConnectError(
-      `process "${info.name}" has no log file (its output is inherited or discarded)`,
+      `process "${only.name}" has no log file (its output is inherited or discarded)`,
       Code.FailedPrecondition,
     );
   }
-  const positions = new Map<LogStream, number>();
-  for (const s of withPath) {
-    const t = await readLastLines(pathOf(s) as string, req.lines);
-    positions.set(s, t.position);
+  const response = (f: LogFile, data: Buffer) =>
+    create(TailLogsResponseSchema, { stream: f.stream, data, process: f.process.name });
+  const positions = new Map<LogFile, number>();
+  for (const f of files) {
+    const t = await readLastLines(f.path, req.lines);
+    positions.set(f, t.position);
     let data = t.data;
     if (!req.follow && t.partial.length > 0 && req.lines > 0) {
       data = Buffer.concat([data, t.partial, Buffer.from("\n")]);
     }
-    if (data.length > 0) yield create(TailLogsResponseSchema, { stream: s, data });
+    if (data.length > 0) yield response(f, data);
   }
   if (!req.follow) return;
+  yield* followLogs(sup, files, positions, only, response, ctx);
+}
 
+/** What the files get next, until the caller cancels (or the one process followed is deleted). */
+async function* followLogs(
+  sup: SupervisorApi,
+  files: readonly LogFile[],
+  positions: ReadonlyMap<LogFile, number>,
+  only: ProcessInfo | undefined,
+  response: (f: LogFile, data: Buffer) => TailLogsResponse,
+  ctx: HandlerContext,
+): AsyncGenerator<TailLogsResponse> {
   const queue = new AsyncQueue<TailLogsResponse>();
-  const followers = new Map<LogStream, FileFollower>();
-  for (const s of withPath) {
-    const f = new FileFollower(
-      pathOf(s) as string,
-      positions.get(s) ?? 0,
-      (data) => queue.push(create(TailLogsResponseSchema, { stream: s, data })),
-      (e) => queue.close(new ConnectError(`reading ${pathOf(s)}: ${e.message}`, Code.Internal)),
+  const followers = new Map<string, FileFollower>(); // by process id and stream
+  const key = (id: string, stream: LogStream) => `${id}/${stream}`;
+  for (const f of files) {
+    const follower = new FileFollower(
+      f.path,
+      positions.get(f) ?? 0,
+      (data) => queue.push(response(f, data)),
+      (e) => queue.close(new ConnectError(`reading ${f.path}: ${e.message}`, Code.Internal)),
     );
-    followers.set(s, f);
+    followers.set(key(f.process.id, f.stream), follower);
   }
-  // Only this process's output: a follower costs the others nothing.
-  const unsubscribe = sup.subscribeOutput(info.id, (stream) => {
-    followers.get(stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT)?.poke();
-  });
+  // Only the followed processes' output: a follower costs the others nothing.
+  const unsubscribes = [...new Set(files.map((f) => f.process.id))].map((id) =>
+    sup.subscribeOutput(id, (stream) => {
+      const s = stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT;
+      followers.get(key(id, s))?.poke();
+    }),
+  );
   const onDeleted: (...a: SupervisorEvents["deleted"]) => void = ({ process }) => {
-    if (process.id === info.id) queue.close();
+    if (process.id === only?.id) queue.close();
   };
   sup.on("deleted", onDeleted);
-  // Output written while the process exits may land just before the exit event.
+  // Output written while a process exits may land just before the exit event.
   const onExit: (...a: SupervisorEvents["exit"]) => void = ({ process }) => {
-    if (process.id === info.id) for (const f of followers.values()) f.poke();
+    for (const s of [LogStream.STDOUT, LogStream.STDERR]) followers.get(key(process.id, s))?.poke();
   };
   sup.on("exit", onExit);
   for (const f of followers.values()) await f.start();
@@ -420,7 +458,7 @@ async function* tailLogs(
   try {
     yield* queue;
   } finally {
-    unsubscribe();
+    for (const unsubscribe of unsubscribes) unsubscribe();
     sup.off("deleted", onDeleted);
     sup.off("exit", onExit);
     for (const f of followers.values()) f.close();
