@@ -338,18 +338,22 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     await admin.delete({ id: "sick" });
   });
 
-  test("tail logs: last lines, then follow new output", async () => {
-    await admin.create({
-      spec: { name: "talker", command: "sh", args: ["-c", "echo one; echo two; echo three"] },
-    });
-    const done = new Promise<void>((resolve) => {
+  /** Resolves at the next exit of process `name`. */
+  const exitOf = (name: string) =>
+    new Promise<void>((resolve) => {
       const l = ({ process }: { process: { name: string } }) => {
-        if (process.name !== "talker") return;
+        if (process.name !== name) return;
         sup.off("exit", l);
         resolve();
       };
       sup.on("exit", l);
     });
+
+  test("tail logs: last lines, then follow new output", async () => {
+    await admin.create({
+      spec: { name: "talker", command: "sh", args: ["-c", "echo one; echo two; echo three"] },
+    });
+    const done = exitOf("talker");
     await admin.start({ id: "talker" });
     await done;
     await rejectsWith(
@@ -390,14 +394,7 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
 
     // Every process: each response names its process.
     await admin.create({ spec: { name: "other", command: "sh", args: ["-c", "echo four"] } });
-    const otherDone = new Promise<void>((resolve) => {
-      const l = ({ process }: { process: { name: string } }) => {
-        if (process.name !== "other") return;
-        sup.off("exit", l);
-        resolve();
-      };
-      sup.on("exit", l);
-    });
+    const otherDone = exitOf("other");
     await admin.start({ id: "other" });
     await otherDone;
     const byProcess = new Map<string, string>();

@@ -4,6 +4,7 @@
  * snapshot they carry, and the one way to change a state).
  */
 import type { ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import type { EventEmitter } from "node:events";
 import type { ProcessConfig } from "@procmgr/config";
 import type { ProcessCgroup } from "./cgroups.js";
@@ -232,4 +233,9 @@ export function snapshotOf(
   if (out) info.stdoutPath = out;
   if (err) info.stderrPath = err;
   return info;
+}
+
+/** A short stable name of a supervisor's state directory (its notify socket, its cgroups). */
+export function instanceKey(stateDir: string): string {
+  return createHash("sha256").update(stateDir).digest("hex").slice(0, 12);
 }

@@ -7,7 +7,6 @@
  * dependency graph says what starts or stops with what. This file holds the API, the state
  * changes and the dependency walks over the registry.
  */
-import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
@@ -25,7 +24,7 @@ import {
 import { SupervisorError } from "./errors.js";
 import { Launcher } from "./launcher.js";
 import { Lifecycle } from "./lifecycle.js";
-import { type Host, isActive, type Managed, snapshotOf } from "./managed.js";
+import { type Host, instanceKey, isActive, type Managed, snapshotOf } from "./managed.js";
 import { OutputRelay } from "./output-relay.js";
 import { failureResetMinMs } from "./policy.js";
 import { groupUsage } from "./proc-fs.js";
@@ -493,9 +492,4 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       }
     }
   }
-}
-
-/** A short stable name of a supervisor's state directory (its notify socket, its cgroups). */
-function instanceKey(stateDir: string): string {
-  return createHash("sha256").update(stateDir).digest("hex").slice(0, 12);
 }
