@@ -47,6 +47,7 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #   runtime_directory        [] directories created under /run (or $XDG_RUNTIME_DIR), owned by user
 #   condition_path_exists    [] start only if the path exists; "!path" = must not exist;
 #                            "|path" = at least one of the "|" entries must exist
+#   log_timestamps           false  start each line of the log files with its arrival time
 #   ambient_capabilities     [] e.g. [net_bind_service] or CAP_NET_BIND_SERVICE
 #   sockets                  [] listening sockets the daemon holds and passes as fd 3 on
 #                            (LISTEN_FDS, as systemd): "127.0.0.1:8080", "[::1]:8080", ":8080",

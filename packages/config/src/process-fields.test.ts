@@ -107,6 +107,7 @@ test("specToJson: processes.yaml names, set fields only, auto_start always", () 
   assert.equal("user" in json, false);
   assert.deepEqual(specToJson({ restart: 9, healthCheck: { type: 0 }, autoStart: true }), {
     auto_start: true,
+    log_timestamps: false,
     restart: "9",
     start_on_connect: false,
   });

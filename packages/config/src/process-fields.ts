@@ -313,6 +313,19 @@ const rows = [
     describe: { label: "Stderr" },
   }),
   field({
+    yaml: "log_timestamps",
+    key: "logTimestamps",
+    schema: optional(leaf.booleanSchema),
+    default: false,
+    proto: "log_timestamps",
+    codec: codecs.bool,
+    flag: {
+      names: ["--log-timestamps"],
+      help: "Start each line of its log files with the time it arrived (ISO 8601, UTC)",
+    },
+    describe: { label: "Log timestamps" },
+  }),
+  field({
     yaml: "pidfile",
     key: "pidfile",
     schema: optional(leaf.pathSchema("path")),

@@ -41,6 +41,7 @@ test("a minimal process gets every default", () => {
     successExitStatus: [0],
     stdout: { kind: "default" },
     stderr: { kind: "default" },
+    logTimestamps: false,
     execStartPre: [],
     execStartPost: [],
     execStopPost: [],

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fixture, tempDir, testConfig, waitFor, waitOutput, waitState } from "./harness.js";
 import { type Host, newManaged } from "./managed.js";
-import { OutputRelay, stdioFor } from "./output-relay.js";
+import { OutputRelay, stamped, stdioFor } from "./output-relay.js";
 import { Supervisor } from "./supervisor.js";
 import type { ProcessInfo, SupervisorEvents } from "./types.js";
 
@@ -372,5 +372,33 @@ describe("OutputRelay (without a supervisor)", () => {
     assert.deepEqual(events.sort(), ["direct/stderr:err\n", "direct/stdout:out\n"]);
     unsubscribe();
     await relay.close();
+  });
+});
+
+describe("log_timestamps", () => {
+  it("starts each line with its arrival time, across chunks that split lines", () => {
+    const line = { atStart: true };
+    const a = stamped(Buffer.from("one\ntw"), line).toString();
+    const b = stamped(Buffer.from("o\nthree\n"), line).toString();
+    const lines = (a + b).split("\n").filter(Boolean);
+    assert.equal(lines.length, 3);
+    for (const [i, word] of ["one", "two", "three"].entries()) {
+      assert.match(
+        lines[i] ?? "",
+        new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z ${word}$`),
+      );
+    }
+    assert.equal(line.atStart, true);
+  });
+
+  it("a process with log_timestamps gets them in its log file", async () => {
+    await sup.create(
+      testConfig("stamped", ["sh", "-c", "echo first; echo second"], { logTimestamps: true }),
+    );
+    const exited = waitState(sup, "stamped", "exited");
+    await sup.start("stamped");
+    const info = await exited;
+    const text = readFileSync(info.stdoutPath ?? "", "utf8");
+    assert.match(text, /^\S+Z first\n\S+Z second\n$/);
   });
 });

@@ -200,11 +200,12 @@ export class OutputRelay {
   ): (chunk: Buffer) => boolean {
     const host = this.host;
     let failed = false;
+    const line = { atStart: true };
     return (chunk) => {
       let more = true;
       if (sink && !failed) {
         try {
-          if (!sink.write(chunk)) {
+          if (!sink.write(m.config.logTimestamps ? stamped(chunk, line) : chunk)) {
             more = false;
             void sink.drained().then(resume);
           }
@@ -263,4 +264,23 @@ export class OutputRelay {
   close(): Promise<void> {
     return this.fifos.close();
   }
+}
+
+/**
+ * `chunk` with the time it arrived before each line that starts in it (log_timestamps: the one
+ * per-line work of the relay, for those who ask). `line.atStart`: the previous chunk ended a line.
+ */
+export function stamped(chunk: Buffer, line: { atStart: boolean }): Buffer {
+  const time = Buffer.from(`${new Date().toISOString()} `);
+  const parts: Buffer[] = [];
+  let from = 0;
+  while (from < chunk.length) {
+    if (line.atStart) parts.push(time);
+    const nl = chunk.indexOf(10, from);
+    const end = nl < 0 ? chunk.length : nl + 1;
+    parts.push(chunk.subarray(from, end));
+    line.atStart = nl >= 0;
+    from = end;
+  }
+  return Buffer.concat(parts);
 }

@@ -197,6 +197,7 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
         // The daemon's own log files when the output goes there.
         { field: "stdout", prefer: (c) => c.d.stdoutPath },
         { field: "stderr", prefer: (c) => c.d.stderrPath },
+        { field: "log_timestamps" },
         { field: "pidfile" },
         { field: "process_type" },
         { field: "watchdog_sec" },
