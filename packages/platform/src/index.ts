@@ -3,6 +3,17 @@ export { isLoopbackHost, splitHostPort } from "./address.js";
 export { durationExpected, parseDurationSeconds } from "./duration.js";
 export type { PlatformErrorCode } from "./errors.js";
 export { PlatformError } from "./errors.js";
+export type { JournalFields, JournalSender } from "./journal.js";
+export {
+  boundedJournalEntry,
+  isJournalFieldName,
+  journalDatagramMax,
+  journalEntry,
+  journalSocketPath,
+  openJournalSender,
+  parseJournalEntry,
+  sendJournal,
+} from "./journal.js";
 export { readXattr } from "./libc.js";
 export type { InetListenAddress, ListenAddress, UnixListenAddress } from "./listen-address.js";
 export { formatListenAddress, parseListenAddress } from "./listen-address.js";
