@@ -45,6 +45,13 @@ export {
 } from "./runtime-dir.js";
 export { commandLine, shellJoin, shellQuote } from "./shell-quote.js";
 export { formatBytes } from "./size.js";
+export type {
+  DatagramReceiver,
+  DatagramReceiverOptions,
+  ReceivedDatagram,
+  SenderCredentials,
+} from "./unix-datagram.js";
+export { openDatagramReceiver } from "./unix-datagram.js";
 export type { GroupEntry, PasswdEntry, UserDatabaseOptions } from "./users.js";
 export {
   lookupGroup,
