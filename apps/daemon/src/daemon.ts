@@ -25,7 +25,7 @@ import {
   writeTokenFile,
 } from "./auth.js";
 import { DaemonError } from "./errors.js";
-import { logLifecycle } from "./lifecycle-log.js";
+import { logLifecycle, processFields } from "./lifecycle-log.js";
 import { type Listener, listenTcp, listenUnix, type RequestHandler } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { type PersistedProcess, ProcessStore } from "./persistence.js";
@@ -171,7 +171,11 @@ export class Daemon {
     this.detachLifecycle = logLifecycle(this.supervisor, this.log);
     const recovered = await this.supervisor.recover();
     for (const r of recovered.stopped) {
-      this.log.warn("stopped a leftover of the previous daemon", { name: r.name, pid: r.pid });
+      const id = this.supervisor.list().find((p) => p.name === r.name)?.id;
+      this.log.warn("stopped a leftover of the previous daemon", {
+        ...(id === undefined ? { process: r.name } : processFields({ id, name: r.name })),
+        pid: r.pid,
+      });
     }
     await this.restorePersisted();
     this.persistEnabled = true;
@@ -368,11 +372,14 @@ export class Daemon {
             await this.supervisor.start(info.id);
           }
         }
-        this.log.info("restored process", { name: p.name, id: p.id, running: p.running });
+        this.log.info("restored process", {
+          ...processFields(p),
+          running: p.running,
+        });
       } catch (e) {
         this.unrestorable.push(p);
         const msg = e instanceof ConfigError ? formatConfigError(e) : (e as Error).message;
-        this.log.error(`cannot restore persisted process ${p.name}: ${msg}`, { name: p.name });
+        this.log.error(`cannot restore persisted process ${p.name}: ${msg}`, processFields(p));
       }
     }
   }

@@ -67,8 +67,11 @@ test("an exit the OOM killer caused is a warning with the failure (the limit) an
   assert.equal(lines.length, 3);
   assert.match(
     lines[0] ?? "",
-    / warn process exited name=web signal=SIGKILL failure="killed by the OOM killer: memory limit 64 MiB" oom_killed=true$/,
+    / warn process exited process_id=id-web process=web signal=SIGKILL failure="killed by the OOM killer: memory limit 64 MiB" oom_killed=true$/,
   );
   assert.match(lines[1] ?? "", / failure="killed by the OOM killer" oom_killed=true$/);
-  assert.match(lines[2] ?? "", / warn process exited name=web signal=SIGKILL$/);
+  assert.match(
+    lines[2] ?? "",
+    / warn process exited process_id=id-web process=web signal=SIGKILL$/,
+  );
 });

@@ -8,18 +8,30 @@ import type { Logger } from "./logger.js";
 
 type Listeners = { [E in keyof SupervisorEvents]?: (...args: SupervisorEvents[E]) => void };
 
+/**
+ * The fields that name a process in every line about it: its full id (what `pm-cli list` shows
+ * the first 8 characters of, so `grep process_id=<short id>` finds its lines) and its name.
+ * Under journald they become PROCESS_ID and PROCESS_NAME (logger.ts).
+ */
+export function processFields(p: { readonly id: string; readonly name: string }): {
+  readonly process_id: string;
+  readonly process: string;
+} {
+  return { process_id: p.id, process: p.name };
+}
+
 /** Logs the supervisor's events until the returned function is called. */
 export function logLifecycle(sup: SupervisorApi, log: Logger): () => void {
   const listeners: Listeners = {
     state: ({ process: p, previous }) => {
-      if (p.state === "running") log.info("process started", { name: p.name, pid: p.pid });
+      if (p.state === "running") log.info("process started", { ...processFields(p), pid: p.pid });
       else if (p.state === "failed") {
-        log.warn("process failed", { name: p.name, reason: p.failureReason ?? "unknown" });
-      } else log.debug("process state", { name: p.name, from: previous, to: p.state });
+        log.warn("process failed", { ...processFields(p), reason: p.failureReason ?? "unknown" });
+      } else log.debug("process state", { ...processFields(p), from: previous, to: p.state });
     },
     exit: ({ process: p, exit }) => {
       const fields = {
-        name: p.name,
+        ...processFields(p),
         code: exit.code ?? undefined,
         signal: exit.signal ?? undefined,
         stopped_by_us: exit.stoppedByUs || undefined,
@@ -33,11 +45,11 @@ export function logLifecycle(sup: SupervisorApi, log: Logger): () => void {
       else log.warn("process exited", fields);
     },
     restart: ({ process: p, delayMs }) => {
-      log.info("restart scheduled", { name: p.name, in: `${(delayMs / 1000).toFixed(1)}s` });
+      log.info("restart scheduled", { ...processFields(p), in: `${(delayMs / 1000).toFixed(1)}s` });
     },
     health: ({ process: p, health }) => {
       const fields = {
-        name: p.name,
+        ...processFields(p),
         health: health.status,
         failures: health.consecutiveFailures,
         detail: health.lastResult?.detail,
@@ -46,11 +58,11 @@ export function logLifecycle(sup: SupervisorApi, log: Logger): () => void {
       else log.info("health check", fields);
     },
     created: ({ process: p }) =>
-      log.info("process created", { name: p.name, id: p.id, source: p.source }),
-    deleted: ({ process: p }) => log.info("process deleted", { name: p.name, id: p.id }),
+      log.info("process created", { ...processFields(p), source: p.source }),
+    deleted: ({ process: p }) => log.info("process deleted", processFields(p)),
     // A limit that cannot be enforced, a failed exec_start_post, a log write error...
     warning: ({ process: p, message }) =>
-      log.warn(message, p === undefined ? {} : { name: p.name }),
+      log.warn(message, p === undefined ? {} : processFields(p)),
   };
   const entries = Object.entries(listeners) as [keyof SupervisorEvents, never][];
   for (const [event, listener] of entries) sup.on(event, listener);

@@ -231,7 +231,10 @@ describe("dd-procmgrd on the host: a cgroup per process (tree, OOM, crash recove
     daemon = await startDaemon({ dirs });
     // Recovery runs before the configured processes start: the old tree is gone by "ready".
     for (const pid of firstRun) assert.equal(pidAlive(pid), false, `old pid ${pid} still runs`);
-    assert.match(daemon.output(), /stopped a leftover of the previous daemon name=tree/);
+    assert.match(
+      daemon.output(),
+      /stopped a leftover of the previous daemon (process_id=\S+ )?process=tree/,
+    );
 
     secondRun = await waitForRun(2);
     for (const pid of secondRun) assert.ok(!firstRun.includes(pid));

@@ -188,7 +188,9 @@ describe("dd-procmgrd: socket activation (sockets:, start_on_connect)", {
     );
     assert.match(
       d.output(),
-      new RegExp(`warn process failed name=squat reason=.*socket 127\\.0\\.0\\.1:${squatPort}`),
+      new RegExp(
+        `warn process failed process_id=\\S+ process=squat reason=.*socket 127\\.0\\.0\\.1:${squatPort}`,
+      ),
     );
 
     // Held (the socket file exists) but not started until someone connects.

@@ -163,7 +163,10 @@ function daemonCgroupsSuite(variant: Variant): void {
         (r) => r.code === 0,
       );
       const journal = await sb.exec(["journalctl", "-u", "dd-procmgrd", "--no-pager", "-o", "cat"]);
-      const recovered = /stopped a leftover of the previous daemon name=tree/.test(journal.stdout);
+      const recovered =
+        /stopped a leftover of the previous daemon (process_id=\S+ )?process=tree/.test(
+          journal.stdout,
+        );
       t.diagnostic(
         `KillMode=mixed, daemon SIGKILLed: ${
           leftDuringWait === undefined

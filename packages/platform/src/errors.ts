@@ -8,16 +8,24 @@ export type PlatformErrorCode =
   | "notify-field" // an sd_notify field that cannot be sent (newline or "=" in a key...)
   | "invalid-option" // an option value that is not what the function expects
   | "main-thread-only" // signal-driven I/O (datagram receiver, watched socket) in a worker thread (SIGIO reaches the main thread only)
+  | "journal-field" // a journal field whose name the native protocol refuses (lowercase, leading "_" or digit, too long)
   | "unknown";
 
 /** The platform domain's one error class. */
 export class PlatformError extends Error {
   override readonly name = "PlatformError";
   readonly code: PlatformErrorCode;
+  /** The errno name ("EAGAIN") of a failed system call, for "socket-call". */
+  readonly errno: string | undefined;
 
-  constructor(code: PlatformErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: PlatformErrorCode,
+    message: string,
+    options?: { cause?: unknown; errno?: string },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.errno = options?.errno;
   }
 
   static from(e: unknown): PlatformError {

@@ -3,6 +3,17 @@ export { isLoopbackHost, splitHostPort } from "./address.js";
 export { durationExpected, parseDurationSeconds } from "./duration.js";
 export type { PlatformErrorCode } from "./errors.js";
 export { PlatformError } from "./errors.js";
+export type { JournalFields, JournalSender } from "./journal.js";
+export {
+  boundedJournalEntry,
+  isJournalFieldName,
+  journalDatagramMax,
+  journalEntry,
+  journalSocketPath,
+  openJournalSender,
+  parseJournalEntry,
+  sendJournal,
+} from "./journal.js";
 export { readXattr } from "./libc.js";
 export type { InetListenAddress, ListenAddress, UnixListenAddress } from "./listen-address.js";
 export { formatListenAddress, parseListenAddress } from "./listen-address.js";
@@ -34,6 +45,13 @@ export {
 } from "./runtime-dir.js";
 export { commandLine, shellJoin, shellQuote } from "./shell-quote.js";
 export { formatBytes } from "./size.js";
+export type {
+  DatagramReceiver,
+  DatagramReceiverOptions,
+  ReceivedDatagram,
+  SenderCredentials,
+} from "./unix-datagram.js";
+export { openDatagramReceiver } from "./unix-datagram.js";
 export type { GroupEntry, PasswdEntry, UserDatabaseOptions } from "./users.js";
 export {
   lookupGroup,

@@ -215,6 +215,7 @@ export function syscallError(
   return new PlatformError(
     "socket-call",
     `${subject}: ${call} failed: ${name}${hint === undefined ? "" : ` (${hint})`}`,
+    { errno: name },
   );
 }
 
@@ -344,7 +345,7 @@ export async function sendDatagram(path: string, data: Buffer, what: string): Pr
   }
 }
 
-function sendHint(errno: string): string | undefined {
+export function sendHint(errno: string): string | undefined {
   switch (errno) {
     case "ENOENT":
       return "no socket there";
