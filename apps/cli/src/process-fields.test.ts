@@ -94,6 +94,8 @@ const full = resolveProcessConfig("full", {
   success_exit_status: [0, 1],
   stdout: null,
   stderr: "/var/log/full.err",
+  log_max_size: "10M",
+  log_max_files: 3,
   pidfile: "/run/full.pid",
   exec_start_pre: ["echo 'a b'", ["touch", "/tmp/x"]],
   exec_start_post: "true",

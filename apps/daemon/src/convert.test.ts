@@ -249,6 +249,7 @@ test("toProcessSpec: every field with its default filled in; env redacted when a
     successExitStatus: [0],
     stdout: "inherit",
     stderr: "null",
+    logMaxFiles: 5,
     pidfile: "/run/p.pid",
     execStartPre: ["touch '/tmp/a b'"],
     conditionPathExists: ["!/x"],

@@ -141,6 +141,8 @@ test("hotFields is exactly the documented set", () => {
     "health_check",
     "kill_mode",
     "kill_signal",
+    "log_max_files",
+    "log_max_size",
     "requires",
     "resource_limits",
     "restart",

@@ -24,6 +24,8 @@ test("uncommenting the examples block yields valid processes", () => {
   assert.deepEqual(webapp?.argv.slice(0, 2), ["gunicorn", "app:app"]);
   assert.equal(webapp?.healthCheck?.type, "http");
   assert.equal(webapp?.resourceLimits?.memoryBytes, 1024 ** 3);
+  assert.equal(webapp?.logMaxSize, 100 * 1024 ** 2);
+  assert.equal(webapp?.logMaxFiles, 5);
   assert.deepEqual(webapp?.environmentFile, { path: "/etc/default/webapp", optional: true });
   assert.equal(worker?.restart, "on-failure");
   assert.equal(migrate?.processType, "oneshot");

@@ -39,6 +39,9 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #   success_exit_status      [0]    exit codes counted as success (exited, not failed)
 #   stdout / stderr          default: <state dir>/logs/NAME.stdout.log / NAME.stderr.log;
 #                            or an absolute file path (appended), inherit (the daemon's), null (discard)
+#   log_max_size             none   rotate each log file past this size (bytes or "10M", "1G"): it becomes
+#                            FILE.1 (FILE.1 -> FILE.2 ...), cut at a line end, a new FILE opened
+#   log_max_files            5      rotated files kept (FILE.1 ... FILE.N, the oldest deleted); at least 1
 #   pidfile                  absolute path where the daemon writes the main PID (removed at exit);
 #                            forking: where the program writes it
 #   exec_start_pre           [] command(s) run before command; a string or a list of strings
@@ -94,6 +97,7 @@ processes:
 #     timeout_stop_sec: 30
 #     stdout: /var/log/dd-procmgrd/webapp.log
 #     stderr: /var/log/dd-procmgrd/webapp-error.log
+#     log_max_size: 100M # each file rotated past 100 MiB: webapp.log.1 ... .5
 #     after: [migrate]
 #     requires: [migrate]
 #     health_check:

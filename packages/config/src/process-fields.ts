@@ -312,6 +312,33 @@ const rows = [
     },
     describe: { label: "Stderr" },
   }),
+  // Built-in rotation of the log files (stdout and stderr, each on its own): off unless set.
+  // Past this size the file becomes <path>.1 (.1 → .2 ...) at a line boundary (LogSink).
+  field({
+    yaml: "log_max_size",
+    key: "logMaxSize",
+    schema: optional(leaf.memorySchema),
+    hot: true,
+    proto: "log_max_size",
+    codec: codecs.bytes,
+    flag: {
+      names: ["--log-max-size"],
+      help: 'Rotate each log file past this size (bytes or "10M", "1G"); off when unset',
+    },
+    describe: { label: "Log max size" },
+  }),
+  // Rotated files kept (<path>.1 ... <path>.N), the oldest deleted; at least 1.
+  field({
+    yaml: "log_max_files",
+    key: "logMaxFiles",
+    schema: optional(leaf.integerSchema(1)),
+    default: 5,
+    hot: true,
+    proto: "log_max_files",
+    codec: codecs.count,
+    flag: { names: ["--log-max-files"], help: "Rotated log files kept (with --log-max-size)" },
+    describe: { label: "Log max files" },
+  }),
   field({
     yaml: "log_timestamps",
     key: "logTimestamps",

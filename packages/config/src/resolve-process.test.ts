@@ -38,6 +38,7 @@ test("a minimal process gets every default", () => {
     timeoutStopSec: 90,
     killSignal: "SIGTERM",
     killMode: "control-group",
+    logMaxFiles: 5,
     successExitStatus: [0],
     stdout: { kind: "default" },
     stderr: { kind: "default" },

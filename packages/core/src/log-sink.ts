@@ -3,12 +3,14 @@ import {
   constants,
   fchmodSync,
   fchownSync,
+  fstatSync,
   mkdirSync,
   openSync,
   writeSync,
   writev,
 } from "node:fs";
 import { dirname } from "node:path";
+import { type LogRotation, type RotationCut, rotationCut, shiftRotated } from "./log-rotation.js";
 
 const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
 const excl = flags | constants.O_EXCL;
@@ -22,6 +24,8 @@ const syncWriteMax = 64 * 1024;
 /** Above this many queued bytes `write` asks the reader to pause; it resumes below `lowWater`. */
 const highWater = 8 * 1024 * 1024;
 const lowWater = 1024 * 1024;
+/** With a rotation, the beginning of a line waits this long at most for its end (log-rotation.ts). */
+const heldMaxMs = 1000;
 
 /**
  * An append-only log file the supervisor writes child output to, in order, losing nothing.
@@ -34,6 +38,13 @@ const lowWater = 1024 * 1024;
  * 8 MiB queued `write` returns false and the caller pauses its pipe until `drained()` (the
  * child then blocks on its full pipe: slowed down, never dropped). `flushed()` resolves once
  * everything accepted so far is in the file. Reopened for logrotate between two writes.
+ *
+ * With a rotation (`log_max_size`), the sink keeps the file's size and whether it ends a line;
+ * before a write would take it past the limit, what fits up to the last newline is written, the
+ * file is renamed `<path>.1` (older ones shifted, the oldest deleted) and a fresh one opened with
+ * the old one's mode and owner: all synchronously between two writes, in the order of the
+ * bytes, so nothing is lost or reordered and no line is split (log-rotation.ts says where the
+ * cut falls). Queued bytes are cut the same way: a `writev` never spans two files.
  */
 export class LogSink {
   readonly path: string;
@@ -45,6 +56,19 @@ export class LogSink {
   private queued = 0;
   private writing = false;
   private reopenPending = false;
+  private rotation: LogRotation | undefined;
+  /** A rotation failed (reported): the file grows past the limit until `reopen()` or new settings. */
+  private rotationFailed = false;
+  /** The current file's size (at open, then what we wrote) and whether its last byte is "\n". */
+  private size = 0;
+  private atLineStart = true;
+  /**
+   * With a rotation: the beginning of a line whose end has not arrived yet (a copy), written
+   * with its end, at `close()`, or after `heldMaxMs`; whether what was accepted ends a line.
+   */
+  private held: Buffer | null = null;
+  private heldTimer: NodeJS.Timeout | undefined;
+  private acceptedEndsLine = true;
   private closePending = false;
   /** Bytes accepted by `write` and bytes since written (or dropped by a failed write). */
   private accepted = 0;
@@ -52,10 +76,25 @@ export class LogSink {
   private flushWaiters: { until: number; resolve: () => void }[] = [];
   private drainWaiters: (() => void)[] = [];
 
-  /** `onError`: a queued write failed (its bytes are dropped; later writes are tried again). */
+  /**
+   * `onError`: a queued write failed (its bytes are dropped; later writes are tried again), or a
+   * rotation failed (the output goes on into the current file).
+   */
   constructor(path: string, onError?: (error: Error) => void) {
     this.path = path;
     this.onError = onError;
+  }
+
+  /** Rotate past `maxBytes` (undefined: never); applies from the next write. */
+  setRotation(rotation: LogRotation | undefined): void {
+    if (rotation === undefined) this.writeHeld();
+    if (
+      rotation?.maxBytes !== this.rotation?.maxBytes ||
+      rotation?.maxFiles !== this.rotation?.maxFiles
+    ) {
+      this.rotation = rotation;
+      this.rotationFailed = false;
+    }
   }
 
   /** Take a reference (one per pipe or hook stream); opens the file on the first one. */
@@ -82,12 +121,75 @@ export class LogSink {
    * is not written at once is queued as a copy (callers pass views of a reused read buffer).
    */
   write(chunk: Buffer): boolean {
+    if (this.fd === null || chunk.length === 0) return true;
+    const rotation = this.rotation;
+    if (rotation === undefined || this.rotationFailed) {
+      const more = this.writeHeld();
+      return this.writeData(chunk) && more;
+    }
+    let more = true;
+    let start = 0;
+    const held = this.held;
+    if (held !== null) {
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) {
+        this.held = Buffer.concat([held, chunk]);
+        // Longer than a file may be: a long line, written as it comes, whole in one file.
+        return this.held.length > rotation.maxBytes ? this.writeHeld() : true;
+      }
+      this.clearHeld();
+      more = this.writeData(Buffer.concat([held, chunk.subarray(0, nl + 1)]));
+      start = nl + 1;
+    }
+    const last = chunk.lastIndexOf(0x0a);
+    const end = last >= start ? last + 1 : start;
+    // A tail that begins a line is held until its end arrives (when it begins one already in
+    // the file, or is longer than a file may be, it is written at once).
+    const holdTail =
+      end < chunk.length &&
+      (end > 0 || this.acceptedEndsLine) &&
+      chunk.length - end <= rotation.maxBytes;
+    const upTo = holdTail ? end : chunk.length;
+    if (upTo > start) more = this.writeData(chunk.subarray(start, upTo)) && more;
+    if (holdTail) {
+      this.held = Buffer.from(chunk.subarray(end));
+      this.heldTimer = setTimeout(() => this.writeHeld(), heldMaxMs);
+      this.heldTimer.unref();
+    }
+    return more;
+  }
+
+  /** Writes the beginning of a line held back (its end has not come within a second, or the
+   * file is closing); it then ends this file, past the limit if its end makes it longer. */
+  private writeHeld(): boolean {
+    const held = this.held;
+    if (held === null) return true;
+    this.clearHeld();
+    return this.writeData(held);
+  }
+
+  private clearHeld(): void {
+    this.held = null;
+    if (this.heldTimer !== undefined) clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+  }
+
+  /** Appends `chunk` to the file now, or to the queue (cut for rotation on the way). */
+  private writeData(chunk: Buffer): boolean {
     const fd = this.fd;
     if (fd === null || chunk.length === 0) return true;
+    this.acceptedEndsLine = chunk[chunk.length - 1] === 0x0a;
     if (!this.writing && this.queue.length === 0 && chunk.length <= syncWriteMax) {
-      let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-      return true;
+      let rest = chunk;
+      for (;;) {
+        const cut = this.cutOf([rest]);
+        if (cut.bytes > 0) {
+          this.writeNow(rest.subarray(0, cut.bytes));
+          rest = rest.subarray(cut.bytes);
+        }
+        if (cut.rotate) this.rotate();
+        if (rest.length === 0) return true;
+      }
     }
     this.accepted += chunk.length;
     this.queue.push(Buffer.from(chunk));
@@ -125,11 +227,13 @@ export class LogSink {
       this.reopenPending = true;
       return;
     }
+    this.rotationFailed = false;
     this.closeFd();
     this.open();
   }
 
   close(): void {
+    this.writeHeld();
     if (this.writing || this.queue.length > 0) {
       this.closePending = true;
       return;
@@ -141,6 +245,7 @@ export class LogSink {
     if (this.writing) return;
     if (this.reopenPending) {
       this.reopenPending = false;
+      this.rotationFailed = false;
       if (this.fd !== null) {
         this.closeFd();
         try {
@@ -151,18 +256,21 @@ export class LogSink {
         }
       }
     }
-    const fd = this.fd;
-    if (fd === null || this.queue.length === 0) {
+    if (this.fd === null || this.queue.length === 0) {
       this.advance(this.queued);
       this.queue = [];
       this.queued = 0;
       this.settled();
       return;
     }
-    const bufs = this.queue;
-    const length = this.queued;
-    this.queue = [];
-    this.queued = 0;
+    let cut = this.cutOf(this.queue);
+    while (cut.bytes === 0 && cut.rotate) {
+      this.rotate();
+      cut = this.cutOf(this.queue);
+    }
+    const fd = this.fd;
+    const bufs = this.take(cut.bytes);
+    const length = cut.bytes;
     this.writing = true;
     writev(fd, bufs, (error, written) => {
       this.writing = false;
@@ -171,11 +279,98 @@ export class LogSink {
         this.onError?.(error);
       } else {
         if (written < length) this.requeueTail(bufs, written);
+        this.wrote(bufs, Math.min(written, length));
         this.advance(Math.min(written, length));
       }
       if (this.queued < lowWater) for (const w of this.drainWaiters.splice(0)) w();
       this.flush();
     });
+  }
+
+  /** Removes the first `bytes` of the queue (cutting a chunk when the cut falls inside it). */
+  private take(bytes: number): Buffer[] {
+    if (bytes === this.queued) {
+      const all = this.queue;
+      this.queue = [];
+      this.queued = 0;
+      return all;
+    }
+    const out: Buffer[] = [];
+    let left = bytes;
+    while (left > 0) {
+      const b = this.queue[0] as Buffer;
+      if (b.length <= left) {
+        out.push(b);
+        this.queue.shift();
+        left -= b.length;
+      } else {
+        out.push(b.subarray(0, left));
+        this.queue[0] = b.subarray(left);
+        left = 0;
+      }
+    }
+    this.queued -= bytes;
+    return out;
+  }
+
+  /** Where the bytes waiting (`bufs`) are cut for a rotation; all of them without one. */
+  private cutOf(bufs: readonly Buffer[]): RotationCut {
+    const rotation = this.rotation;
+    if (rotation === undefined || this.rotationFailed) {
+      let total = 0;
+      for (const b of bufs) total += b.length;
+      return { bytes: total, rotate: false };
+    }
+    return rotationCut(bufs, { size: this.size, atLineStart: this.atLineStart }, rotation.maxBytes);
+  }
+
+  /** One synchronous write of all of `data` to the current file. */
+  private writeNow(data: Buffer): void {
+    const fd = this.fd as number;
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    this.size += data.length;
+    this.atLineStart = data[data.length - 1] === 0x0a;
+  }
+
+  /** The first `written` bytes of `bufs` reached the current file. */
+  private wrote(bufs: readonly Buffer[], written: number): void {
+    if (written <= 0) return;
+    this.size += written;
+    let left = written;
+    for (const b of bufs) {
+      if (left <= b.length) {
+        this.atLineStart = b[left - 1] === 0x0a;
+        return;
+      }
+      left -= b.length;
+    }
+  }
+
+  /**
+   * The current file becomes `<path>.1` (older ones shifted) and a fresh file, with its mode and
+   * owner, takes its place. On failure (reported) the output goes on into the current file.
+   */
+  private rotate(): void {
+    const fd = this.fd;
+    const rotation = this.rotation;
+    if (fd === null || rotation === undefined) return;
+    try {
+      const st = fstatSync(fd);
+      shiftRotated(this.path, rotation.maxFiles);
+      this.fd = this.create(st.mode & 0o7777, { uid: st.uid, gid: st.gid });
+      closeSync(fd);
+      this.size = 0;
+      this.atLineStart = true;
+    } catch (e) {
+      this.rotationFailed = true;
+      this.onError?.(
+        new Error(
+          `cannot rotate the file (writing on past log_max_size until a reopen): ${(e as Error).message}`,
+          { cause: e },
+        ),
+      );
+    }
   }
 
   /** A short write: what was not written goes back to the front of the queue. */
@@ -221,21 +416,29 @@ export class LogSink {
   private open(): void {
     // The file usually exists (every start after the first): open it as it is, without the
     // exception an O_EXCL attempt would cost. Only a missing file is created, with our mode.
-    try {
-      this.fd = openSync(this.path, existing);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    }
-    mkdirSync(dirname(this.path), { recursive: true });
     let fd: number;
     try {
-      fd = openSync(this.path, excl, 0o640);
-      // Created by us: make it 0640 whatever the umask, and owned by the process's user.
-      fchmodSync(fd, 0o640);
-      if (this.owner) {
+      fd = openSync(this.path, existing);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      mkdirSync(dirname(this.path), { recursive: true });
+      fd = this.create(0o640, this.owner);
+    }
+    this.fd = fd;
+    // What is already there is taken as whole lines (a previous run's, or before a reopen).
+    this.size = fstatSync(fd).size;
+    this.atLineStart = true;
+  }
+
+  /** Creates the file with `mode` whatever the umask, owned by `owner` (when allowed). */
+  private create(mode: number, owner: { uid: number; gid: number } | undefined): number {
+    let fd: number;
+    try {
+      fd = openSync(this.path, excl, mode);
+      fchmodSync(fd, mode);
+      if (owner) {
         try {
-          fchownSync(fd, this.owner.uid, this.owner.gid);
+          fchownSync(fd, owner.uid, owner.gid);
         } catch (e) {
           // A non-root daemon without CAP_CHOWN (setcap cap_setuid,cap_setgid+ep only) keeps
           // the file as its own: the output still reaches it, through the daemon.
@@ -247,8 +450,8 @@ export class LogSink {
       }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      fd = openSync(this.path, flags, 0o640);
+      fd = openSync(this.path, flags, mode);
     }
-    this.fd = fd;
+    return fd;
   }
 }

@@ -14,9 +14,10 @@ import { once } from "node:events";
 import { type ConnectOpts, Socket, type SocketConstructorOpts } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
-import type { OutputTarget } from "@procmgr/config";
+import type { OutputTarget, ProcessConfig } from "@procmgr/config";
 import { SupervisorError } from "./errors.js";
 import { FifoPool, type PipeEnds } from "./fifo-pool.js";
+import type { LogRotation } from "./log-rotation.js";
 import { LogSink } from "./log-sink.js";
 import type { Host, Managed, Owner, Sinks, Stream } from "./managed.js";
 import type { OutputListener } from "./types.js";
@@ -51,6 +52,13 @@ export function stdioFor(target: OutputTarget): "pipe" | "inherit" | "ignore" {
   if (target.kind === "inherit") return "inherit";
   if (target.kind === "null") return "ignore";
   return "pipe";
+}
+
+/** A process's log rotation: none unless `log_max_size` is set. */
+function rotationOf(config: ProcessConfig): LogRotation | undefined {
+  return config.logMaxSize === undefined
+    ? undefined
+    : { maxBytes: config.logMaxSize, maxFiles: config.logMaxFiles };
 }
 
 export class OutputRelay {
@@ -105,13 +113,23 @@ export class OutputRelay {
     const path = this.logPath(m, stream);
     if (path === undefined) return undefined;
     const current = m.sinks[stream];
-    if (current?.path === path) return current;
+    if (current?.path === path) {
+      current.setRotation(rotationOf(m.config));
+      return current;
+    }
     const sink = new LogSink(path, (e) =>
       this.host.warn(m, `cannot write ${stream} of "${m.name}" to ${path}: ${e.message}`, e),
     );
+    sink.setRotation(rotationOf(m.config));
     m.sinks[stream] = sink;
     this.sinks.add(sink);
     return sink;
+  }
+
+  /** `log_max_size` / `log_max_files` changed (a hot update): the open files rotate by the new ones. */
+  rotationChanged(m: Managed): void {
+    const rotation = rotationOf(m.config);
+    for (const s of [m.sinks.stdout, m.sinks.stderr]) s?.setRotation(rotation);
   }
 
   /** Forgets the closed log files of a deleted process. */

@@ -173,6 +173,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.socketsChanged(m, fields);
     if (fields.includes("resource_limits")) this.warnUnenforced(m);
     if (fields.includes("health_check")) this.watch.healthCheckChanged(m);
+    if (fields.includes("log_max_size") || fields.includes("log_max_files")) {
+      this.relay.rotationChanged(m);
+    }
     this.emit("updated", { process: this.snapshot(m) });
     let restarted = false;
     if (options?.restart && restartRequiredFields.length > 0 && isActive(m)) {

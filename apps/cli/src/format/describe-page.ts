@@ -197,6 +197,8 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
         // The daemon's own log files when the output goes there.
         { field: "stdout", prefer: (c) => c.d.stdoutPath },
         { field: "stderr", prefer: (c) => c.d.stderrPath },
+        { field: "log_max_size" },
+        { field: "log_max_files" },
         { field: "log_timestamps" },
         { field: "pidfile" },
         { field: "process_type" },
