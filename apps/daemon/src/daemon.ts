@@ -113,6 +113,18 @@ export class Daemon {
     };
   }
 
+  /** Stops what a crashed daemon left running (by cgroup, then by run record), and says so. */
+  private async recoverLeftovers(): Promise<void> {
+    const recovered = await this.supervisor.recover();
+    for (const r of recovered.stopped) {
+      const id = this.supervisor.list().find((p) => p.name === r.name)?.id;
+      this.log.warn("stopped a leftover of the previous daemon", {
+        ...(id === undefined ? { process: r.name } : processFields({ id, name: r.name })),
+        pid: r.pid,
+      });
+    }
+  }
+
   /**
    * Start-up: load the config file (an invalid one is logged, not fatal), listen (socket + TCP, token written first), stop the
    * leftovers of a crashed daemon, restore API processes, apply the config file, serve metrics.
@@ -169,14 +181,7 @@ export class Daemon {
     this.log.info("listening", { addresses: this.bindAddresses.join(","), token: s.tokenPath });
 
     this.detachLifecycle = logLifecycle(this.supervisor, this.log);
-    const recovered = await this.supervisor.recover();
-    for (const r of recovered.stopped) {
-      const id = this.supervisor.list().find((p) => p.name === r.name)?.id;
-      this.log.warn("stopped a leftover of the previous daemon", {
-        ...(id === undefined ? { process: r.name } : processFields({ id, name: r.name })),
-        pid: r.pid,
-      });
-    }
+    await this.recoverLeftovers();
     await this.restorePersisted();
     this.persistEnabled = true;
     this.attachPersistence();
