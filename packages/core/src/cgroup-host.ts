@@ -47,8 +47,6 @@ export interface CgroupLayout {
   readonly cpuTime: Hierarchy | undefined;
   /** Every hierarchy a process enters, the tracker first. */
   readonly hierarchies: readonly Hierarchy[];
-  /** One line for the log: what the host offers and what is used. */
-  readonly summary: string;
 }
 
 export type CgroupSetup =
@@ -122,7 +120,8 @@ export function mountedHierarchies(mountinfo: string, selfCgroup: string): Mount
   return out;
 }
 
-function readText(path: string): string | undefined {
+/** A file's text, or undefined when it is not there (an older kernel, a removed cgroup). */
+export function readText(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");
   } catch {
@@ -220,20 +219,20 @@ function writableParent(dir: string): boolean {
   }
 }
 
-const v1Files: Record<LimitKind, string> = {
-  memory: "memory.limit_in_bytes",
-  cpu: "cpu.cfs_quota_us",
-  pids: "pids.max",
+/** The file that holds each limit, by cgroup version. */
+const limitFiles: Record<1 | 2, Record<LimitKind, string>> = {
+  1: { memory: "memory.limit_in_bytes", cpu: "cpu.cfs_quota_us", pids: "pids.max" },
+  2: { memory: "memory.max", cpu: "cpu.max", pids: "pids.max" },
 };
-const v2Files: Record<LimitKind, string> = {
-  memory: "memory.max",
-  cpu: "cpu.max",
-  pids: "pids.max",
-};
+
+/** The file of `h` that holds a `kind` limit. */
+export function limitFile(h: Hierarchy, kind: LimitKind): string {
+  return limitFiles[h.version][kind];
+}
 
 /** How a limit is enforced, as `describe` shows it. */
 export function enforcedBy(h: Hierarchy, kind: LimitKind): string {
-  return h.version === 2 ? `cgroup v2 ${v2Files[kind]}` : `cgroup v1 ${v1Files[kind]}`;
+  return `cgroup v${h.version} ${limitFile(h, kind)}`;
 }
 
 /**
@@ -280,10 +279,7 @@ export async function setUpCgroups(key: string): Promise<CgroupSetup> {
     return h === undefined ? `${k} (not enforced)` : `${k} (v${h.version})`;
   });
   const summary = `cgroup v${tracker.version} at ${tracker.base}; limits: ${used.join(", ")}${where.kind === "delegated" ? "; delegated by systemd" : ""}`;
-  return {
-    layout: { tracker, limits, missing, cpuTime, hierarchies, summary },
-    summary,
-  };
+  return { layout: { tracker, limits, missing, cpuTime, hierarchies }, summary };
 }
 
 /** What `setUpCgroups` has found so far. */

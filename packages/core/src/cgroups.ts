@@ -7,7 +7,7 @@
  * the number of processes in the tree (cpu.stat, memory.current, pids.current), except the
  * member list itself, which only a stop or `usage` reads.
  */
-import { readdirSync, readFileSync, rmdirSync, watch, writeFileSync } from "node:fs";
+import { readdirSync, rmdirSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProcessConfig, ResourceLimits } from "@procmgr/config";
 import { formatBytes } from "@procmgr/platform";
@@ -18,20 +18,13 @@ import {
   ensureDir,
   type Hierarchy,
   type LimitKind,
+  limitFile,
   limitKinds,
+  readText,
   setUpCgroups,
 } from "./cgroup-host.js";
 import { membersUsage, readProcStat } from "./proc-fs.js";
 import type { Enforcement, ResourceUsage } from "./types.js";
-
-/** A cgroup file's text, or undefined when it is not there (an older kernel, a removed cgroup). */
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 /** A `key value` line of a flat keyed file (cpu.stat, memory.events, memory.stat). */
 function keyed(text: string | undefined, key: string): number | undefined {
@@ -52,28 +45,35 @@ function bytesText(n: number): string {
 /** cfs period: 100 ms, as systemd's CPUQuota= uses. */
 const cpuPeriodUs = 100_000;
 
-/** The files and values of one limit in one hierarchy version ("max"/-1: no limit). */
-function limitWrites(h: Hierarchy, kind: LimitKind, limits: ResourceLimits | undefined) {
-  const v = kind === "memory" ? limits?.memoryBytes : kind === "cpu" ? limits?.cpu : limits?.pids;
-  if (kind === "cpu") {
-    const quota = v === undefined ? undefined : Math.max(1000, Math.round(v * cpuPeriodUs));
-    return h.version === 2
-      ? [["cpu.max", `${quota ?? "max"} ${cpuPeriodUs}`]]
-      : [
-          ["cpu.cfs_period_us", String(cpuPeriodUs)],
-          ["cpu.cfs_quota_us", String(quota ?? -1)],
-        ];
-  }
-  if (kind === "memory") {
-    return [
-      [
-        h.version === 2 ? "memory.max" : "memory.limit_in_bytes",
-        String(v ?? (h.version === 2 ? "max" : -1)),
-      ],
-    ];
-  }
-  return [["pids.max", String(v ?? "max")]];
+/** A process's `kind` limit as configured (cores for cpu), undefined when it has none. */
+function limitValue(limits: ResourceLimits | undefined, kind: LimitKind): number | undefined {
+  return kind === "memory" ? limits?.memoryBytes : kind === "cpu" ? limits?.cpu : limits?.pids;
 }
+
+/**
+ * The files and values of one limit in one hierarchy (`limitFile`'s, and the v1 cpu period
+ * before its quota), "max" or -1 for none.
+ */
+function limitWrites(
+  h: Hierarchy,
+  kind: LimitKind,
+  limits: ResourceLimits | undefined,
+): [string, string][] {
+  const v = limitValue(limits, kind);
+  const file = limitFile(h, kind);
+  const none = h.version === 2 || kind === "pids" ? "max" : "-1";
+  if (kind !== "cpu") return [[file, v === undefined ? none : String(v)]];
+  const quota = v === undefined ? none : String(Math.max(1000, Math.round(v * cpuPeriodUs)));
+  return h.version === 2
+    ? [[file, `${quota} ${cpuPeriodUs}`]]
+    : [
+        ["cpu.cfs_period_us", String(cpuPeriodUs)],
+        [file, quota],
+      ];
+}
+
+/** A process's cgroup is named after it: `<name>.proc`. */
+const procSuffix = ".proc";
 
 export class ProcessCgroup {
   /** The cgroup in the tracking hierarchy. */
@@ -83,7 +83,7 @@ export class ProcessCgroup {
 
   constructor(layout: CgroupLayout, name: string) {
     this.layout = layout;
-    this.dirOf = (h) => join(h.base, `${name}.proc`);
+    this.dirOf = (h) => join(h.base, `${name}${procSuffix}`);
     this.path = this.dirOf(layout.tracker);
   }
 
@@ -106,9 +106,9 @@ export class ProcessCgroup {
       const h = this.layout.limits[kind];
       if (h === undefined) continue;
       for (const [file, value] of limitWrites(h, kind, limits)) {
-        const path = join(this.dirOf(h), file ?? "");
+        const path = join(this.dirOf(h), file);
         try {
-          writeFileSync(path, value ?? "");
+          writeFileSync(path, value);
         } catch (e) {
           throw new Error(
             `cannot set ${path} to ${value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -125,7 +125,7 @@ export class ProcessCgroup {
 
   /** The pids in the cgroup now. */
   members(): number[] {
-    const text = read(join(this.path, "cgroup.procs")) ?? "";
+    const text = readText(join(this.path, "cgroup.procs")) ?? "";
     return text
       .split("\n")
       .filter((l) => l !== "")
@@ -170,7 +170,7 @@ export class ProcessCgroup {
   whenEmpty(): Promise<void> {
     const events = join(this.path, "cgroup.events");
     const empty = (): boolean => {
-      const text = read(events);
+      const text = readText(events);
       return text === undefined ? this.members().length === 0 : keyed(text, "populated") === 0;
     };
     return new Promise((done) => {
@@ -205,7 +205,7 @@ export class ProcessCgroup {
     const h = this.layout.limits.memory;
     if (h === undefined) return 0;
     const file = h.version === 2 ? "memory.events" : "memory.oom_control";
-    return keyed(read(join(this.dirOf(h), file)), "oom_kill") ?? 0;
+    return keyed(readText(join(this.dirOf(h), file)), "oom_kill") ?? 0;
   }
 
   /** Why a run ended when the OOM killer killed in it since `before` oom kills. */
@@ -226,14 +226,14 @@ export class ProcessCgroup {
       const dir = this.dirOf(cpuTime);
       const seconds =
         cpuTime.version === 2
-          ? (keyed(read(join(dir, "cpu.stat")), "usage_usec") ?? 0) / 1e6
-          : (number(read(join(dir, "cpuacct.usage"))) ?? 0) / 1e9;
+          ? (keyed(readText(join(dir, "cpu.stat")), "usage_usec") ?? 0) / 1e6
+          : (number(readText(join(dir, "cpuacct.usage"))) ?? 0) / 1e9;
       out.cpuSeconds = seconds;
     }
     const memory = limits.memory;
     if (memory !== undefined) {
       const file = memory.version === 2 ? "memory.current" : "memory.usage_in_bytes";
-      const current = number(read(join(this.dirOf(memory), file)));
+      const current = number(readText(join(this.dirOf(memory), file)));
       if (current !== undefined) out.memoryBytes = current;
     }
     return out;
@@ -244,7 +244,9 @@ export class ProcessCgroup {
     const pids = this.members();
     const { tracker, limits } = this.layout;
     const threadsFile = tracker.version === 2 ? "cgroup.threads" : "tasks";
-    const threads = (read(join(this.path, threadsFile)) ?? "").split("\n").filter((l) => l !== "");
+    const threads = (readText(join(this.path, threadsFile)) ?? "")
+      .split("\n")
+      .filter((l) => l !== "");
     const { cpuSeconds, memoryBytes } = this.brief();
     const procs =
       cpuSeconds === undefined || limits.memory === undefined
@@ -260,8 +262,8 @@ export class ProcessCgroup {
     if (memory === undefined) return { ...base, rssBytes: procs?.rssBytes ?? 0 };
     const dir = this.dirOf(memory);
     const v2 = memory.version === 2;
-    const stat = read(join(dir, "memory.stat"));
-    const peak = number(read(join(dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes")));
+    const stat = readText(join(dir, "memory.stat"));
+    const peak = number(readText(join(dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes")));
     return {
       ...base,
       rssBytes: keyed(stat, v2 ? "anon" : "total_rss") ?? 0,
@@ -286,7 +288,7 @@ export class ProcessCgroup {
 }
 
 /**
- * The supervisor's cgroups: the setup (detected at construction, once), a `ProcessCgroup` per
+ * The supervisor's cgroups: the setup (detected at the first `open`, once), a `ProcessCgroup` per
  * start, what `describe` says of each process, the cgroups a crashed supervisor left, and the
  * subtree's removal at shutdown.
  */
@@ -342,14 +344,8 @@ export class Cgroups {
           : `cgroup v${layout.tracker.version}`;
     const out: { -readonly [K in keyof Enforcement]: Enforcement[K] } = { tracking };
     if (cgroup !== undefined && layout !== undefined) out.cgroup = cgroup.path;
-    const limits = config.resourceLimits;
-    const set: Record<LimitKind, unknown> = {
-      memory: limits?.memoryBytes,
-      cpu: limits?.cpu,
-      pids: limits?.pids,
-    };
     for (const kind of limitKinds) {
-      if (set[kind] === undefined) continue;
+      if (limitValue(config.resourceLimits, kind) === undefined) continue;
       const h = layout?.limits[kind];
       out[kind] =
         h !== undefined
@@ -379,7 +375,9 @@ export class Cgroups {
       return out;
     }
     for (const e of entries) {
-      if (e.endsWith(".proc")) out.set(e.slice(0, -5), new ProcessCgroup(layout, e.slice(0, -5)));
+      if (!e.endsWith(procSuffix)) continue;
+      const name = e.slice(0, -procSuffix.length);
+      out.set(name, new ProcessCgroup(layout, name));
     }
     return out;
   }

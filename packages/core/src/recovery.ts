@@ -87,8 +87,9 @@ async function stopLeftover(r: RunRecord): Promise<{ name: string; pid: number }
 /**
  * Stops what the process cgroups of a crashed supervisor hold (with the kill signal and
  * timeout of the process's run record when there is one, at most 10 s, then the whole cgroup
- * killed) and removes them; the cgroups of processes this supervisor runs (`isRunning`) are
- * left alone.
+ * killed) and removes them, with the run records they answer for (the records' pass then only
+ * meets processes that ran without a cgroup); the cgroups of processes this supervisor runs
+ * (`isRunning`) are left alone.
  */
 export async function stopCgroupLeftovers(
   cgroups: Cgroups,
@@ -101,8 +102,8 @@ export async function stopCgroupLeftovers(
     [...cgroups.existing()].map(async ([name, cgroup]) => {
       if (isRunning(name)) return;
       const members = cgroup.members();
+      const r = byName.get(name);
       if (members.length > 0) {
-        const r = byName.get(name);
         for (const pid of members) signalSafe(pid, r?.killSignal ?? "SIGTERM");
         const timeout = Math.min(r?.timeoutStopSec ?? 10, 10) * 1000;
         const waited = new AbortController();
@@ -113,6 +114,7 @@ export async function stopCgroupLeftovers(
         stopped.push({ name, pid: r?.pid ?? members[0] ?? 0 });
       }
       cgroup.remove();
+      if (r !== undefined) records.remove(r.id);
     }),
   );
   return { stopped };

@@ -11,12 +11,11 @@ import { isDeepStrictEqual } from "node:util";
 import type { ProcessConfig, SocketConfig } from "@procmgr/config";
 import {
   type ListenSocket,
-  lookupGroup,
-  lookupUser,
   openListenSocket,
   parseListenAddress,
   watchConnections,
 } from "@procmgr/platform";
+import { daemonIdentity, resolveIdentity } from "./identity.js";
 
 interface Held {
   /** The process's name (errors name the holder). */
@@ -35,14 +34,17 @@ export interface PassedSockets {
 
 /** The uid/gid of "user" or "user:group" (the user's primary group by default). */
 async function ownerIds(owner: string): Promise<{ uid: number; gid: number }> {
-  const [user = "", group] = owner.split(":");
-  const u = await lookupUser(user);
-  if (u === undefined) throw new Error(`owner: unknown user "${user}"`);
-  if (group === undefined) return { uid: u.uid, gid: u.gid };
-  const g = await lookupGroup(group);
-  if (g === undefined) throw new Error(`owner: unknown group "${group}"`);
-  return { uid: u.uid, gid: g.gid };
+  const [user, group] = owner.split(":");
+  try {
+    const id = await resolveIdentity(user, group, daemonIdentity().identity);
+    return { uid: id.uid, gid: id.gid };
+  } catch (e) {
+    throw new Error(`owner: ${(e as Error).message}`);
+  }
 }
+
+/** What a run of a process without sockets gets. */
+const noSockets: PassedSockets = { fds: [], env: {} };
 
 export class Sockets {
   private readonly held = new Map<string, Held>();
@@ -53,6 +55,7 @@ export class Sockets {
    */
   async ensure(id: string, config: ProcessConfig): Promise<PassedSockets> {
     let held = this.held.get(id);
+    if (held === undefined && config.sockets.length === 0) return noSockets;
     if (held !== undefined && !isDeepStrictEqual(held.specs, config.sockets)) {
       this.close(id);
       held = undefined;
@@ -62,7 +65,7 @@ export class Sockets {
       this.held.set(id, held);
     }
     const names = config.sockets.map((s) => s.name ?? config.name);
-    if (held.open.length === 0) return { fds: [], env: {} };
+    if (held.open.length === 0) return noSockets;
     return {
       fds: held.open.map((s) => s.fd),
       env: { LISTEN_FDS: String(held.open.length), LISTEN_FDNAMES: names.join(":") },

@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ProcessConfig } from "@procmgr/config";
+import type { ProcessCgroup } from "./cgroups.js";
 import type { Owner, Run } from "./managed.js";
 import { signalSafe } from "./proc-fs.js";
 
@@ -58,8 +59,8 @@ export async function stopRun(
  * (`process-group`, or no cgroup). SIGKILL to a cgroup is `cgroup.kill`.
  */
 function signalTree(run: Run, killMode: ProcessConfig["killMode"], sig: NodeJS.Signals): void {
-  const cgroup = run.cgroup;
-  if (cgroup === undefined || killMode === "process-group") {
+  const cgroup = wholeCgroup(run, killMode);
+  if (cgroup === undefined) {
     signalRun(run, -run.pgid, sig);
     return;
   }
@@ -76,9 +77,12 @@ function signalTree(run: Run, killMode: ProcessConfig["killMode"], sig: NodeJS.S
 export function killRemnants(run: Run, killMode: ProcessConfig["killMode"]): Promise<void> {
   if (killMode === "process") return Promise.resolve();
   signalTree(run, killMode, "SIGKILL");
-  return run.cgroup !== undefined && killMode !== "process-group"
-    ? run.cgroup.whenEmpty()
-    : Promise.resolve();
+  return wholeCgroup(run, killMode)?.whenEmpty() ?? Promise.resolve();
+}
+
+/** The cgroup a stop of `run` acts on as a whole: its own, unless kill_mode is process-group. */
+function wholeCgroup(run: Run, killMode: ProcessConfig["killMode"]): ProcessCgroup | undefined {
+  return killMode === "process-group" ? undefined : run.cgroup;
 }
 
 /**
