@@ -89,6 +89,20 @@ describe("sockets", () => {
     assert.equal(existsSync(path), false, "the socket file goes with the process");
   });
 
+  it("a unix socket's owner and mode are set on its file", {
+    skip: process.getuid?.() !== 0 && "needs root",
+  }, async () => {
+    const sup = newSupervisor();
+    const path = join(root, "owned.sock");
+    await sup.create(served([{ listen: path, type: "stream", mode: 0o660, owner: "nobody" }]));
+    const { pid } = await sup.start("web");
+    const st = statSync(path);
+    assert.equal(st.uid, 65534);
+    assert.equal(st.mode & 0o777, 0o660);
+    assert.equal(await ask({ path }), `pid=${pid} fds=1 names=web\n`);
+    await sup.delete("web", { force: true });
+  });
+
   it("an address in use fails that process, naming it and the socket; another still runs", async () => {
     const sup = newSupervisor();
     const port = await freePort();
