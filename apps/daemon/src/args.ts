@@ -8,6 +8,7 @@ export interface DaemonArgs {
   readonly stateDir?: string;
   readonly logLevel?: string;
   readonly logFormat?: string;
+  readonly processOutput?: string;
   readonly allowRemote: boolean;
   readonly noTcp: boolean;
   /** `--check-config` given; `checkConfigPath` is its optional argument. */
@@ -25,6 +26,7 @@ const valueFlags = {
   "--state-dir": "stateDir",
   "--log-level": "logLevel",
   "--log-format": "logFormat",
+  "--process-output": "processOutput",
 } as const;
 
 const boolFlags = {
@@ -50,6 +52,8 @@ Options:
   --state-dir DIR       State directory (env PM_STATE_DIR)
   --log-level LEVEL     error|warn|info|debug (env PM_LOG_LEVEL, RUST_LOG)
   --log-format FORMAT   text|json (env PM_LOG_FORMAT)
+  --process-output TO   file|journal: where processes' stdout/stderr go when they do not say
+                        (env PM_PROCESS_OUTPUT, default file: <state dir>/logs/NAME.stdout.log)
   --allow-remote        Allow binding a non-loopback address (env PM_ALLOW_REMOTE=true)
   --check-config [PATH] Validate the config and exit: 0 valid, 1 invalid (every error printed)
   --init-config         Write the default config to the config path if it is missing, then run

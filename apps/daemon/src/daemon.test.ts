@@ -23,6 +23,7 @@ function settingsIn(dir: string): DaemonSettings {
     allowRemote: false,
     logLevel: "debug",
     logFormat: "text",
+    processOutput: "file",
     metrics: { enabled: true, host: "127.0.0.1", port: 0 },
     isRoot: false,
   };

@@ -36,6 +36,7 @@ function resolveSettings(args: DaemonArgs, env: NodeJS.ProcessEnv): DaemonSettin
   if (args.stateDir !== undefined) flags.stateDir = args.stateDir;
   if (args.logLevel !== undefined) flags.logLevel = args.logLevel;
   if (args.logFormat !== undefined) flags.logFormat = args.logFormat;
+  if (args.processOutput !== undefined) flags.processOutput = args.processOutput;
   if (args.allowRemote) flags.allowRemote = true;
   const settings = resolveDaemonSettings({ flags, env, uid: uid(), home: env.HOME ?? homedir() });
   return args.noTcp ? { ...settings, bindAddress: null } : settings;
@@ -141,6 +142,7 @@ async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Prom
     stateDir: settings.stateDir,
     // The daemon's runtime dir (0755 as root): notify processes of any user reach the socket.
     notifySocket: join(settings.runtimeDir, "notify"),
+    defaultOutput: settings.processOutput,
   });
   const daemon = new Daemon({ settings, logger: log, supervisor });
   let stopRequested: ((signal: string) => void) | undefined;

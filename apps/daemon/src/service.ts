@@ -1,4 +1,3 @@
-import { create } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -15,31 +14,21 @@ import {
   specToRaw,
   updateProcessConfig,
 } from "@procmgr/config";
-import type { ConfigDiff, ProcessInfo, SupervisorApi, SupervisorEvents } from "@procmgr/core";
+import type { ConfigDiff, ProcessInfo, SupervisorApi } from "@procmgr/core";
 import {
   type CreateRequest,
   type DeleteRequest,
   type DescribeRequest,
   type GetResourceUsageRequest,
-  LogStream,
   ProcessManager,
   type ProcessStatus,
   type ReloadConfigRequest,
-  type TailLogsResponse,
-  TailLogsResponseSchema,
   type UpdateRequest,
 } from "@procmgr/rpc";
-import { AsyncQueue } from "./async-queue.js";
 import { trustedKey } from "./auth.js";
-import {
-  protoUsageSource,
-  streamName,
-  toExitInfo,
-  toProcessSpec,
-  toProcessStatus,
-} from "./convert.js";
+import { protoUsageSource, toExitInfo, toProcessSpec, toProcessStatus } from "./convert.js";
 import { toConnectError } from "./errors.js";
-import { FileFollower, readLastLines } from "./log-tail.js";
+import { tailLogs } from "./tail-logs.js";
 import { watchEvents } from "./watch-events.js";
 
 /** What the handlers need from the daemon around them. */
@@ -113,13 +102,6 @@ async function lifecycle(
   });
 }
 
-function signalPromise(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
-}
-
 /** Per-service memory of the last CPU reading of each process, for `cpuPercent`. */
 type CpuReadings = Map<string, { cpu: number; at: number }>;
 
@@ -184,6 +166,8 @@ async function describeProcess(
       ...(info.lastExit !== undefined ? { lastExit: toExitInfo(info.lastExit) } : {}),
       stdoutPath: info.stdoutPath ?? "",
       stderrPath: info.stderrPath ?? "",
+      stdoutJournal: info.stdoutJournal === true,
+      stderrJournal: info.stderrJournal === true,
       envRedacted: redactEnv && Object.keys(info.config.env).length > 0,
     };
   });
@@ -356,113 +340,6 @@ export function createProcessManagerService(deps: ServiceDeps): ServiceImpl<type
       yield* tailLogs(deps.supervisor, req, ctx);
     },
   };
-}
-
-/** One log file a TailLogs call reads: whose, which stream, where. */
-interface LogFile {
-  readonly process: ProcessInfo;
-  readonly stream: LogStream;
-  readonly path: string;
-}
-
-/** The log files of `processes` for the streams asked (inherit/null ones have none). */
-function logFiles(processes: readonly ProcessInfo[], stream: LogStream): LogFile[] {
-  const streams =
-    stream === LogStream.UNSPECIFIED ? [LogStream.STDOUT, LogStream.STDERR] : [stream];
-  return processes.flatMap((p) =>
-    streams.flatMap((s) => {
-      const path = streamName(s) === "stdout" ? p.stdoutPath : p.stderrPath;
-      return path === undefined ? [] : [{ process: p, stream: s, path }];
-    }),
-  );
-}
-
-/**
- * The last lines of one process's log files (`id`), or of every process's (no `id`: each
- * response names its process), then with `follow` what they write next, interleaved as it comes.
- */
-async function* tailLogs(
-  sup: SupervisorApi,
-  req: { id: string; stream: LogStream; lines: number; follow: boolean },
-  ctx: HandlerContext,
-): AsyncGenerator<TailLogsResponse> {
-  let processes: ProcessInfo[];
-  try {
-    processes = req.id === "" ? sup.list() : [sup.get(req.id)];
-  } catch (e) {
-    throw toConnectError(e);
-  }
-  const files = logFiles(processes, req.stream);
-  const only = req.id === "" ? undefined : processes[0];
-  if (only !== undefined && files.length === 0) {
-    throw new ConnectError(
-      `process "${only.name}" has no log file (its output is inherited or discarded)`,
-      Code.FailedPrecondition,
-    );
-  }
-  const response = (f: LogFile, data: Buffer) =>
-    create(TailLogsResponseSchema, { stream: f.stream, data, process: f.process.name });
-  const positions = new Map<LogFile, number>();
-  for (const f of files) {
-    const t = await readLastLines(f.path, req.lines);
-    positions.set(f, t.position);
-    let data = t.data;
-    if (!req.follow && t.partial.length > 0 && req.lines > 0) {
-      data = Buffer.concat([data, t.partial, Buffer.from("\n")]);
-    }
-    if (data.length > 0) yield response(f, data);
-  }
-  if (!req.follow) return;
-  yield* followLogs(sup, files, positions, only, response, ctx);
-}
-
-/** What the files get next, until the caller cancels (or the one process followed is deleted). */
-async function* followLogs(
-  sup: SupervisorApi,
-  files: readonly LogFile[],
-  positions: ReadonlyMap<LogFile, number>,
-  only: ProcessInfo | undefined,
-  response: (f: LogFile, data: Buffer) => TailLogsResponse,
-  ctx: HandlerContext,
-): AsyncGenerator<TailLogsResponse> {
-  const queue = new AsyncQueue<TailLogsResponse>();
-  const followers = new Map<string, FileFollower>(); // by process id and stream
-  const key = (id: string, stream: LogStream) => `${id}/${stream}`;
-  for (const f of files) {
-    const follower = new FileFollower(
-      f.path,
-      positions.get(f) ?? 0,
-      (data) => queue.push(response(f, data)),
-      (e) => queue.close(new ConnectError(`reading ${f.path}: ${e.message}`, Code.Internal)),
-    );
-    followers.set(key(f.process.id, f.stream), follower);
-  }
-  // Only the followed processes' output: a follower costs the others nothing.
-  const unsubscribes = [...new Set(files.map((f) => f.process.id))].map((id) =>
-    sup.subscribeOutput(id, (stream) => {
-      const s = stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT;
-      followers.get(key(id, s))?.poke();
-    }),
-  );
-  const onDeleted: (...a: SupervisorEvents["deleted"]) => void = ({ process }) => {
-    if (process.id === only?.id) queue.close();
-  };
-  sup.on("deleted", onDeleted);
-  // Output written while a process exits may land just before the exit event.
-  const onExit: (...a: SupervisorEvents["exit"]) => void = ({ process }) => {
-    for (const s of [LogStream.STDOUT, LogStream.STDERR]) followers.get(key(process.id, s))?.poke();
-  };
-  sup.on("exit", onExit);
-  for (const f of followers.values()) await f.start();
-  void signalPromise(ctx.signal).then(() => queue.close());
-  try {
-    yield* queue;
-  } finally {
-    for (const unsubscribe of unsubscribes) unsubscribe();
-    sup.off("deleted", onDeleted);
-    sup.off("exit", onExit);
-    for (const f of followers.values()) f.close();
-  }
 }
 
 /** Registers the service on a router. */

@@ -45,7 +45,7 @@ describe("pm-cli verbs against a real daemon", { skip }, () => {
   });
 
   after(async () => {
-    for (const name of ["follow", "upd", "ev", "many1", "many2", "many3"]) {
+    for (const name of ["follow", "stamped", "upd", "ev", "many1", "many2", "many3"]) {
       await runCli(["delete", name, "--force"], { env });
     }
     await daemon?.stop();
@@ -162,6 +162,53 @@ describe("pm-cli verbs against a real daemon", { skip }, () => {
       ["first-line", "later-line"],
     );
     assert.ok(lines.every((l) => l.stream === "stdout"));
+  });
+
+  it("logs --since: the lines since then, by log_timestamps; -o json has their times", async () => {
+    const script = "echo old-line; sleep 1.5; echo new-line; exec sleep 300";
+    const created = await runCli(
+      ["create", "stamped", "--log-timestamps", "--auto-start", "--", "bash", "-c", script],
+      { env },
+    );
+    assert.equal(created.code, 0, created.stderr);
+    type Line = { time: string | null; process: string; stream: string; line: string };
+    const json = async (...args: string[]): Promise<Line[]> => {
+      const r = await runCli(["logs", ...args, "-o", "json"], { env });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout
+        .trim()
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l) as Line);
+    };
+    await waitFor("new-line in the log", async () =>
+      (await json("stamped")).some((l) => l.line.endsWith(" new-line")) ? true : undefined,
+    );
+    const both = await json("stamped", "--stdout");
+    assert.deepEqual(
+      both.map((l) => l.line.replace(/^\S+ /, "")),
+      ["old-line", "new-line"],
+    );
+    const newer = both[1] as Line;
+    assert.equal(newer.time, newer.line.split(" ")[0], "the time is the line's stamp");
+    const oldMs = Date.parse((both[0] as Line).time ?? "");
+    const newMs = Date.parse(newer.time ?? "");
+    assert.ok(newMs - oldMs >= 1000, `${both[0]?.time} then ${newer.time}`);
+    const since = new Date(newMs - 200).toISOString();
+    assert.deepEqual(
+      (await json("stamped", "--stdout", "--since", since)).map((l) => l.line.replace(/^\S+ /, "")),
+      ["new-line"],
+    );
+    // A log file without times cannot answer --since: said on stderr, its lines left out.
+    const plain = await runCli(["logs", "alpha", "--since", "1h"], { env });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(
+      plain.stderr,
+      /alpha: its stdout log file has no times \(set log_timestamps: true/,
+    );
+    const bad = await runCli(["logs", "stamped", "--since", "yesterday-ish"], { env });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--since "yesterday-ish": expected a time/);
   });
 
   it("events prints one line per event as they happen", async () => {

@@ -4,6 +4,7 @@ import { ConfigError, type ConfigIssue } from "./errors.js";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "text" | "json";
+export type DefaultOutput = "file" | "journal";
 
 /** Everything the daemon needs to know before it reads processes.yaml. */
 export interface DaemonSettings {
@@ -17,6 +18,8 @@ export interface DaemonSettings {
   allowRemote: boolean;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Where processes' output goes when they do not say (stdout/stderr unset). */
+  processOutput: DefaultOutput;
   metrics: { enabled: boolean; host: string; port: number };
   isRoot: boolean;
 }
@@ -29,6 +32,7 @@ export interface DaemonSettingsInput {
     stateDir: string;
     logLevel: string;
     logFormat: string;
+    processOutput: string;
     allowRemote: boolean;
   }>;
   env: NodeJS.ProcessEnv;
@@ -185,7 +189,7 @@ function resolveLogging(
   flags: Flags,
   env: NodeJS.ProcessEnv,
   issues: ConfigIssue[],
-): Pick<DaemonSettings, "logLevel" | "logFormat"> {
+): Pick<DaemonSettings, "logLevel" | "logFormat" | "processOutput"> {
   let logLevel: LogLevel = "info";
   const level = pick(flags.logLevel, "--log-level", env, ["PM_LOG_LEVEL"]);
   if (level !== undefined) {
@@ -204,7 +208,15 @@ function resolveLogging(
     if (f === "text" || f === "json") logFormat = f;
     else issues.push(invalid(format, "text or json"));
   }
-  return { logLevel, logFormat };
+
+  let processOutput: DefaultOutput = "file";
+  const output = pick(flags.processOutput, "--process-output", env, ["PM_PROCESS_OUTPUT"]);
+  if (output !== undefined) {
+    const o = output.value.trim().toLowerCase();
+    if (o === "file" || o === "journal") processOutput = o;
+    else issues.push(invalid(output, "file or journal"));
+  }
+  return { logLevel, logFormat, processOutput };
 }
 
 function resolveMetrics(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): DaemonSettings["metrics"] {

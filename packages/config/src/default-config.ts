@@ -37,8 +37,10 @@ export const defaultConfigText = `# processes.yaml — processes supervised by d
 #   kill_signal              SIGTERM  a name (SIGTERM, TERM) or a number (15)
 #   kill_mode                control-group  control-group | process-group | process | mixed
 #   success_exit_status      [0]    exit codes counted as success (exited, not failed)
-#   stdout / stderr          default: <state dir>/logs/NAME.stdout.log / NAME.stderr.log;
-#                            or an absolute file path (appended), inherit (the daemon's), null (discard)
+#   stdout / stderr          default: <state dir>/logs/NAME.stdout.log / NAME.stderr.log (or the
+#                            journal when the daemon runs with --process-output journal);
+#                            or an absolute file path (appended), journal (journald, one entry per
+#                            line: journalctl -t NAME), inherit (the daemon's), null (discard)
 #   log_max_size             none   rotate each log file past this size (bytes or "10M", "1G"): it becomes
 #                            FILE.1 (FILE.1 -> FILE.2 ...), cut at a line end, a new FILE opened
 #   log_max_files            5      rotated files kept (FILE.1 ... FILE.N, the oldest deleted); at least 1

@@ -87,10 +87,18 @@ export const environmentFile: FieldCodec<EnvironmentFile> = stringCodec(
   (file) => `${file.optional ? "-" : ""}${file.path}`,
 );
 
-/** stdout/stderr: a path, "inherit" or "null" in the proto ("" = the daemon's log file); YAML null discards. */
+/**
+ * stdout/stderr: a path, "journal", "inherit" or "null" in the proto ("" = the daemon's
+ * default); YAML null discards.
+ */
 export const outputTarget: FieldCodec<OutputTarget> = stringCodec(
   (target) => (target.kind === "default" ? "" : target.kind === "file" ? target.path : target.kind),
-  (target) => (target.kind === "file" ? target.path : target.kind === "inherit" ? "inherit" : null),
+  (target) =>
+    target.kind === "file"
+      ? target.path
+      : target.kind === "inherit" || target.kind === "journal"
+        ? target.kind
+        : null,
 );
 
 /** Seconds: a number, "infinity" in YAML (JSON has no Infinity); an optional double in the proto. */

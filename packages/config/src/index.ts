@@ -3,6 +3,7 @@ export { processConfigToRaw, type RawProcess } from "./config-to-raw.js";
 export type {
   DaemonSettings,
   DaemonSettingsInput,
+  DefaultOutput,
   LogFormat,
   LogLevel,
 } from "./daemon-settings.js";

@@ -19,7 +19,7 @@ export const outputFieldRows = [
     codec: codecs.outputTarget,
     flag: {
       names: ["--stdout"],
-      help: 'Stdout file, "inherit" or "null" (default: the daemon\'s log file)',
+      help: 'Stdout file, "journal", "inherit" or "null" (default: the daemon\'s default)',
     },
     describe: { label: "Stdout" },
   }),
@@ -32,7 +32,7 @@ export const outputFieldRows = [
     codec: codecs.outputTarget,
     flag: {
       names: ["--stderr"],
-      help: 'Stderr file, "inherit" or "null" (default: the daemon\'s log file)',
+      help: 'Stderr file, "journal", "inherit" or "null" (default: the daemon\'s default)',
     },
     describe: { label: "Stderr" },
   }),

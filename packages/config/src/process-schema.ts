@@ -212,12 +212,13 @@ export const environmentFileSchema = leaf<string, EnvironmentFile>(
   },
 );
 
-const outputExpected = "an absolute file path, inherit or null";
+const outputExpected = "an absolute file path, journal, inherit or null";
 export const outputSchema = leaf<string | null, OutputTarget>(outputExpected, (value) => {
   if (value === null || value === "null") return { kind: "null" };
   if (value === "inherit") return { kind: "inherit" };
+  if (value === "journal") return { kind: "journal" };
   if (typeof value !== "string") return wrongType(value, outputExpected);
-  if (!isAbsolute(value)) throw new LeafError("not an absolute path, inherit or null");
+  if (!isAbsolute(value)) throw new LeafError("not an absolute path, journal, inherit or null");
   return { kind: "file", path: value };
 });
 

@@ -13,10 +13,14 @@ export type KillMode = keyof typeof killModes;
 export type ProcessType = keyof typeof processTypes;
 export type HealthCheckType = keyof typeof healthCheckTypes;
 
-/** Where a stream of the child goes. `default` = a per-process file in the daemon's log dir. */
+/**
+ * Where a stream of the child goes. `default` = the daemon's default: a per-process file in its
+ * log dir, or the journal when the daemon is told so (`--process-output journal`).
+ */
 export type OutputTarget =
   | { readonly kind: "default" }
   | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "journal" }
   | { readonly kind: "inherit" }
   | { readonly kind: "null" };
 

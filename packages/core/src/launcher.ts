@@ -24,8 +24,7 @@ import {
   planLaunch,
   resolveIdentity,
 } from "./identity.js";
-import type { LogSink } from "./log-sink.js";
-import type { Host, LaunchContext, Managed, Owner, Run } from "./managed.js";
+import type { Host, LaunchContext, Managed, OutputSink, Owner, Run } from "./managed.js";
 import { type OutputRelay, stdioFor } from "./output-relay.js";
 import { prelude } from "./prelude.js";
 import { signalSafe } from "./proc-fs.js";
@@ -150,7 +149,7 @@ export class Launcher {
     ) {
       throw new Error(`working_dir ${config.workingDir} is not a directory`);
     }
-    const held: LogSink[] = [];
+    const held: OutputSink[] = [];
     try {
       for (const s of [sinks.stdout, sinks.stderr]) {
         if (s) {

@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { dirname } from "node:path";
 import { type LogRotation, type RotationCut, rotationCut, shiftRotated } from "./log-rotation.js";
+import type { OutputSink } from "./managed.js";
 
 const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
 const excl = flags | constants.O_EXCL;
@@ -46,7 +47,7 @@ const heldMaxMs = 1000;
  * bytes, so nothing is lost or reordered and no line is split (log-rotation.ts says where the
  * cut falls). Queued bytes are cut the same way: a `writev` never spans two files.
  */
-export class LogSink {
+export class LogSink implements OutputSink {
   readonly path: string;
   private fd: number | null = null;
   private refs = 0;

@@ -10,7 +10,7 @@ import type { ProcessConfig } from "@procmgr/config";
 import type { ProcessCgroup } from "./cgroups.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import type { Identity } from "./identity.js";
-import type { LogSink } from "./log-sink.js";
+import type { LogRotation } from "./log-rotation.js";
 import type { PassedSockets } from "./sockets.js";
 import type { ProcessEvent } from "./state-machine.js";
 import type {
@@ -31,8 +31,39 @@ export interface Owner {
   readonly gid: number;
 }
 
-/** The log files of a process (undefined for inherit/null). */
-export type Sinks = { stdout?: LogSink | undefined; stderr?: LogSink | undefined };
+/**
+ * Where the output relay writes a stream: a log file (LogSink) or the journal (JournalSink).
+ * `write` takes a chunk it must not keep (a view of a reused buffer) and returns false when the
+ * source must pause until `drained()`; `flushed()` resolves once what was accepted is written.
+ */
+export interface OutputSink {
+  /** What it writes to, for messages: a path, or "the journal". */
+  readonly path: string;
+  readonly isOpen: boolean;
+  /** Some accepted bytes are not written yet. */
+  readonly pending: boolean;
+  /** One reference per stream writing to it (a run's pipe, a hook's); `owner` owns a new file. */
+  acquire(owner: Owner | undefined): void;
+  release(): void;
+  write(chunk: Buffer): boolean;
+  drained(): Promise<void>;
+  flushed(): Promise<void>;
+  /** Closes and opens its file again (logrotate). */
+  reopen(): void;
+  setRotation(rotation: LogRotation | undefined): void;
+}
+
+/**
+ * Where a stream goes: its log file, or the journal (`path` is then the file its lines go to
+ * when the journal cannot be written).
+ */
+export interface Destination {
+  readonly journal: boolean;
+  readonly path: string;
+}
+
+/** Where a process's streams go (undefined for inherit/null). */
+export type Sinks = { stdout?: OutputSink | undefined; stderr?: OutputSink | undefined };
 
 /** What a launch of a process (its command or one of its hooks) runs with. */
 export interface LaunchContext {
@@ -131,8 +162,12 @@ export interface Managed {
   /** Start times (ms) still counting toward the start limit, oldest first. */
   starts: number[];
   sinks: Sinks;
-  /** The log paths of `config` (computed once per config: every snapshot shows them). */
-  paths?: { config: ProcessConfig; stdout: string | undefined; stderr: string | undefined };
+  /** Where the streams of `config` go (computed once per config: every snapshot shows it). */
+  paths?: {
+    config: ProcessConfig;
+    stdout: Destination | undefined;
+    stderr: Destination | undefined;
+  };
   runtimeDirs: string[];
   /** Runs ended by the OOM killer. */
   oomKills: number;
@@ -196,11 +231,11 @@ export interface Host {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** The ProcessInfo of `m` now, as every event carries it (`enforcement` and log paths given). */
+/** The ProcessInfo of `m` now, as every event carries it (`enforcement` and destinations given). */
 export function snapshotOf(
   m: Managed,
   enforcement: Enforcement,
-  logPath: (stream: Stream) => string | undefined,
+  destination: (stream: Stream) => Destination | undefined,
 ): ProcessInfo {
   const info: Mutable<ProcessInfo> = {
     id: m.id,
@@ -228,10 +263,12 @@ export function snapshotOf(
   if (m.lastExit) info.lastExit = m.lastExit;
   if (m.startedAt) info.startedAt = m.startedAt;
   if (m.endedAt) info.endedAt = m.endedAt;
-  const out = logPath("stdout");
-  const err = logPath("stderr");
-  if (out) info.stdoutPath = out;
-  if (err) info.stderrPath = err;
+  const out = destination("stdout");
+  const err = destination("stderr");
+  if (out?.journal) info.stdoutJournal = true;
+  else if (out) info.stdoutPath = out.path;
+  if (err?.journal) info.stderrJournal = true;
+  else if (err) info.stderrPath = err.path;
   return info;
 }
 

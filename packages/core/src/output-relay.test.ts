@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fixture, tempDir, testConfig, waitFor, waitOutput, waitState } from "./harness.js";
 import { type Host, newManaged } from "./managed.js";
-import { OutputRelay, stamped, stdioFor } from "./output-relay.js";
+import { type OutputDirs, OutputRelay, stamped, stdioFor } from "./output-relay.js";
 import { Supervisor } from "./supervisor.js";
 import type { ProcessInfo, SupervisorEvents } from "./types.js";
 
@@ -319,26 +319,36 @@ function fakeHost(warnings: string[] = []): Host {
   };
 }
 
+/** A relay's directories in `dir`, with no journald there. */
+function dirsIn(dir: string): OutputDirs {
+  return {
+    stateDir: dir,
+    logDir: join(dir, "logs"),
+    defaultOutput: "file",
+    journalSocket: join(dir, "no-journal.sock"),
+  };
+}
+
 describe("OutputRelay (without a supervisor)", () => {
   it("log paths: <logDir>/<name>.<stream>.log by default, files relative to working_dir, none for inherit/null", () => {
     const dir = tempDir("procmgr-relay-paths-");
-    const relay = new OutputRelay(fakeHost(), { stateDir: dir, logDir: join(dir, "logs") });
+    const relay = new OutputRelay(fakeHost(), dirsIn(dir));
     const m = newManaged(testConfig("web", ["true"]), "api", "id-web");
-    assert.equal(relay.logPath(m, "stdout"), join(dir, "logs", "web.stdout.log"));
-    assert.equal(relay.logPath(m, "stderr"), join(dir, "logs", "web.stderr.log"));
+    assert.equal(relay.destination(m, "stdout")?.path, join(dir, "logs", "web.stdout.log"));
+    assert.equal(relay.destination(m, "stderr")?.path, join(dir, "logs", "web.stderr.log"));
     m.config = testConfig("web", ["true"], {
       workingDir: "/srv/web",
       stdout: { kind: "file", path: "out.log" },
       stderr: { kind: "file", path: "/var/log/web.err" },
     });
-    assert.equal(relay.logPath(m, "stdout"), "/srv/web/out.log");
-    assert.equal(relay.logPath(m, "stderr"), "/var/log/web.err");
+    assert.equal(relay.destination(m, "stdout")?.path, "/srv/web/out.log");
+    assert.equal(relay.destination(m, "stderr")?.path, "/var/log/web.err");
     m.config = testConfig("web", ["true"], {
       stdout: { kind: "file", path: "rel.log" },
       stderr: { kind: "inherit" },
     });
-    assert.equal(relay.logPath(m, "stdout"), join(dir, "rel.log"));
-    assert.equal(relay.logPath(m, "stderr"), undefined);
+    assert.equal(relay.destination(m, "stdout")?.path, join(dir, "rel.log"));
+    assert.equal(relay.destination(m, "stderr")?.path, undefined);
     assert.equal(stdioFor({ kind: "inherit" }), "inherit");
     assert.equal(stdioFor({ kind: "null" }), "ignore");
     assert.equal(stdioFor({ kind: "default" }), "pipe");
@@ -348,7 +358,7 @@ describe("OutputRelay (without a supervisor)", () => {
   it("relays a child's pipes to its files, then to its subscribers and the output event", async () => {
     const dir = tempDir("procmgr-relay-direct-");
     const host = fakeHost();
-    const relay = new OutputRelay(host, { stateDir: dir, logDir: join(dir, "logs") });
+    const relay = new OutputRelay(host, dirsIn(dir));
     relay.reserve(1);
     const m = newManaged(testConfig("direct", ["sh"]), "api", "id-direct");
     const got: string[] = [];

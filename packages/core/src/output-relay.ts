@@ -11,15 +11,18 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { type ConnectOpts, Socket, type SocketConstructorOpts } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type { OutputTarget, ProcessConfig } from "@procmgr/config";
+import { type JournalSender, openJournalSender } from "@procmgr/platform";
 import { SupervisorError } from "./errors.js";
 import { FifoPool, type PipeEnds } from "./fifo-pool.js";
+import { JournalSink } from "./journal-sink.js";
 import type { LogRotation } from "./log-rotation.js";
 import { LogSink } from "./log-sink.js";
-import type { Host, Managed, Owner, Sinks, Stream } from "./managed.js";
+import type { Destination, Host, Managed, OutputSink, Owner, Sinks, Stream } from "./managed.js";
 import type { OutputListener } from "./types.js";
 
 /** The most named pipes kept ready (two per process up to this). */
@@ -61,18 +64,28 @@ function rotationOf(config: ProcessConfig): LogRotation | undefined {
     : { maxBytes: config.logMaxSize, maxFiles: config.logMaxFiles };
 }
 
+/** Where a supervisor's output goes by default, and journald's socket. */
+export interface OutputDirs {
+  readonly stateDir: string;
+  readonly logDir: string;
+  readonly defaultOutput: "file" | "journal";
+  readonly journalSocket: string;
+}
+
 export class OutputRelay {
   private readonly host: Host;
-  private readonly logDir: string;
-  private readonly stateDir: string;
+  private readonly dirs: OutputDirs;
   private readonly fifos: FifoPool;
   /** Every log file opened so far (for reopen). */
   private readonly sinks = new Set<LogSink>();
+  /** The one socket to journald, opened at the first journal sink's first use. */
+  private journalSender: Promise<JournalSender> | undefined;
+  /** "journal" asked for where journald is not: said once. */
+  private noJournalSaid = false;
 
-  constructor(host: Host, dirs: { stateDir: string; logDir: string }) {
+  constructor(host: Host, dirs: OutputDirs) {
     this.host = host;
-    this.logDir = dirs.logDir;
-    this.stateDir = dirs.stateDir;
+    this.dirs = dirs;
     this.fifos = new FifoPool(join(dirs.stateDir, "fifo"));
   }
 
@@ -81,47 +94,87 @@ export class OutputRelay {
     this.fifos.want(Math.min(2 * processCount + 8, maxReadyFifos));
   }
 
-  /** The log file of a stream of `m` (undefined for inherit/null), computed once per config. */
-  logPath(m: Managed, stream: Stream): string | undefined {
+  /** Where a stream of `m` goes (undefined for inherit/null), computed once per config. */
+  destination(m: Managed, stream: Stream): Destination | undefined {
     if (m.paths?.config !== m.config) {
       m.paths = {
         config: m.config,
-        stdout: this.resolveLogPath(m, "stdout"),
-        stderr: this.resolveLogPath(m, "stderr"),
+        stdout: this.resolveDestination(m, "stdout"),
+        stderr: this.resolveDestination(m, "stderr"),
       };
     }
     return m.paths[stream];
   }
 
-  private resolveLogPath(m: Managed, stream: Stream): string | undefined {
+  private resolveDestination(m: Managed, stream: Stream): Destination | undefined {
     const target: OutputTarget = m.config[stream];
-    if (target.kind === "default") return join(this.logDir, `${m.name}.${stream}.log`);
+    const defaultFile = join(this.dirs.logDir, `${m.name}.${stream}.log`);
     if (target.kind === "file") {
-      return isAbsolute(target.path)
+      const path = isAbsolute(target.path)
         ? target.path
-        : resolve(m.config.workingDir ?? this.stateDir, target.path);
+        : resolve(m.config.workingDir ?? this.dirs.stateDir, target.path);
+      return { journal: false, path };
     }
+    const journal =
+      target.kind === "journal" ||
+      (target.kind === "default" && this.dirs.defaultOutput === "journal");
+    if (journal && this.journalThere(m)) return { journal: true, path: defaultFile };
+    if (journal || target.kind === "default") return { journal: false, path: defaultFile };
     return undefined;
   }
 
-  /** The log files of `m`'s current config (a run and its hooks write to the same ones). */
+  /** Whether journald's socket is there; when not, says once that files are used instead. */
+  private journalThere(m: Managed): boolean {
+    if (existsSync(this.dirs.journalSocket)) return true;
+    if (!this.noJournalSaid) {
+      this.noJournalSaid = true;
+      this.host.warn(
+        m,
+        `journald is not running (no ${this.dirs.journalSocket}): output asked for the journal goes to files in ${this.dirs.logDir} instead`,
+      );
+    }
+    return false;
+  }
+
+  /** Where a run of `m` and its hooks write (a run and its hooks share them). */
   sinksOf(m: Managed): Sinks {
     return { stdout: this.sinkFor(m, "stdout"), stderr: this.sinkFor(m, "stderr") };
   }
 
-  private sinkFor(m: Managed, stream: Stream): LogSink | undefined {
-    const path = this.logPath(m, stream);
-    if (path === undefined) return undefined;
+  private sinkFor(m: Managed, stream: Stream): OutputSink | undefined {
+    const to = this.destination(m, stream);
+    if (to === undefined) return undefined;
     const current = m.sinks[stream];
-    if (current?.path === path) {
+    if (to.journal) {
+      if (current instanceof JournalSink) return current;
+      const sink = new JournalSink(
+        { name: m.name, id: m.id, stream, pid: () => m.run?.pid },
+        {
+          sender: () => {
+            this.journalSender ??= openJournalSender(this.dirs.journalSocket);
+            return this.journalSender;
+          },
+          fallback: () => this.fileSink(m, stream, to.path),
+          warn: (message) => this.host.warn(m, message),
+        },
+      );
+      m.sinks[stream] = sink;
+      return sink;
+    }
+    if (current?.path === to.path && current instanceof LogSink) {
       current.setRotation(rotationOf(m.config));
       return current;
     }
+    const sink = this.fileSink(m, stream, to.path);
+    m.sinks[stream] = sink;
+    return sink;
+  }
+
+  private fileSink(m: Managed, stream: Stream, path: string): LogSink {
     const sink = new LogSink(path, (e) =>
       this.host.warn(m, `cannot write ${stream} of "${m.name}" to ${path}: ${e.message}`, e),
     );
     sink.setRotation(rotationOf(m.config));
-    m.sinks[stream] = sink;
     this.sinks.add(sink);
     return sink;
   }
@@ -134,7 +187,10 @@ export class OutputRelay {
 
   /** Forgets the closed log files of a deleted process. */
   forget(m: Managed): void {
-    for (const s of [m.sinks.stdout, m.sinks.stderr]) if (s && !s.isOpen) this.sinks.delete(s);
+    for (const s of [m.sinks.stdout, m.sinks.stderr]) {
+      const file = s instanceof JournalSink ? s.fallbackFile : s;
+      if (file instanceof LogSink && !file.isOpen) this.sinks.delete(file);
+    }
   }
 
   /**
@@ -173,7 +229,7 @@ export class OutputRelay {
   private fromFifo(
     m: Managed,
     fd: number,
-    sink: LogSink | undefined,
+    sink: OutputSink | undefined,
     name: Stream,
     owner: Owner | undefined,
   ): Socket {
@@ -190,7 +246,7 @@ export class OutputRelay {
   fromStream(
     m: Managed,
     stream: Readable | null,
-    sink: LogSink | undefined,
+    sink: OutputSink | undefined,
     name: Stream,
     owner: Owner | undefined,
   ): Readable | null {
@@ -212,7 +268,7 @@ export class OutputRelay {
    */
   private writer(
     m: Managed,
-    sink: LogSink | undefined,
+    sink: OutputSink | undefined,
     name: Stream,
     resume: () => void,
   ): (chunk: Buffer) => boolean {

@@ -92,9 +92,12 @@ export interface ProcessInfo {
   readonly enforcement: Enforcement;
   /** Runs that ended because the OOM killer killed a process of their cgroup. */
   readonly oomKills: number;
-  /** Resolved log file paths (undefined for inherit/null). */
+  /** Resolved log file paths (undefined for inherit/null and the journal). */
   readonly stdoutPath?: string;
   readonly stderrPath?: string;
+  /** The stream goes to the journal (`journalctl PROCMGR_PROCESS_ID=<id>`). */
+  readonly stdoutJournal?: boolean;
+  readonly stderrJournal?: boolean;
 }
 
 export interface ConfigDiff {
@@ -170,6 +173,13 @@ export interface SupervisorOptions {
    * the supervisor owns, where the host lets it create one; `false`: process groups only.
    */
   readonly cgroups?: boolean;
+  /**
+   * Where stdout and stderr go when a process does not say (`default`): per-process files in
+   * the log dir (the default), or the journal.
+   */
+  readonly defaultOutput?: "file" | "journal";
+  /** journald's native socket (default /run/systemd/journal/socket). */
+  readonly journalSocket?: string;
 }
 
 /** What `cgroupStatus` answers. */

@@ -18,6 +18,7 @@ import {
   loadLibc,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
+  POLLOUT,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
@@ -139,6 +140,16 @@ export interface JournalSender {
    * ENOENT or ECONNREFUSED when journald is not there, EAGAIN when its queue is full).
    */
   send(fields: JournalFields): void;
+  /**
+   * Sends an entry already encoded ({@link journalEntry}) as it is, failing as `send` does (and
+   * with EMSGSIZE when it is over the datagram size).
+   */
+  sendEntry(entry: Buffer): void;
+  /**
+   * Resolves when journald's queue has room again (after a send failed with EAGAIN), or after
+   * `timeoutMs` at most. Waits on libuv's thread pool, never on the event loop.
+   */
+  writable(timeoutMs?: number): Promise<void>;
   /** Closes the socket; idempotent. */
   close(): void;
 }
@@ -162,6 +173,9 @@ class Sender implements JournalSender {
   readonly #addr: Buffer;
   readonly #maxBytes: number;
   #fd: number | undefined;
+  /** The connected socket `writable()` polls (made at the first wait). */
+  #waiter: number | undefined;
+  #waiting: Promise<void> | undefined;
 
   constructor(libc: Libc, fd: number, path: string, addr: Buffer, maxBytes: number) {
     this.#libc = libc;
@@ -172,12 +186,15 @@ class Sender implements JournalSender {
   }
 
   send(fields: JournalFields): void {
+    this.sendEntry(boundedJournalEntry(fields, this.#maxBytes));
+  }
+
+  sendEntry(data: Buffer): void {
     const libc = this.#libc;
     const what = "journal socket";
     if (this.#fd === undefined) {
       throw new PlatformError("socket-call", `${what} ${this.path}: the sender is closed`);
     }
-    const data = boundedJournalEntry(fields, this.#maxBytes);
     const flags = MSG_DONTWAIT | MSG_NOSIGNAL;
     const n = Number(
       libc.sendto(this.#fd, data, data.length, flags, this.#addr, this.#addr.length),
@@ -188,7 +205,50 @@ class Sender implements JournalSender {
     }
   }
 
+  /**
+   * A datagram sender cannot poll for room in the receiver's queue (its own socket is always
+   * writable); a socket connected to the receiver can: unix_dgram_poll reports POLLOUT only
+   * while the peer's queue has room (net.unix.max_dgram_qlen, 10 by default, fills at once
+   * under load). So one connected socket, used only to wait, polled on the thread pool; where it
+   * cannot connect, a short sleep instead. One wait at a time, shared by every caller.
+   */
+  writable(timeoutMs = 1000): Promise<void> {
+    this.#waiting ??= this.#waitForRoom(timeoutMs).finally(() => {
+      this.#waiting = undefined;
+    });
+    return this.#waiting;
+  }
+
+  async #waitForRoom(timeoutMs: number): Promise<void> {
+    const libc = this.#libc;
+    if (this.#waiter === undefined && this.#fd !== undefined) {
+      const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (fd >= 0 && libc.connect(fd, this.#addr, this.#addr.length) === 0) this.#waiter = fd;
+      else if (fd >= 0) libc.close(fd);
+    }
+    const waiter = this.#waiter;
+    if (waiter === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return;
+    }
+    const pollfd = Buffer.alloc(8);
+    pollfd.writeInt32LE(waiter, 0);
+    pollfd.writeInt16LE(POLLOUT, 4);
+    const result = await new Promise<number>((resolve) =>
+      libc.pollOffThread(pollfd, 1, timeoutMs, (error, n) => resolve(error ? -1 : n)),
+    );
+    // POLLERR/POLLHUP: journald's socket went away; the next send says how.
+    if (result > 0 && (pollfd.readInt16LE(6) & POLLOUT) === 0) this.#closeWaiter();
+  }
+
+  #closeWaiter(): void {
+    if (this.#waiter === undefined) return;
+    this.#libc.close(this.#waiter);
+    this.#waiter = undefined;
+  }
+
   close(): void {
+    this.#closeWaiter();
     if (this.#fd === undefined) return;
     this.#libc.close(this.#fd);
     this.#fd = undefined;

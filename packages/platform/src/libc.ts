@@ -36,6 +36,7 @@ export const F_SETOWN = 8;
 export const O_ASYNC = 0o20000;
 export const O_NONBLOCK = 0o4000;
 export const POLLIN = 0x001;
+export const POLLOUT = 0x004;
 
 /** sun_path is 108 bytes, NUL included. */
 export const unixPathMax = 107;
@@ -56,6 +57,14 @@ export interface Libc {
   listen(fd: number, backlog: number): number;
   /** poll(2) on an array of `struct pollfd` (8 bytes each: int fd, short events, short revents). */
   poll(fds: Buffer, count: number, timeoutMs: number): number;
+  /** poll(2) on libuv's thread pool: `done` gets its result (-1 on error) on the main thread. */
+  pollOffThread(
+    fds: Buffer,
+    count: number,
+    timeoutMs: number,
+    done: (error: unknown, result: number) => void,
+  ): void;
+  connect(fd: number, addr: Buffer, len: number): number;
   /** The index of a network interface by name; 0 when there is none. */
   ifNameToIndex(name: string): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
@@ -118,6 +127,7 @@ async function bindLibc(): Promise<Libc> {
     msg_controllen: "size_t",
     msg_flags: "int",
   });
+  const poll = libc.func("int poll(void *fds, unsigned long count, int timeout)");
   const names = new Map<number, string>();
   for (const [name, value] of Object.entries(koffi.os.errno)) {
     if (!names.has(value)) names.set(value, name);
@@ -127,7 +137,9 @@ async function bindLibc(): Promise<Libc> {
     socket: libc.func("int socket(int domain, int type, int protocol)"),
     bind: libc.func("int bind(int fd, const void *addr, uint32_t len)"),
     listen: libc.func("int listen(int fd, int backlog)"),
-    poll: libc.func("int poll(void *fds, unsigned long count, int timeout)"),
+    poll,
+    pollOffThread: (fds, count, timeoutMs, done) => poll.async(fds, count, timeoutMs, done),
+    connect: libc.func("int connect(int fd, const void *addr, uint32_t len)"),
     ifNameToIndex: libc.func("unsigned int if_nametoindex(const char *name)"),
     setsockopt: libc.func(
       "int setsockopt(int fd, int level, int name, const void *value, uint32_t len)",

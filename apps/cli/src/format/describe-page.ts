@@ -25,8 +25,18 @@ export function describeToJson(d: DescribeResponse): Record<string, unknown> {
     last_exit: exitToJson(d.lastExit),
     stdout_path: d.stdoutPath || null,
     stderr_path: d.stderrPath || null,
+    stdout_journal: d.stdoutJournal,
+    stderr_journal: d.stderrJournal,
     env_redacted: d.envRedacted,
   };
+}
+
+/** A stream's destination as describe shows it: its file, or the journal query that finds it. */
+function outputShown(c: DescribeContext, stream: "stdout" | "stderr"): string {
+  const journal = stream === "stdout" ? c.d.stdoutJournal : c.d.stderrJournal;
+  if (!journal) return stream === "stdout" ? c.d.stdoutPath : c.d.stderrPath;
+  const id = c.d.process?.id ?? "";
+  return `journal (journalctl PROCMGR_PROCESS_ID=${id} PROCMGR_STREAM=${stream})`;
 }
 
 /** What the rows of the page read. */
@@ -194,9 +204,9 @@ export const describeLayout: readonly (readonly [title: string, rows: readonly D
         { field: "working_dir" },
         { field: "env" },
         { field: "environment_file" },
-        // The daemon's own log files when the output goes there.
-        { field: "stdout", prefer: (c) => c.d.stdoutPath },
-        { field: "stderr", prefer: (c) => c.d.stderrPath },
+        // Where the output goes: the file, or the journal and how to read it there.
+        { field: "stdout", prefer: (c) => outputShown(c, "stdout") },
+        { field: "stderr", prefer: (c) => outputShown(c, "stderr") },
         { field: "log_max_size" },
         { field: "log_max_files" },
         { field: "log_timestamps" },
