@@ -1,21 +1,8 @@
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fchownSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  writeSync,
-  writev,
-} from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, fstatSync, writeSync, writev } from "node:fs";
+import { LogFailure, retryMs } from "./log-failure.js";
+import { createLogFile, openLogFile } from "./log-file.js";
 import { type LogRotation, type RotationCut, rotationCut, shiftRotated } from "./log-rotation.js";
 import type { OutputSink } from "./managed.js";
-
-const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
-const excl = flags | constants.O_EXCL;
-const existing = constants.O_WRONLY | constants.O_APPEND;
 
 /**
  * Chunks up to this size are written at once when nothing waits: a line, and a whole read of a
@@ -45,7 +32,8 @@ const heldMaxMs = 1000;
  * file is renamed `<path>.1` (older ones shifted, the oldest deleted) and a fresh one opened with
  * the old one's mode and owner: all synchronously between two writes, in the order of the
  * bytes, so nothing is lost or reordered and no line is split (log-rotation.ts says where the
- * cut falls). Queued bytes are cut the same way: a `writev` never spans two files.
+ * cut falls). Queued bytes are cut the same way: a `writev` never spans two files. A file that
+ * cannot be opened or written (disk full) never pauses the child: log-failure.ts.
  */
 export class LogSink implements OutputSink {
   readonly path: string;
@@ -53,6 +41,10 @@ export class LogSink implements OutputSink {
   private refs = 0;
   private owner: { uid: number; gid: number } | undefined;
   private readonly onError: ((error: Error) => void) | undefined;
+  private readonly onRecovered: ((message: string) => void) | undefined;
+  /** The file cannot be written for now (log-failure.ts): output waits in memory. */
+  private failure: LogFailure | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private queue: Buffer[] = [];
   private queued = 0;
   private writing = false;
@@ -78,12 +70,18 @@ export class LogSink implements OutputSink {
   private drainWaiters: (() => void)[] = [];
 
   /**
-   * `onError`: a queued write failed (its bytes are dropped; later writes are tried again), or a
-   * rotation failed (the output goes on into the current file).
+   * `onError`: the file cannot be opened or written (the output waits in memory and the file is
+   * tried again every second: log-failure.ts), or a rotation failed (the output goes on into
+   * the current file). `onRecovered`: the file is written again.
    */
-  constructor(path: string, onError?: (error: Error) => void) {
+  constructor(
+    path: string,
+    onError?: (error: Error) => void,
+    onRecovered?: (message: string) => void,
+  ) {
     this.path = path;
     this.onError = onError;
+    this.onRecovered = onRecovered;
   }
 
   /** Rotate past `maxBytes` (undefined: never); applies from the next write. */
@@ -102,7 +100,13 @@ export class LogSink implements OutputSink {
   acquire(owner: { uid: number; gid: number } | undefined): void {
     if (owner) this.owner = owner;
     this.closePending = false;
-    if (this.fd === null) this.open();
+    if (this.fd === null && this.failure === undefined) {
+      try {
+        this.open();
+      } catch (e) {
+        this.fail(e as Error);
+      }
+    }
     this.refs++;
   }
 
@@ -113,16 +117,16 @@ export class LogSink implements OutputSink {
   }
 
   get isOpen(): boolean {
-    return this.fd !== null;
+    return this.fd !== null || this.failure !== undefined;
   }
 
   /**
-   * Append a chunk. Throws when a synchronous write fails. Returns false when the queue is
+   * Append a chunk. Returns false when the queue is
    * past its high-water mark: pause the source until `drained()`. The chunk is not kept: what
    * is not written at once is queued as a copy (callers pass views of a reused read buffer).
    */
   write(chunk: Buffer): boolean {
-    if (this.fd === null || chunk.length === 0) return true;
+    if (chunk.length === 0 || !this.isOpen) return true;
     const rotation = this.rotation;
     if (rotation === undefined || this.rotationFailed) {
       const more = this.writeHeld();
@@ -177,6 +181,10 @@ export class LogSink implements OutputSink {
 
   /** Appends `chunk` to the file now, or to the queue (cut for rotation on the way). */
   private writeData(chunk: Buffer): boolean {
+    if (this.failure !== undefined) {
+      this.failure.add(chunk);
+      return true;
+    }
     const fd = this.fd;
     if (fd === null || chunk.length === 0) return true;
     this.acceptedEndsLine = chunk[chunk.length - 1] === 0x0a;
@@ -185,7 +193,11 @@ export class LogSink implements OutputSink {
       for (;;) {
         const cut = this.cutOf([rest]);
         if (cut.bytes > 0) {
-          this.writeNow(rest.subarray(0, cut.bytes));
+          const unwritten = this.writeNow(rest.subarray(0, cut.bytes));
+          if (unwritten !== undefined) {
+            this.hold(unwritten, rest.subarray(cut.bytes));
+            return true;
+          }
           rest = rest.subarray(cut.bytes);
         }
         if (cut.rotate) this.rotate();
@@ -223,6 +235,10 @@ export class LogSink implements OutputSink {
 
   /** Closes and opens the path again (after logrotate renamed it), between two writes. */
   reopen(): void {
+    if (this.failure !== undefined) {
+      this.retry();
+      return;
+    }
     if (this.fd === null) return;
     if (this.writing) {
       this.reopenPending = true;
@@ -276,8 +292,12 @@ export class LogSink implements OutputSink {
     writev(fd, bufs, (error, written) => {
       this.writing = false;
       if (error) {
+        // Counted as settled (nothing waits on a failing disk); kept to be written later.
         this.advance(length);
-        this.onError?.(error);
+        this.fail(error);
+        const rest = this.queued;
+        this.hold(...bufs, ...this.take(rest));
+        this.advance(rest);
       } else {
         if (written < length) this.requeueTail(bufs, written);
         this.wrote(bufs, Math.min(written, length));
@@ -325,13 +345,69 @@ export class LogSink implements OutputSink {
     return rotationCut(bufs, { size: this.size, atLineStart: this.atLineStart }, rotation.maxBytes);
   }
 
-  /** One synchronous write of all of `data` to the current file. */
-  private writeNow(data: Buffer): void {
+  /**
+   * One synchronous write of all of `data` to the current file. On an error (the failure then
+   * begins) returns what was not written.
+   */
+  private writeNow(data: Buffer): Buffer | undefined {
     const fd = this.fd as number;
     let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    this.size += data.length;
-    this.atLineStart = data[data.length - 1] === 0x0a;
+    try {
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    } catch (e) {
+      this.fail(e as Error);
+      if (off > 0) this.wrote([data], off);
+      return data.subarray(off);
+    }
+    this.wrote([data], data.length);
+    return undefined;
+  }
+
+  /** Keeps chunks for later while the file fails (a method: TS narrows `failure` otherwise). */
+  private hold(...chunks: Buffer[]): void {
+    for (const c of chunks) this.failure?.add(c);
+  }
+
+  /** The file cannot be written: output waits in memory (said once), tried again each second. */
+  private fail(error: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = new LogFailure(error);
+    if (this.retryTimer !== undefined) return; // failed again while retrying: said already
+    this.onError?.(
+      new Error(
+        `${error.message} (the output waits in memory, up to 8 MiB, and the file is tried again every second)`,
+        { cause: error },
+      ),
+    );
+    this.retryTimer = setInterval(() => this.retry(), retryMs);
+    this.retryTimer.unref();
+  }
+
+  /** Writes what waited (then where output was lost, if it was); stops retrying once it could. */
+  private retry(): void {
+    const failure = this.failure;
+    if (failure === undefined || this.writing) return;
+    if (this.fd === null) {
+      try {
+        this.open();
+      } catch {
+        return;
+      }
+    }
+    this.failure = undefined;
+    for (const b of failure.take()) this.writeData(b);
+    const again = this.failure as LogFailure | undefined;
+    if (again !== undefined) {
+      again.dropped += failure.dropped;
+      return;
+    }
+    const lost = failure.lostLine(this.path);
+    if (lost !== undefined) this.writeData(lost);
+    clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
+    const gap = failure.dropped > 0 ? `; ${failure.dropped} bytes were lost meanwhile` : "";
+    this.onRecovered?.(`writing ${this.path} again${gap}`);
+    if (this.refs === 0) this.close();
   }
 
   /** The first `written` bytes of `bufs` reached the current file. */
@@ -359,7 +435,7 @@ export class LogSink implements OutputSink {
     try {
       const st = fstatSync(fd);
       shiftRotated(this.path, rotation.maxFiles);
-      this.fd = this.create(st.mode & 0o7777, { uid: st.uid, gid: st.gid });
+      this.fd = createLogFile(this.path, st.mode & 0o7777, { uid: st.uid, gid: st.gid });
       closeSync(fd);
       this.size = 0;
       this.atLineStart = true;
@@ -415,44 +491,9 @@ export class LogSink implements OutputSink {
   }
 
   private open(): void {
-    // The file usually exists (every start after the first): open it as it is, without the
-    // exception an O_EXCL attempt would cost. Only a missing file is created, with our mode.
-    let fd: number;
-    try {
-      fd = openSync(this.path, existing);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      mkdirSync(dirname(this.path), { recursive: true });
-      fd = this.create(0o640, this.owner);
-    }
-    this.fd = fd;
+    this.fd = openLogFile(this.path, this.owner);
     // What is already there is taken as whole lines (a previous run's, or before a reopen).
-    this.size = fstatSync(fd).size;
+    this.size = fstatSync(this.fd).size;
     this.atLineStart = true;
-  }
-
-  /** Creates the file with `mode` whatever the umask, owned by `owner` (when allowed). */
-  private create(mode: number, owner: { uid: number; gid: number } | undefined): number {
-    let fd: number;
-    try {
-      fd = openSync(this.path, excl, mode);
-      fchmodSync(fd, mode);
-      if (owner) {
-        try {
-          fchownSync(fd, owner.uid, owner.gid);
-        } catch (e) {
-          // A non-root daemon without CAP_CHOWN (setcap cap_setuid,cap_setgid+ep only) keeps
-          // the file as its own: the output still reaches it, through the daemon.
-          if ((e as NodeJS.ErrnoException).code !== "EPERM") {
-            closeSync(fd);
-            throw e;
-          }
-        }
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      fd = openSync(this.path, flags, mode);
-    }
-    return fd;
   }
 }

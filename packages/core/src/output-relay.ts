@@ -171,8 +171,10 @@ export class OutputRelay {
   }
 
   private fileSink(m: Managed, stream: Stream, path: string): LogSink {
-    const sink = new LogSink(path, (e) =>
-      this.host.warn(m, `cannot write ${stream} of "${m.name}" to ${path}: ${e.message}`, e),
+    const sink = new LogSink(
+      path,
+      (e) => this.host.warn(m, `cannot write ${stream} of "${m.name}" to ${path}: ${e.message}`, e),
+      (message) => this.host.warn(m, `${stream} of "${m.name}": ${message}`),
     );
     sink.setRotation(rotationOf(m.config));
     this.sinks.add(sink);
