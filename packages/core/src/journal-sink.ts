@@ -10,11 +10,11 @@
  * bytes are passed as they are (binary lines become blob fields); a line without its end is
  * held until the end arrives or the stream closes.
  *
- * Nothing is dropped: when journald's queue is full (EAGAIN) entries wait, in order, until it
- * has room (JournalSender.writable: no polling timer; the pipe pauses past 8 MiB waiting, like a
- * log file's); when the journal cannot be
- * written (its socket gone), lines go to the process's log file instead, said once, and the
- * journal is tried again after a few seconds.
+ * Nothing is dropped: when journald's queue is full (EAGAIN) entries wait, in order, and go in
+ * batches that wait for room off the event loop (JournalSender.sendEntries; the pipe pauses past
+ * 8 MiB waiting, like a log file's); when the journal cannot be written (its socket gone), lines
+ * go to the process's log file instead, said once, and the journal is tried again after a few
+ * seconds.
  */
 import { type JournalSender, journalEntry, PlatformError } from "@procmgr/platform";
 import type { LogSink } from "./log-sink.js";
@@ -24,6 +24,9 @@ import type { OutputSink, Stream } from "./managed.js";
 export const journalLineMax = 48 * 1024;
 const highWater = 8 * 1024 * 1024;
 const lowWater = 1024 * 1024;
+/** A batch of entries sent while journald's queue is full: at most this many, this many bytes. */
+const batchMax = 1024;
+const batchBytesMax = 4 * 1024 * 1024;
 /** After a failed send (not a full queue), lines go to the file this long before a new try. */
 const fallbackMs = 5000;
 
@@ -64,8 +67,8 @@ export class JournalSink implements OutputSink {
   private header: { pid: number | undefined; data: Buffer } | undefined;
   private queue: Entry[] = [];
   private queued = 0;
-  /** Waiting for room in journald's queue. */
-  private waiting = false;
+  /** A batch is on its way (sendEntries): nothing else is sent meanwhile, to keep the order. */
+  private inFlight = false;
   /** Lines go to the file until then (ms since the epoch), after a failed send. */
   private fallbackUntil = 0;
   private file: LogSink | undefined;
@@ -183,53 +186,81 @@ export class JournalSink implements OutputSink {
     return data;
   }
 
-  /** Sends what waits, in order, until journald's queue is full (then again when it has room). */
+  /**
+   * Sends what waits, in order: each entry at once while journald keeps up; when its queue is
+   * full, the waiting ones in batches that wait for room off the event loop (sendEntries).
+   */
   private send(): void {
-    if (this.waiting) return;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !this.inFlight) {
       const entry = this.queue[0] as Entry;
-      const sent = this.sendOne(entry);
-      if (sent === "opening") break; // sent once the socket is open
-      if (sent === "full") {
-        this.waiting = true;
-        void (this.sender as JournalSender).writable().then(() => {
-          this.waiting = false;
-          this.send();
-        });
-        break;
+      if (this.toFileNow()) {
+        this.toFile(entry);
+        this.sent(1);
+        continue;
       }
-      this.queue.shift();
-      this.queued -= entry.data.length;
-      this.done++;
+      const sender = this.sender;
+      if (sender === undefined) break; // still opening: sent when it is open
+      try {
+        sender.sendEntry(entry.data);
+        this.journalWorks();
+        this.sent(1);
+      } catch (e) {
+        if (e instanceof PlatformError && e.errno === "EAGAIN") this.sendBatch(sender);
+        else {
+          this.failed(e as Error);
+          this.toFile(entry);
+          this.sent(1);
+        }
+      }
     }
     if (this.refs === 0 && this.queue.length === 0) this.releaseFile();
     this.settled();
   }
 
-  /** One entry to the journal, or to the file; or why it must wait. */
-  private sendOne(entry: Entry): "sent" | "full" | "opening" {
-    if (
-      Date.now() < this.fallbackUntil ||
-      (this.sender === undefined && this.opening === undefined)
-    ) {
-      this.toFile(entry);
-      return "sent";
+  /** The first waiting entries in one sendmmsg(2) that may wait for room; then on. */
+  private sendBatch(sender: JournalSender): void {
+    const batch: Buffer[] = [];
+    let bytes = 0;
+    for (const e of this.queue) {
+      if (batch.length === batchMax || bytes + e.data.length > batchBytesMax) break;
+      batch.push(e.data);
+      bytes += e.data.length;
     }
-    const sender = this.sender;
-    if (sender === undefined) return "opening";
-    try {
-      sender.sendEntry(entry.data);
-    } catch (e) {
-      if (e instanceof PlatformError && e.errno === "EAGAIN") return "full";
-      this.failed(e as Error);
-      this.toFile(entry);
-      return "sent";
-    }
-    if (this.fileHeld) {
-      this.releaseFile();
-      this.link.warn(`${this.who()} goes to the journal again`);
-    }
-    return "sent";
+    this.inFlight = true;
+    void sender.sendEntries(batch).then(
+      ({ sent, error }) => {
+        this.inFlight = false;
+        if (sent > 0) this.journalWorks();
+        this.sent(sent);
+        if (error !== undefined) this.failed(error);
+        this.send();
+      },
+      (e: unknown) => {
+        this.inFlight = false;
+        this.failed(e as Error);
+        this.send();
+      },
+    );
+  }
+
+  /** The first `n` waiting entries are sent (or written to the file). */
+  private sent(n: number): void {
+    for (const e of this.queue.splice(0, n)) this.queued -= e.data.length;
+    this.done += n;
+  }
+
+  /** Lines go to the file: the journal failed a moment ago, or could not be opened. */
+  private toFileNow(): boolean {
+    return (
+      Date.now() < this.fallbackUntil || (this.sender === undefined && this.opening === undefined)
+    );
+  }
+
+  /** An entry reached the journal: if lines went to the file, say they come back. */
+  private journalWorks(): void {
+    if (!this.fileHeld) return;
+    this.releaseFile();
+    this.link.warn(`${this.who()} goes to the journal again`);
   }
 
   private failed(error: Error): void {

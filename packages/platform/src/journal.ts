@@ -12,18 +12,21 @@
 import { PlatformError } from "./errors.js";
 import {
   AF_UNIX,
+  align,
   callError,
   encodeUnixAddress,
   type Libc,
   loadLibc,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
-  POLLOUT,
+  SO_SNDTIMEO,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
+  SOL_SOCKET,
   sendDatagram,
   sendHint,
+  writePointer,
 } from "./libc.js";
 
 /** journald's socket for native entries. */
@@ -146,10 +149,12 @@ export interface JournalSender {
    */
   sendEntry(entry: Buffer): void;
   /**
-   * Resolves when journald's queue has room again (after a send failed with EAGAIN), or after
-   * `timeoutMs` at most. Waits on libuv's thread pool, never on the event loop.
+   * Sends entries already encoded, in order, waiting for room in journald's queue as long as it
+   * takes (on libuv's thread pool, never on the event loop). Resolves with how many were sent:
+   * all, or fewer when journald took none for a second (send the rest again), or fewer and
+   * `error` when the next one cannot be sent (as `send` fails: journald gone).
    */
-  writable(timeoutMs?: number): Promise<void>;
+  sendEntries(entries: readonly Buffer[]): Promise<{ sent: number; error?: PlatformError }>;
   /** Closes the socket; idempotent. */
   close(): void;
 }
@@ -173,9 +178,8 @@ class Sender implements JournalSender {
   readonly #addr: Buffer;
   readonly #maxBytes: number;
   #fd: number | undefined;
-  /** The connected socket `writable()` polls (made at the first wait). */
-  #waiter: number | undefined;
-  #waiting: Promise<void> | undefined;
+  /** The blocking socket batches are sent on (made at the first batch). */
+  #blocking: number | undefined;
 
   constructor(libc: Libc, fd: number, path: string, addr: Buffer, maxBytes: number) {
     this.#libc = libc;
@@ -206,49 +210,79 @@ class Sender implements JournalSender {
   }
 
   /**
-   * A datagram sender cannot poll for room in the receiver's queue (its own socket is always
-   * writable); a socket connected to the receiver can: unix_dgram_poll reports POLLOUT only
-   * while the peer's queue has room (net.unix.max_dgram_qlen, 10 by default, fills at once
-   * under load). So one connected socket, used only to wait, polled on the thread pool; where it
-   * cannot connect, a short sleep instead. One wait at a time, shared by every caller.
+   * One sendmmsg(2) for the whole batch on a blocking socket with a 1 s send timeout, run on the
+   * thread pool: the kernel waits for room in journald's queue between two datagrams (the queue
+   * holds net.unix.max_dgram_qlen of them, 10 by default, full at once under load), so nothing
+   * waits on a wake-up of the event loop per few entries, and nothing polls.
    */
-  writable(timeoutMs = 1000): Promise<void> {
-    this.#waiting ??= this.#waitForRoom(timeoutMs).finally(() => {
-      this.#waiting = undefined;
-    });
-    return this.#waiting;
-  }
-
-  async #waitForRoom(timeoutMs: number): Promise<void> {
+  async sendEntries(entries: readonly Buffer[]): Promise<{ sent: number; error?: PlatformError }> {
+    if (entries.length === 0) return { sent: 0 };
     const libc = this.#libc;
-    if (this.#waiter === undefined && this.#fd !== undefined) {
-      const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      if (fd >= 0 && libc.connect(fd, this.#addr, this.#addr.length) === 0) this.#waiter = fd;
-      else if (fd >= 0) libc.close(fd);
+    const fd = this.#blockingFd();
+    const { koffi, msghdr, sizeT } = libc;
+    const mmsgSize = align(msghdr.size + 4, sizeT);
+    const addrOffset = 0;
+    const mmsgOffset = align(this.#addr.length, 16);
+    const iovOffset = mmsgOffset + entries.length * mmsgSize;
+    let dataOffset = iovOffset + entries.length * 2 * sizeT;
+    const total = dataOffset + entries.reduce((n, e) => n + e.length, 0);
+    const mem = koffi.alloc("uint8_t", total) as bigint;
+    try {
+      const view = Buffer.from(koffi.view(mem, total));
+      view.fill(0, 0, dataOffset);
+      this.#addr.copy(view, addrOffset);
+      entries.forEach((entry, i) => {
+        const m = mmsgOffset + i * mmsgSize;
+        const iov = iovOffset + i * 2 * sizeT;
+        writePointer(view, m, mem + BigInt(addrOffset), sizeT);
+        view.writeUInt32LE(this.#addr.length, m + sizeT);
+        writePointer(view, m + msghdr.iovOffset, mem + BigInt(iov), sizeT);
+        writePointer(view, m + msghdr.iovLenOffset, 1n, sizeT);
+        writePointer(view, iov, mem + BigInt(dataOffset), sizeT);
+        writePointer(view, iov + sizeT, BigInt(entry.length), sizeT);
+        entry.copy(view, dataOffset);
+        dataOffset += entry.length;
+      });
+      const sent = await new Promise<number>((resolve) =>
+        libc.sendmmsgOffThread(fd, mem + BigInt(mmsgOffset), entries.length, MSG_NOSIGNAL, (e, n) =>
+          resolve(e ? -1 : Number(n)),
+        ),
+      );
+      if (sent === entries.length) return { sent };
+      // Why the next one was not sent (errno does not come back from the thread): try it here.
+      const done = Math.max(sent, 0);
+      try {
+        this.sendEntry(entries[done] as Buffer);
+      } catch (e) {
+        if (!(e instanceof PlatformError)) throw e;
+        return e.errno === "EAGAIN" ? { sent: done } : { sent: done, error: e };
+      }
+      return { sent: done + 1 };
+    } finally {
+      koffi.free(mem);
     }
-    const waiter = this.#waiter;
-    if (waiter === undefined) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      return;
-    }
-    const pollfd = Buffer.alloc(8);
-    pollfd.writeInt32LE(waiter, 0);
-    pollfd.writeInt16LE(POLLOUT, 4);
-    const result = await new Promise<number>((resolve) =>
-      libc.pollOffThread(pollfd, 1, timeoutMs, (error, n) => resolve(error ? -1 : n)),
-    );
-    // POLLERR/POLLHUP: journald's socket went away; the next send says how.
-    if (result > 0 && (pollfd.readInt16LE(6) & POLLOUT) === 0) this.#closeWaiter();
   }
 
-  #closeWaiter(): void {
-    if (this.#waiter === undefined) return;
-    this.#libc.close(this.#waiter);
-    this.#waiter = undefined;
+  /** The blocking socket of `sendEntries` (SO_SNDTIMEO 1 s), made at the first batch. */
+  #blockingFd(): number {
+    if (this.#blocking !== undefined) return this.#blocking;
+    const libc = this.#libc;
+    const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw callError(libc, "socket", "journal socket", this.path, libc.koffi.errno());
+    const timeout = Buffer.alloc(16);
+    timeout.writeBigInt64LE(1n, 0); // struct timeval { 1 s, 0 µs }
+    if (libc.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, timeout, 16) !== 0) {
+      const errno = libc.koffi.errno();
+      libc.close(fd);
+      throw callError(libc, "setsockopt(SO_SNDTIMEO)", "journal socket", this.path, errno);
+    }
+    this.#blocking = fd;
+    return fd;
   }
 
   close(): void {
-    this.#closeWaiter();
+    if (this.#blocking !== undefined) this.#libc.close(this.#blocking);
+    this.#blocking = undefined;
     if (this.#fd === undefined) return;
     this.#libc.close(this.#fd);
     this.#fd = undefined;

@@ -22,6 +22,7 @@ export const SO_REUSEADDR = 2;
 export const IPPROTO_IPV6 = 41;
 export const IPV6_V6ONLY = 26;
 export const SO_RCVBUF = 8;
+export const SO_SNDTIMEO = 21;
 export const SO_PASSCRED = 16;
 export const SO_RCVBUFFORCE = 33;
 export const SCM_RIGHTS = 1;
@@ -36,7 +37,6 @@ export const F_SETOWN = 8;
 export const O_ASYNC = 0o20000;
 export const O_NONBLOCK = 0o4000;
 export const POLLIN = 0x001;
-export const POLLOUT = 0x004;
 
 /** sun_path is 108 bytes, NUL included. */
 export const unixPathMax = 107;
@@ -57,14 +57,17 @@ export interface Libc {
   listen(fd: number, backlog: number): number;
   /** poll(2) on an array of `struct pollfd` (8 bytes each: int fd, short events, short revents). */
   poll(fds: Buffer, count: number, timeoutMs: number): number;
-  /** poll(2) on libuv's thread pool: `done` gets its result (-1 on error) on the main thread. */
-  pollOffThread(
-    fds: Buffer,
+  /**
+   * sendmmsg(2) on libuv's thread pool (it may block): `done` gets the number of messages sent,
+   * or -1, on the main thread. `msgvec` points to native memory that must outlive the call.
+   */
+  sendmmsgOffThread(
+    fd: number,
+    msgvec: bigint,
     count: number,
-    timeoutMs: number,
+    flags: number,
     done: (error: unknown, result: number) => void,
   ): void;
-  connect(fd: number, addr: Buffer, len: number): number;
   /** The index of a network interface by name; 0 when there is none. */
   ifNameToIndex(name: string): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
@@ -127,7 +130,7 @@ async function bindLibc(): Promise<Libc> {
     msg_controllen: "size_t",
     msg_flags: "int",
   });
-  const poll = libc.func("int poll(void *fds, unsigned long count, int timeout)");
+  const sendmmsg = libc.func("int sendmmsg(int fd, void *msgvec, unsigned int count, int flags)");
   const names = new Map<number, string>();
   for (const [name, value] of Object.entries(koffi.os.errno)) {
     if (!names.has(value)) names.set(value, name);
@@ -137,9 +140,9 @@ async function bindLibc(): Promise<Libc> {
     socket: libc.func("int socket(int domain, int type, int protocol)"),
     bind: libc.func("int bind(int fd, const void *addr, uint32_t len)"),
     listen: libc.func("int listen(int fd, int backlog)"),
-    poll,
-    pollOffThread: (fds, count, timeoutMs, done) => poll.async(fds, count, timeoutMs, done),
-    connect: libc.func("int connect(int fd, const void *addr, uint32_t len)"),
+    poll: libc.func("int poll(void *fds, unsigned long count, int timeout)"),
+    sendmmsgOffThread: (fd, msgvec, count, flags, done) =>
+      sendmmsg.async(fd, msgvec, count, flags, done),
     ifNameToIndex: libc.func("unsigned int if_nametoindex(const char *name)"),
     setsockopt: libc.func(
       "int setsockopt(int fd, int level, int name, const void *value, uint32_t len)",

@@ -240,6 +240,10 @@ export function daemonUnit(variant: DaemonVariant, options?: { daemonPath?: Unit
         ["StandardOutput", "journal"],
         ["StandardError", "journal"],
         ["SyslogIdentifier", "dd-procmgrd"],
+        // `stdout: journal` processes write through the daemon: to journald they are all this
+        // unit, and its default limit (10,000 lines per 30 s per unit) would drop the lines of
+        // a busy one. Crash loops are bounded by restart backoff and start limits instead.
+        ["LogRateLimitIntervalSec", 0],
         ["LimitNOFILE", 65536],
         ...directories(variant),
         ...hardening(variant),
