@@ -157,5 +157,6 @@ async function outside(lines) {
 }
 
 const args = process.argv.slice(2);
+const quick = process.env["BENCH_QUICK"] !== undefined;
 if (args[0] === "--inside") await inside(Number(args[1]));
-else await outside(Number(args[0] ?? (process.env.BENCH_QUICK ? 100_000 : 1_000_000)));
+else await outside(Number(args[0] ?? (quick ? 100_000 : 1_000_000)));
