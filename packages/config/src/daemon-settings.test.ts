@@ -24,6 +24,7 @@ test("root defaults", () => {
     allowRemote: false,
     logLevel: "info",
     logFormat: "text",
+    processOutput: "file",
     metrics: { enabled: false, host: "127.0.0.1", port: 9090 },
     isRoot: true,
   });
@@ -83,6 +84,7 @@ test("every PM_* variable, and flags over variables", () => {
     PM_TOKEN_PATH: "/t/token",
     PM_LOG_LEVEL: "DEBUG",
     PM_LOG_FORMAT: "json",
+    PM_PROCESS_OUTPUT: "journal",
     PM_ALLOW_REMOTE: "false",
     METRICS_ENABLED: "true",
     METRICS_PORT: "9100",
@@ -98,6 +100,7 @@ test("every PM_* variable, and flags over variables", () => {
     allowRemote: false,
     logLevel: "debug",
     logFormat: "json",
+    processOutput: "journal",
     metrics: { enabled: true, host: "127.0.0.1", port: 9100 },
     isRoot: false,
   });
@@ -112,9 +115,11 @@ test("every PM_* variable, and flags over variables", () => {
       stateDir: "/f/state",
       logLevel: "warn",
       logFormat: "text",
+      processOutput: "file",
       allowRemote: true,
     },
   });
+  assert.equal(f.processOutput, "file", "the flag over PM_PROCESS_OUTPUT");
   assert.equal(f.configPath, "/f/c.yaml");
   assert.equal(f.bindAddress, "0.0.0.0:7000");
   assert.equal(f.socketPath, "/f/s.sock");
@@ -168,6 +173,7 @@ test("invalid values name the variable and the value, all at once", () => {
     env: {
       PM_LOG_LEVEL: "verbose",
       PM_LOG_FORMAT: "xml",
+      PM_PROCESS_OUTPUT: "syslog",
       PM_BIND_ADDRESS: "nonsense",
       METRICS_ENABLED: "maybe",
       METRICS_PORT: "99999",
@@ -182,6 +188,7 @@ test("invalid values name the variable and the value, all at once", () => {
     'PM_BIND_ADDRESS: invalid value: PM_BIND_ADDRESS="nonsense" (expected host:port ("127.0.0.1:50051", "[::1]:50051") or "none", received "nonsense")',
     'PM_LOG_LEVEL: invalid value: PM_LOG_LEVEL="verbose" (expected one of error, warn, info, debug, received "verbose")',
     'PM_LOG_FORMAT: invalid value: PM_LOG_FORMAT="xml" (expected text or json, received "xml")',
+    'PM_PROCESS_OUTPUT: invalid value: PM_PROCESS_OUTPUT="syslog" (expected file or journal, received "syslog")',
     'METRICS_ENABLED: invalid value: METRICS_ENABLED="maybe" (expected true or false, received "maybe")',
     'METRICS_PORT: invalid value: METRICS_PORT="99999" (expected a port from 0 to 65535, received "99999")',
   ]);

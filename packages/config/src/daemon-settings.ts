@@ -201,22 +201,24 @@ function resolveLogging(
     logLevel = logLevelOf(env.RUST_LOG) ?? logLevel;
   }
 
-  let logFormat: LogFormat = "text";
   const format = pick(flags.logFormat, "--log-format", env, ["PM_LOG_FORMAT"]);
-  if (format !== undefined) {
-    const f = format.value.trim().toLowerCase();
-    if (f === "text" || f === "json") logFormat = f;
-    else issues.push(invalid(format, "text or json"));
-  }
-
-  let processOutput: DefaultOutput = "file";
+  const logFormat = oneOf(format, ["text", "json"] as const, issues);
   const output = pick(flags.processOutput, "--process-output", env, ["PM_PROCESS_OUTPUT"]);
-  if (output !== undefined) {
-    const o = output.value.trim().toLowerCase();
-    if (o === "file" || o === "journal") processOutput = o;
-    else issues.push(invalid(output, "file or journal"));
-  }
+  const processOutput = oneOf(output, ["file", "journal"] as const, issues);
   return { logLevel, logFormat, processOutput };
+}
+
+/** One of `choices` (any case), the first when not given; a wrong value is an issue. */
+function oneOf<T extends string>(
+  given: Sourced<string> | undefined,
+  choices: readonly [T, ...T[]],
+  issues: ConfigIssue[],
+): T {
+  if (given === undefined) return choices[0];
+  const v = given.value.trim().toLowerCase();
+  const found = choices.find((c) => c === v);
+  if (found === undefined) issues.push(invalid(given, choices.join(" or ")));
+  return found ?? choices[0];
 }
 
 function resolveMetrics(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): DaemonSettings["metrics"] {

@@ -160,7 +160,7 @@ test("stdout/stderr: YAML null and the string null both discard", () => {
   assert.deepEqual(c.stderr, { kind: "null" });
   const bad = one({ command: "x", stdout: "logs/out.log" });
   assert.equal(bad.path, "processes.p.stdout");
-  assert.equal(bad.expected, "an absolute file path, inherit or null");
+  assert.equal(bad.expected, "an absolute file path, journal, inherit or null");
 });
 
 test("environment_file without - is required", () => {

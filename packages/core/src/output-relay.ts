@@ -16,7 +16,7 @@ import { type ConnectOpts, Socket, type SocketConstructorOpts } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type { OutputTarget, ProcessConfig } from "@procmgr/config";
-import { type JournalSender, openJournalSender } from "@procmgr/platform";
+import { type JournalSender, journalSocketPath, openJournalSender } from "@procmgr/platform";
 import { SupervisorError } from "./errors.js";
 import { FifoPool, type PipeEnds } from "./fifo-pool.js";
 import { JournalSink } from "./journal-sink.js";
@@ -64,17 +64,20 @@ function rotationOf(config: ProcessConfig): LogRotation | undefined {
     : { maxBytes: config.logMaxSize, maxFiles: config.logMaxFiles };
 }
 
-/** Where a supervisor's output goes by default, and journald's socket. */
+/** Where a supervisor's output goes by default (files), and journald's socket (its usual one). */
 export interface OutputDirs {
   readonly stateDir: string;
   readonly logDir: string;
-  readonly defaultOutput: "file" | "journal";
-  readonly journalSocket: string;
+  readonly defaultOutput?: "file" | "journal" | undefined;
+  readonly journalSocket?: string | undefined;
 }
 
 export class OutputRelay {
   private readonly host: Host;
-  private readonly dirs: OutputDirs;
+  private readonly dirs: OutputDirs & {
+    readonly defaultOutput: "file" | "journal";
+    readonly journalSocket: string;
+  };
   private readonly fifos: FifoPool;
   /** Every log file opened so far (for reopen). */
   private readonly sinks = new Set<LogSink>();
@@ -85,7 +88,11 @@ export class OutputRelay {
 
   constructor(host: Host, dirs: OutputDirs) {
     this.host = host;
-    this.dirs = dirs;
+    this.dirs = {
+      ...dirs,
+      defaultOutput: dirs.defaultOutput ?? "file",
+      journalSocket: dirs.journalSocket ?? journalSocketPath,
+    };
     this.fifos = new FifoPool(join(dirs.stateDir, "fifo"));
   }
 

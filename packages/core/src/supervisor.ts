@@ -10,7 +10,7 @@
 import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
-import { journalSocketPath, runtimeDirectoryBase } from "@procmgr/platform";
+import { runtimeDirectoryBase } from "@procmgr/platform";
 import { Cgroups } from "./cgroups.js";
 import {
   bindsTo,
@@ -84,12 +84,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       recordRun: (m, run) => recordRun(this.records, m, run),
       passSockets: (m) => this.sockets.forRun(m.id, m.config),
     };
-    this.relay = new OutputRelay(host, {
-      stateDir: this.stateDir,
-      logDir: this.logDir,
-      defaultOutput: options.defaultOutput ?? "file",
-      journalSocket: options.journalSocket ?? journalSocketPath,
-    });
+    const dirs = { stateDir: this.stateDir, logDir: this.logDir };
+    this.relay = new OutputRelay(host, { ...options, ...dirs });
     this.cgroups = new Cgroups(options.cgroups !== false, instanceKey(this.stateDir));
     this.launcher = new Launcher(host, this.relay, this.runtimeDir, this.cgroups);
     this.lifecycle = new Lifecycle(
