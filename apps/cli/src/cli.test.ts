@@ -1,64 +1,15 @@
 import { strict as assert } from "node:assert";
 import { mkdtemp, rm } from "node:fs/promises";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Command, type CommandClass, UsageError } from "clipanion";
-import { programNameFrom, runCli } from "./cli.js";
+import { Command, UsageError } from "clipanion";
+import { programNameFrom } from "./cli.js";
 import type { CliContext } from "./context.js";
 import { ExitCode } from "./errors.js";
 import { toCliError } from "./rpc-errors.js";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(
-  argv: string[],
-  options: {
-    env?: Record<string, string>;
-    programName?: string;
-    commands?: CommandClass<CliContext>[];
-  } = {},
-): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  stderr.on("data", (c: Buffer) => {
-    err += c.toString();
-  });
-  const context: CliContext = {
-    env: options.env ?? {},
-    stdin: new PassThrough(),
-    stdout,
-    stderr,
-    colorDepth: 1,
-    programName: options.programName ?? "pm-cli",
-    cwd: process.cwd(),
-    uid: 1000,
-    signal: new AbortController().signal,
-  };
-  const code = await runCli(argv, context, options.commands);
-  return { code, stdout: out, stderr: err };
-}
-
-/** A TCP port on which nothing listens (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort, runInProcess as run } from "./testing.js";
 
 describe("program name", () => {
   it("comes from PM_CLI_NAME or argv0", () => {

@@ -19,6 +19,12 @@ export function programNameFrom(
   return name === "" || name === "node" ? "pm-cli" : name;
 }
 
+/** clipanion's own commands, registered after ours: `-h`/`--help` and `-v`/`--version`. */
+export const builtinCommands: readonly CommandClass<CliContext>[] = [
+  Builtins.HelpCommand,
+  Builtins.VersionCommand,
+];
+
 const categoryOrder = ["Processes", "Logs and events", "Daemon"];
 
 /** clipanion's Cli with a general help that orders categories (sys first for psh). */
@@ -78,9 +84,7 @@ export function createCli(
     binaryVersion: cliVersion,
     enableCapture: false,
   });
-  for (const command of commandClasses) cli.register(command);
-  cli.register(Builtins.HelpCommand);
-  cli.register(Builtins.VersionCommand);
+  for (const command of [...commandClasses, ...builtinCommands]) cli.register(command);
   return cli;
 }
 

@@ -1,27 +1,19 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { main } from "./main.js";
+import { capturedStreams } from "./testing.js";
 
 async function capture(argv: string[], argv0: string, env: Record<string, string> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  stderr.on("data", (c: Buffer) => {
-    err += c.toString();
-  });
+  const { stdout, stderr, text } = capturedStreams();
   const code = await main(argv, env, argv0, {
     stdout,
     stderr,
     uid: 1000,
     signal: new AbortController().signal,
   });
+  const { stdout: out, stderr: err } = text();
   return { code, out, err };
 }
 

@@ -1,5 +1,6 @@
 import type { FlagKind } from "@procmgr/config";
 import { UsageError } from "clipanion";
+import { addressFlag } from "./commands/base.js";
 
 /**
  * The option parser of `create` and `update`: they read their arguments through a clipanion
@@ -52,7 +53,7 @@ export interface ExtraFlag {
 
 /** The shared flags of every verb, recognised by the proxy parser too. */
 export const baseExtraFlags: readonly ExtraFlag[] = [
-  { names: ["--address"], key: "address", arity: 1 },
+  { names: [addressFlag], key: "address", arity: 1 },
   { names: ["-o", "--output"], key: "output", arity: 1 },
   { names: ["--color"], key: "color", arity: 0 },
 ];

@@ -4,6 +4,7 @@ import * as net from "node:net";
 import { join } from "node:path";
 import { createProcessManagerConnection, ProcessState } from "@procmgr/rpc";
 import { removeDaemonDirs, repoRoot, startDaemon } from "../harness/daemon.js";
+import { runCommand } from "../harness/run-command.js";
 
 export const cliBin = join(repoRoot, "apps/cli/bin/pm-cli.js");
 
@@ -109,32 +110,12 @@ export interface CliRunOptions {
 }
 
 /** Runs the real `pm-cli` bin to completion. */
-export function runCli(args: readonly string[], options: CliRunOptions): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBin, ...args], {
-      env: options.env,
-      cwd: options.cwd ?? repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-    child.once("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
-    });
+export async function runCli(args: readonly string[], options: CliRunOptions): Promise<CliResult> {
+  const r = await runCommand(process.execPath, [cliBin, ...args], {
+    ...options,
+    cwd: options.cwd ?? repoRoot,
   });
+  return { code: r.code ?? (r.signal ? 128 : -1), stdout: r.stdout, stderr: r.stderr };
 }
 
 export interface RunningCli {

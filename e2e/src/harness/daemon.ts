@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createProcessManagerConnection, type ProcessManagerConnection } from "@procmgr/rpc";
+import { type CommandResult, runCommand } from "./run-command.js";
 
 export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const daemonBin: string = join(repoRoot, "apps", "daemon", "bin", "dd-procmgrd.js");
@@ -230,32 +231,13 @@ export async function removeDaemonDirs(dirs: DaemonDirs): Promise<void> {
   await rm(dirs.dir, { recursive: true, force: true });
 }
 
-export interface CommandResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs dd-procmgrd to completion (e.g. `--check-config`). */
 export function runDaemonCommand(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): Promise<CommandResult> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [daemonBin, ...args], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once("error", rej);
-    child.once("close", (code) => res({ code, stdout, stderr }));
+  return runCommand(process.execPath, [daemonBin, ...args], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
   });
 }
 

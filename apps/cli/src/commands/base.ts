@@ -7,12 +7,21 @@ import { type Colors, colors, shouldColor } from "../format/color.js";
 
 export type OutputFormat = "text" | "json";
 
+/** The option that names the daemon to talk to (completion reads it off the line too). */
+export const addressFlag = "--address";
+
+/**
+ * The name of a positional that is a process the daemon knows (`start NAME...`, `describe
+ * NAME`): shell completion offers the live processes' names for it.
+ */
+export const processArgument = "NAME";
+
 /**
  * The base of every verb: `--address`, `-o/--output`, `--no-color`, one connection to the
  * daemon, and the single error path (stderr, exit code by CliError.code).
  */
 export abstract class BaseCommand extends Command<CliContext> {
-  address = Option.String("--address", {
+  address = Option.String(addressFlag, {
     description:
       "Daemon address: unix:/path/to.sock or host:port (default: $PM_ADDRESS, then discovery)",
   });

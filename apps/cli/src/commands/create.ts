@@ -1,6 +1,6 @@
 import { Option, UsageError } from "clipanion";
 import { loadedSpecFlags, loadSpecFlags, type SpecFlag, specFlagsHelp } from "../proxy-args.js";
-import { ProxyVerbCommand } from "./proxy-verb.js";
+import { ProxyVerbCommand, type VerbFlags } from "./proxy-verb.js";
 
 function createFlags(flags: readonly SpecFlag[]): SpecFlag[] {
   return flags.filter((f) => f.updateOnly !== true);
@@ -43,9 +43,14 @@ export class CreateCommand extends ProxyVerbCommand {
 
   args = Option.Proxy();
 
+  readonly firstIsProcess = false;
+
+  protected async verbFlags(): Promise<VerbFlags> {
+    return { specFlags: createFlags(await loadSpecFlags()), commandIndex: 1 };
+  }
+
   async run(): Promise<number> {
-    const flags = createFlags(await loadSpecFlags());
-    const parsed = this.parseArgs(this.args, { specFlags: flags, commandIndex: 1 });
+    const parsed = this.parseArgs(this.args, await this.parseOptions());
     if (parsed.help) return this.printHelp();
     const [name, command, ...commandArgs] = parsed.positionals;
     if (name === undefined || name === "") throw new UsageError("missing NAME and COMMAND");

@@ -1,6 +1,6 @@
 import { Option } from "clipanion";
 import { CliError } from "../errors.js";
-import { BaseCommand } from "./base.js";
+import { BaseCommand, processArgument } from "./base.js";
 
 export class DeleteCommand extends BaseCommand {
   static override paths = [["delete"], ["remove"], ["rm"]];
@@ -18,7 +18,7 @@ export class DeleteCommand extends BaseCommand {
     description: "Stop the process first if it is running",
   });
 
-  names = Option.Rest({ name: "NAME", required: 1 });
+  names = Option.Rest({ name: processArgument, required: 1 });
 
   async run(): Promise<number> {
     const client = await this.client();

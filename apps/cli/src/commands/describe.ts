@@ -1,5 +1,5 @@
 import { Option } from "clipanion";
-import { BaseCommand } from "./base.js";
+import { BaseCommand, processArgument } from "./base.js";
 
 export class DescribeCommand extends BaseCommand {
   static override paths = [["describe"], ["show"], ["info"]];
@@ -20,7 +20,7 @@ export class DescribeCommand extends BaseCommand {
     ],
   });
 
-  name = Option.String({ name: "NAME" });
+  name = Option.String({ name: processArgument });
 
   async run(): Promise<number> {
     const client = await this.client();

@@ -1,5 +1,5 @@
 import { Option } from "clipanion";
-import { BaseCommand } from "./base.js";
+import { BaseCommand, processArgument } from "./base.js";
 
 export class EventsCommand extends BaseCommand {
   static override paths = [["events"]];
@@ -20,7 +20,7 @@ export class EventsCommand extends BaseCommand {
     ],
   });
 
-  names = Option.Rest({ name: "NAME" });
+  names = Option.Rest({ name: processArgument });
 
   async run(): Promise<number> {
     const f = await import("../format/process.js");

@@ -1,5 +1,7 @@
 import type { CommandClass } from "clipanion";
 import type { CliContext } from "../context.js";
+import { CompleteCommand } from "./complete.js";
+import { CompletionCommand } from "./completion.js";
 import { CreateCommand } from "./create.js";
 import { DaemonInstallCommand } from "./daemon/install.js";
 import { DaemonUninstallCommand } from "./daemon/uninstall.js";
@@ -52,4 +54,6 @@ export const commands: CommandClass<CliContext>[] = [
   SysDebugCommand,
   DaemonInstallCommand,
   DaemonUninstallCommand,
+  CompletionCommand,
+  CompleteCommand,
 ];

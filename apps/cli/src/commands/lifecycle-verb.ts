@@ -1,6 +1,6 @@
 import type { ProcessStatus } from "@procmgr/rpc";
 import { Option, UsageError } from "clipanion";
-import { BaseCommand } from "./base.js";
+import { BaseCommand, processArgument } from "./base.js";
 
 /**
  * start, stop and restart: the same verb over NAME... (or --all), with a different RPC and past
@@ -12,7 +12,7 @@ export abstract class LifecycleVerbCommand extends BaseCommand {
 
   all = Option.Boolean("--all", false, { description: "Every process the daemon knows" });
 
-  names = Option.Rest({ name: "NAME" });
+  names = Option.Rest({ name: processArgument });
 
   async run(): Promise<number> {
     if (this.all === this.names.length > 0) {

@@ -2,7 +2,7 @@ import { parseDurationSeconds } from "@procmgr/platform";
 import { Option, UsageError } from "clipanion";
 import * as t from "typanion";
 import type { Colors } from "../format/color.js";
-import { BaseCommand } from "./base.js";
+import { BaseCommand, processArgument } from "./base.js";
 
 export class LogsCommand extends BaseCommand {
   static override paths = [["logs"], ["log"]];
@@ -46,7 +46,7 @@ export class LogsCommand extends BaseCommand {
 
   stderrOnly = Option.Boolean("--stderr", false, { description: "Only the stderr stream" });
 
-  name = Option.String({ name: "NAME", required: false });
+  name = Option.String({ name: processArgument, required: false });
 
   async run(): Promise<number> {
     if (this.stdoutOnly && this.stderrOnly) {

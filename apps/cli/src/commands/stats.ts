@@ -1,5 +1,5 @@
 import { Option } from "clipanion";
-import { BaseCommand } from "./base.js";
+import { BaseCommand, processArgument } from "./base.js";
 
 export class StatsCommand extends BaseCommand {
   static override paths = [["stats"]];
@@ -19,7 +19,7 @@ export class StatsCommand extends BaseCommand {
     ],
   });
 
-  name = Option.String({ name: "NAME" });
+  name = Option.String({ name: processArgument });
 
   async run(): Promise<number> {
     const client = await this.client();

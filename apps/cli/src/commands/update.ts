@@ -7,7 +7,7 @@ import {
   type SpecFlag,
   specFlagsHelp,
 } from "../proxy-args.js";
-import { ProxyVerbCommand } from "./proxy-verb.js";
+import { ProxyVerbCommand, type VerbFlags } from "./proxy-verb.js";
 
 const updateExtra: readonly ExtraFlag[] = [
   { names: ["--dry-run"], key: "dryRun", arity: 0 },
@@ -71,12 +71,16 @@ export class UpdateCommand extends ProxyVerbCommand {
 
   args = Option.Proxy();
 
+  readonly firstIsProcess = true;
+
+  protected async verbFlags(): Promise<VerbFlags> {
+    return { specFlags: await loadSpecFlags(), extraFlags: updateExtra };
+  }
+
   async run(): Promise<number> {
-    const specFlags = await loadSpecFlags();
-    const parsed = this.parseArgs(disambiguateRestart(this.args, specFlags), {
-      specFlags,
-      extraFlags: updateExtra,
-    });
+    const options = await this.parseOptions();
+    const { specFlags } = options;
+    const parsed = this.parseArgs(disambiguateRestart(this.args, specFlags), options);
     if (parsed.help) return this.printHelp();
     const [name, ...extraPositionals] = parsed.positionals;
     if (name === undefined || name === "") throw new UsageError("missing NAME");
