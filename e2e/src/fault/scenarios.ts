@@ -1,0 +1,5 @@
+/** Every scenario of the fault suite, in the order they run. */
+import { crashLoop } from "./crash-loop.js";
+import type { Scenario } from "./suite.js";
+
+export const scenarios: readonly Scenario[] = [crashLoop];
