@@ -38,7 +38,6 @@ const SECURE_CAPS = [
   "CAP_DAC_OVERRIDE",
   "CAP_DAC_READ_SEARCH",
   "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_RESOURCE",
 ];
 
 // Why the unit delegates its cgroup (every variant): the layout the daemon builds under it.
@@ -111,8 +110,9 @@ const HEADERS: Record<DaemonVariant, string[]> = {
     "other users), ProtectSystem=strict (children write under /var, /srv, /opt...).",
     "CapabilityBoundingSet: CAP_SETUID CAP_SETGID (switch users), CAP_KILL (signal them), CAP_CHOWN",
     "CAP_FOWNER (log files), CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH (open logs and working",
-    "directories of other users as root), CAP_NET_BIND_SERVICE (children binding ports < 1024),",
-    "CAP_SYS_RESOURCE (resource_limits above the hard limit).",
+    "directories of other users as root), CAP_NET_BIND_SERVICE (children binding ports < 1024).",
+    "Not CAP_SYS_RESOURCE: resource_limits are cgroup limits (the delegated cgroup's files), and",
+    "LimitNOFILE= raises the file limit of the daemon and its children.",
     ...DELEGATE_HEADER,
     "ProtectControlGroups=yes makes /sys/fs/cgroup read-only, delegated subtree included: only",
     "this unit's own cgroup is made writable again (ReadWritePaths=, system.slice; with another",
