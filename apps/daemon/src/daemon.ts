@@ -52,6 +52,9 @@ function bindHostPort(address: string): HostPort {
   return hostPort;
 }
 
+/** How soon a failed save of the API processes is tried again. */
+const persistRetryMs = 5000;
+
 /**
  * dd-procmgrd: the supervisor behind a gRPC/Connect API on a unix socket and TCP, with its
  * token, persistence of API-created processes, reloads, metrics and lifecycle logging.
@@ -75,6 +78,8 @@ export class Daemon {
   private persistScheduled = false;
   private persistChain: Promise<void> = Promise.resolve();
   private lastPersisted = "";
+  /** The last save failed (said once): a retry is scheduled. */
+  private persistFailing = false;
   /** Persisted entries that could not be restored (kept in the file, never silently dropped). */
   private unrestorable: PersistedProcess[] = [];
   private reloadChain: Promise<unknown> = Promise.resolve();
@@ -416,11 +421,17 @@ export class Daemon {
       if (text === this.lastPersisted) return;
       try {
         await this.store.save(list);
+        if (this.persistFailing) this.log.info("saving API processes works again");
+        this.persistFailing = false;
         this.lastPersisted = text;
       } catch (e) {
-        this.log.error("saving API processes failed; will retry on the next change", {
-          error: (e as Error).message,
-        });
+        // The last good file stays (the store writes a new one beside it): tried again every
+        // few seconds, so a disk that fills up and frees again loses no change.
+        const error = (e as Error).message;
+        const said = "saving API processes failed; the last saved state is kept, trying again";
+        if (!this.persistFailing) this.log.error(said, { error });
+        this.persistFailing = true;
+        setTimeout(() => this.schedulePersist(), persistRetryMs).unref();
       }
     });
   }

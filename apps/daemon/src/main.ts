@@ -143,6 +143,7 @@ async function runDaemon(settings: DaemonSettings, env: NodeJS.ProcessEnv): Prom
     // The daemon's runtime dir (0755 as root): notify processes of any user reach the socket.
     notifySocket: join(settings.runtimeDir, "notify"),
     defaultOutput: settings.processOutput,
+    pipeDir: join(settings.runtimeDir, "fifo"),
   });
   const daemon = new Daemon({ settings, logger: log, supervisor });
   let stopRequested: ((signal: string) => void) | undefined;

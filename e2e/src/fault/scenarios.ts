@@ -1,5 +1,6 @@
 /** Every scenario of the fault suite, in the order they run. */
 import { crashLoop } from "./crash-loop.js";
+import { diskFull } from "./disk-full.js";
 import type { Scenario } from "./suite.js";
 
-export const scenarios: readonly Scenario[] = [crashLoop];
+export const scenarios: readonly Scenario[] = [crashLoop, diskFull];

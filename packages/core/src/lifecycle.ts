@@ -251,6 +251,16 @@ export class Lifecycle {
     });
   }
 
+  /** The pidfile of a run that ended; a disk that refuses is said, the exit goes on. */
+  private removePidfile(m: Managed): void {
+    if (m.config.pidfile === undefined) return;
+    try {
+      rmSync(m.config.pidfile, { force: true });
+    } catch (e) {
+      this.host.warn(m, `"${m.name}": cannot remove its pidfile: ${(e as Error).message}`, e);
+    }
+  }
+
   /** The child runs its program: run record, pidfile, then ready at once or awaited. */
   private onSpawned(m: Managed, run: Run, context: LaunchContext): void {
     const config = m.config;
@@ -346,7 +356,7 @@ export class Lifecycle {
     run.over.abort("exited");
     run.resolveDone(exit);
     this.records.remove(m.id);
-    if (m.config.pidfile !== undefined) rmSync(m.config.pidfile, { force: true });
+    this.removePidfile(m);
     if (m.run === run) m.run = undefined;
     m.lastExit = exit;
     m.endedAt = endedAt;

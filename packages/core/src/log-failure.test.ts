@@ -138,4 +138,48 @@ describe("a log file that cannot be written", {
     assert.equal(readFileSync(join(blocked, "out.log"), "utf8"), "first\nsecond\n");
     await sup.stop(p.id);
   });
+
+  it("a state dir gone read-only: runs still start and end; the run records' trouble said once", async () => {
+    // Pipes elsewhere: the kernel refuses a read-only remount while a deleted pipe is open.
+    const s2 = new Supervisor({
+      stateDir: join(disk, "state2"),
+      pipeDir: join(dir, "pipes"),
+      cgroups: false,
+    });
+    const said: string[] = [];
+    s2.on("warning", ({ message }) => said.push(message));
+    try {
+      const p = await s2.create(
+        testConfig("flap", ["sh", "-c", "sleep 0.2; exit 1"], {
+          restart: "always",
+          restartSec: 0.05,
+          restartMaxDelaySec: 0.1,
+          startLimitIntervalSec: 0,
+          stdout: { kind: "null" },
+          stderr: { kind: "null" },
+        }),
+      );
+      await s2.start(p.id);
+      await until(() => s2.get(p.id).runCount >= 2, 10_000, "a first restart");
+      execFileSync("mount", ["-o", "remount,ro", disk]);
+      try {
+        const runs = s2.get(p.id).runCount;
+        await until(() => s2.get(p.id).runCount >= runs + 3, 10_000, "restarts while read-only");
+        assert.equal(
+          said.filter((w) => /cannot write run records/.test(w)).length,
+          1,
+          said.join("\n"),
+        );
+      } finally {
+        execFileSync("mount", ["-o", "remount,rw", disk]);
+      }
+      await until(
+        () => said.some((w) => /run records .* are written again/.test(w)),
+        10_000,
+        "the recovery",
+      );
+    } finally {
+      await s2.shutdown();
+    }
+  });
 });

@@ -70,6 +70,7 @@ export interface OutputDirs {
   readonly logDir: string;
   readonly defaultOutput?: "file" | "journal" | undefined;
   readonly journalSocket?: string | undefined;
+  readonly pipeDir?: string | undefined;
 }
 
 export class OutputRelay {
@@ -93,7 +94,7 @@ export class OutputRelay {
       defaultOutput: dirs.defaultOutput ?? "file",
       journalSocket: dirs.journalSocket ?? journalSocketPath,
     };
-    this.fifos = new FifoPool(join(dirs.stateDir, "fifo"));
+    this.fifos = new FifoPool(dirs.pipeDir ?? join(dirs.stateDir, "fifo"));
   }
 
   /** Keeps two output pipes ready per defined process, ahead of its starts and restarts. */

@@ -14,24 +14,52 @@ export interface RunRecord {
   readonly timeoutStopSec: number;
 }
 
+/**
+ * The records, one file per process. Writing or removing one never throws: a state dir that
+ * is full or read-only must not stop a start or an exit (the cgroups still find what a crash
+ * leaves); `onProblem` hears of it once when it begins and once when the dir works again.
+ */
 export class RunRecords {
   readonly dir: string;
   private made = false;
+  private readonly onProblem: (warning: { message: string }) => void;
+  private failing = false;
 
-  constructor(dir: string) {
+  constructor(dir: string, onProblem: (warning: { message: string }) => void = () => {}) {
     this.dir = dir;
+    this.onProblem = onProblem;
   }
 
   write(record: RunRecord): void {
-    if (!this.made) {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      this.made = true;
-    }
-    writeFileSync(join(this.dir, `${record.id}.json`), JSON.stringify(record), { mode: 0o600 });
+    this.attempt(() => {
+      if (!this.made) {
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        this.made = true;
+      }
+      writeFileSync(join(this.dir, `${record.id}.json`), JSON.stringify(record), { mode: 0o600 });
+    });
   }
 
   remove(id: string): void {
-    rmSync(join(this.dir, `${id}.json`), { force: true });
+    this.attempt(() => rmSync(join(this.dir, `${id}.json`), { force: true }));
+  }
+
+  private attempt(change: () => void): void {
+    try {
+      change();
+    } catch (e) {
+      if (!this.failing) {
+        this.failing = true;
+        this.onProblem({
+          message: `cannot write run records in ${this.dir} (${(e as Error).message}): a crash of the supervisor now would leave only the cgroups to find its processes`,
+        });
+      }
+      return;
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.onProblem({ message: `run records in ${this.dir} are written again` });
+    }
   }
 
   readAll(): RunRecord[] {

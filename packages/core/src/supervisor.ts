@@ -72,7 +72,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.logDir = resolve(options.logDir ?? join(this.stateDir, "logs"));
     this.runtimeDir =
       options.runtimeDir ?? runtimeDirectoryBase(process.env, process.getuid?.() ?? -1);
-    this.records = new RunRecords(join(this.stateDir, "run"));
+    this.records = new RunRecords(join(this.stateDir, "run"), (w) => this.emit("warning", w));
     const host: Host = {
       events: this,
       snapshot: (m) => this.snapshot(m),

@@ -180,6 +180,12 @@ export interface SupervisorOptions {
   readonly defaultOutput?: "file" | "journal";
   /** journald's native socket (default /run/systemd/journal/socket). */
   readonly journalSocket?: string;
+  /**
+   * Where the named pipes of children's output are made (default `<stateDir>/fifo`). Volatile:
+   * the daemon puts them in its runtime dir (tmpfs), away from a state dir that may fill up, go
+   * read-only or be a network filesystem.
+   */
+  readonly pipeDir?: string;
 }
 
 /** What `cgroupStatus` answers. */
