@@ -1,8 +1,11 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import { Health, HealthCheckResponse_ServingStatus as S } from "@procmgr/rpc";
+import { Health, HealthCheckResponse_ServingStatus as S, ServerReflection } from "@procmgr/rpc";
+import { servedServices } from "./api-handler.js";
+import { authInterceptor, openServices } from "./auth.js";
 import { DaemonHealth, healthRoutes } from "./grpc-health.js";
+import { reflectionRoutes } from "./grpc-reflection.js";
 
 const own = "procmgr.v1.ProcessManager";
 
@@ -94,4 +97,30 @@ describe("DaemonHealth", () => {
     assert.equal((await next).done, true);
     assert.equal(h.watching, 0);
   });
+});
+
+test("health and reflection answer a TCP caller without the token (the auth interceptor lets them by)", async () => {
+  const health = new DaemonHealth([own]);
+  health.set("serving");
+  // The default context is an untrusted TCP caller; the token is never sent.
+  const transport = createRouterTransport(
+    (router) => {
+      healthRoutes(health)(router);
+      reflectionRoutes(servedServices)(router);
+    },
+    { router: { interceptors: [authInterceptor(() => "secret", "root")] } },
+  );
+  assert.equal((await createClient(Health, transport).check({})).status, S.SERVING);
+  assert.equal((await createClient(Health, transport).list({})).statuses[""]?.status, S.SERVING);
+  const requests = (async function* () {
+    yield { messageRequest: { case: "listServices" as const, value: "" } };
+  })();
+  for await (const r of createClient(ServerReflection, transport).serverReflectionInfo(requests)) {
+    assert.equal(r.messageResponse.case, "listServicesResponse");
+  }
+  assert.deepEqual([...openServices].sort(), [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+  ]);
 });
