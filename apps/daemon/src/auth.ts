@@ -9,6 +9,7 @@ import {
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
+import { Health, ServerReflection, ServerReflectionV1alpha } from "@procmgr/rpc";
 
 /** How the caller reached us: the unix socket (trusted by its permissions) or TCP. */
 export type CallerTransport = "unix" | "tcp";
@@ -39,6 +40,18 @@ export const privilegedMethods: ReadonlySet<string> = new Set([
   "TailLogs",
 ]);
 
+/**
+ * The services every caller may use, token or not, on either listener: gRPC health, because
+ * grpc_health_probe and Kubernetes' gRPC probes send no token and a serving status reveals
+ * nothing; and server reflection, because it tells the API's shape (the published .proto tells
+ * as much) and nothing of the processes. Neither changes anything.
+ */
+export const openServices: ReadonlySet<string> = new Set([
+  Health.typeName,
+  ServerReflection.typeName,
+  ServerReflectionV1alpha.typeName,
+]);
+
 export function newToken(): string {
   return randomBytes(32).toString("hex");
 }
@@ -62,10 +75,12 @@ export function unauthenticatedMessage(daemonUser: string): string {
 
 /**
  * Decides who the caller is: unix socket callers are trusted, TCP callers when they present the
- * token. Untrusted callers may only use the other read-only RPCs (which then redact env values).
+ * token. Untrusted callers may only use the other read-only RPCs (which then redact env values);
+ * the open services (health, reflection) pass without a check.
  */
 export function authInterceptor(token: () => string, daemonUser: string): Interceptor {
   return (next) => async (req) => {
+    if (openServices.has(req.service.typeName)) return await next(req);
     const trusted =
       req.contextValues.get(transportKey) === "unix" ||
       authorizationMatches(req.header.get("authorization"), token());

@@ -1,14 +1,24 @@
 import * as assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { DaemonSettings } from "@procmgr/config";
 import { Supervisor } from "@procmgr/core";
-import { createProcessManagerConnection, type ProcessManagerConnection } from "@procmgr/rpc";
+import {
+  createProcessManagerConnection,
+  Health,
+  type ProcessManagerConnection,
+  ServerReflection,
+  HealthCheckResponse_ServingStatus as Serving,
+} from "@procmgr/rpc";
 import { Daemon } from "./daemon.js";
 import { createLogger } from "./logger.js";
 
@@ -238,5 +248,92 @@ describe("Daemon started with an invalid config file", () => {
       await daemon.stop();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** The reflection answer to one request, as a client of the real listener sees it. */
+async function reflect(transport: Transport, symbol: string) {
+  const client = createClient(ServerReflection, transport);
+  const requests = (async function* () {
+    yield { messageRequest: { case: "listServices" as const, value: "*" } };
+    yield { messageRequest: { case: "fileContainingSymbol" as const, value: symbol } };
+  })();
+  const answers = [];
+  for await (const r of client.serverReflectionInfo(requests)) answers.push(r.messageResponse);
+  return answers;
+}
+
+describe("gRPC health and reflection on the daemon's real listeners (grpc protocol, no token)", () => {
+  let dir: string;
+  let daemon: Daemon;
+  let tcp: Transport;
+  let unix: Transport;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "pm-daemon-grpc-"));
+    const settings = { ...settingsIn(dir), metrics: { enabled: false, host: "", port: 0 } };
+    daemon = new Daemon({
+      settings,
+      logger: createLogger({ level: "error", format: "text", stream: new PassThrough() }),
+      supervisor: new Supervisor({ stateDir: settings.stateDir }),
+    });
+    await daemon.start();
+    const tcpAddr = daemon.bindAddresses.find((a) => !a.startsWith("unix:")) as string;
+    tcp = createGrpcTransport({ baseUrl: `http://${tcpAddr}` });
+    unix = createGrpcTransport({
+      baseUrl: "http://localhost",
+      nodeOptions: { createConnection: () => connect(settings.socketPath) },
+    });
+  });
+
+  after(async () => {
+    await daemon.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("Health.Check: SERVING for '' and procmgr.v1.ProcessManager, NOT_FOUND otherwise", async () => {
+    for (const transport of [tcp, unix]) {
+      const health = createClient(Health, transport);
+      assert.equal((await health.check({})).status, Serving.SERVING);
+      assert.equal(
+        (await health.check({ service: "procmgr.v1.ProcessManager" })).status,
+        Serving.SERVING,
+      );
+      await assert.rejects(health.check({ service: "nope.v1.Nope" }), (e) => {
+        assert.equal(ConnectError.from(e).code, Code.NotFound);
+        return true;
+      });
+    }
+  });
+
+  test("reflection lists the services and serves descriptors that decode and link", async () => {
+    for (const transport of [tcp, unix]) {
+      const [list, files] = await reflect(transport, "procmgr.v1.ProcessManager.Create");
+      if (list?.case !== "listServicesResponse") assert.fail(JSON.stringify(list));
+      const names = list.value.service.map((s) => s.name);
+      assert.ok(names.includes("procmgr.v1.ProcessManager"), names.join());
+      assert.ok(names.includes("grpc.health.v1.Health"), names.join());
+      if (files?.case !== "fileDescriptorResponse") assert.fail(JSON.stringify(files));
+      const protos = files.value.fileDescriptorProto.map((b) =>
+        fromBinary(FileDescriptorProtoSchema, b),
+      );
+      const [main] = protos;
+      assert.ok(main);
+      const registry = createFileRegistry(main, (name) => protos.find((f) => f.name === name));
+      const method = registry.getService("procmgr.v1.ProcessManager")?.method.create;
+      assert.equal(method?.input.typeName, "procmgr.v1.CreateRequest");
+    }
+  });
+
+  test("Health.Watch: SERVING, then NOT_SERVING when the daemon stops, then the end", async () => {
+    const seen: Serving[] = [];
+    let stopped: Promise<void> | undefined;
+    for await (const r of createClient(Health, tcp).watch({})) {
+      seen.push(r.status);
+      stopped ??= daemon.stop();
+    }
+    assert.deepEqual(seen, [Serving.SERVING, Serving.NOT_SERVING]);
+    await stopped;
+    assert.equal(daemon.health.phase, "stopping");
   });
 });

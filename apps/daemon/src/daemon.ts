@@ -3,7 +3,6 @@ import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   ConfigError,
   checkAgainstHost,
@@ -16,21 +15,17 @@ import {
 } from "@procmgr/config";
 import type { CgroupStatus, ConfigDiff, ProcessInfo, SupervisorApi } from "@procmgr/core";
 import { type HostPort, isLoopbackHost, splitHostPort } from "@procmgr/platform";
-import {
-  authInterceptor,
-  type CallerTransport,
-  contextValuesFor,
-  newToken,
-  removeTokenFile,
-  writeTokenFile,
-} from "./auth.js";
+import { ProcessManager } from "@procmgr/rpc";
+import { createApiHandlers } from "./api-handler.js";
+import { newToken, removeTokenFile, writeTokenFile } from "./auth.js";
 import { DaemonError } from "./errors.js";
+import { DaemonHealth } from "./grpc-health.js";
 import { logLifecycle, processFields } from "./lifecycle-log.js";
-import { type Listener, listenTcp, listenUnix, type RequestHandler } from "./listener.js";
+import { type Listener, listenTcp, listenUnix } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { type PersistedProcess, ProcessStore } from "./persistence.js";
 import { notifySystemd } from "./sd-notify.js";
-import { type DaemonStatus, processManagerRoutes } from "./service.js";
+import type { DaemonStatus } from "./service.js";
 import { VERSION } from "./version.js";
 
 export interface DaemonOptions {
@@ -67,6 +62,8 @@ export class Daemon {
   private readonly store: ProcessStore;
   private readonly events = new EventEmitter();
   private readonly shutdownController = new AbortController();
+  /** grpc.health.v1: NOT_SERVING until ready, SERVING, NOT_SERVING from the start of stop(). */
+  readonly health = new DaemonHealth([ProcessManager.typeName]);
   private listeners: Listener[] = [];
   private metricsServer: Server | undefined;
   private token = "";
@@ -159,23 +156,22 @@ export class Daemon {
     await mkdir(s.runtimeDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
 
     this.token = newToken();
-    const daemonUser = userInfo().username;
-    const makeHandler = (transport: CallerTransport): RequestHandler =>
-      connectNodeAdapter({
-        routes: processManagerRoutes({
-          supervisor: this.supervisor,
-          reload: (o) => this.reload(o),
-          status: () => this.status(),
-          ready: this.readyPromise,
-          onReloaded: (l) => {
-            this.events.on("reloaded", l);
-            return () => this.events.off("reloaded", l);
-          },
-        }),
-        interceptors: [authInterceptor(() => this.token, daemonUser)],
-        contextValues: () => contextValuesFor(transport),
-        shutdownSignal: this.shutdownController.signal,
-      }) as RequestHandler;
+    const makeHandler = createApiHandlers({
+      service: {
+        supervisor: this.supervisor,
+        reload: (o) => this.reload(o),
+        status: () => this.status(),
+        ready: this.readyPromise,
+        onReloaded: (l) => {
+          this.events.on("reloaded", l);
+          return () => this.events.off("reloaded", l);
+        },
+      },
+      health: this.health,
+      token: () => this.token,
+      daemonUser: userInfo().username,
+      shutdownSignal: this.shutdownController.signal,
+    });
 
     this.listeners.push(await listenUnix(s.socketPath, makeHandler("unix")));
     if (tcp !== undefined) {
@@ -207,6 +203,7 @@ export class Daemon {
     }
     this.isReady = true;
     this.resolveReady();
+    this.health.set("serving");
     this.log.info("Process Manager ready", {
       processes: this.supervisor.list().length,
       addresses: this.bindAddresses.join(","),
@@ -467,6 +464,8 @@ export class Daemon {
   stop(): Promise<void> {
     if (this.stopping !== undefined) return this.stopping;
     this.stopping = (async () => {
+      // Probes see NOT_SERVING at once; Watch streams get it, then end.
+      this.health.set("stopping");
       await notifySystemd(this.log, "stopping", "stopping every process");
       // Freeze persistence with the current desired states before processes are stopped.
       this.schedulePersist();

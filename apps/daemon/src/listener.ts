@@ -29,8 +29,15 @@ export interface Listener {
   /** `unix:/path` or `host:port` (the real port when 0 was asked). */
   readonly address: string;
   readonly port?: number;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets the calls in flight finish for up to `graceMs` (default
+   * 1 s: what a stream ended by the shutdown signal takes to send its last message and its
+   * status, such as a health Watch's NOT_SERVING), then drops every connection.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+const defaultGraceMs = 1000;
 
 /**
  * Peeks the first bytes of each connection: the HTTP/2 connection preface goes to an http2
@@ -43,7 +50,11 @@ export interface Listener {
 function createDualServer(handler: RequestHandler): {
   server: Server;
   destroyAll(): void;
+  /** Resolves when no call is in flight, or after `ms`. */
+  idle(ms: number): Promise<void>;
 } {
+  const calls = trackCalls(handler);
+  handler = calls.handler;
   const h1 = createHttpServer(handler as (req: IncomingMessage, res: ServerResponse) => void);
   const sessions = new Set<Http2Session>();
   const sockets = new Set<Socket>();
@@ -96,6 +107,38 @@ function createDualServer(handler: RequestHandler): {
       h1.closeAllConnections();
       for (const s of sockets) s.destroy();
     },
+    idle: calls.idle,
+  };
+}
+
+/** Counts the calls in flight (a response not yet closed) of `handler`. */
+function trackCalls(handler: RequestHandler): {
+  handler: RequestHandler;
+  idle(ms: number): Promise<void>;
+} {
+  let open = 0;
+  const waiters = new Set<() => void>();
+  return {
+    handler(req, res) {
+      open += 1;
+      res.once("close", () => {
+        open -= 1;
+        if (open === 0) for (const w of waiters) w();
+      });
+      handler(req, res);
+    },
+    idle(ms) {
+      if (open === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        waiters.add(done);
+      });
+    },
   };
 }
 
@@ -145,7 +188,7 @@ export async function listenUnix(path: string, handler: RequestHandler): Promise
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
-  const { server, destroyAll } = createDualServer(handler);
+  const { server, destroyAll, idle } = createDualServer(handler);
   const oldMask = process.umask(0o117);
   try {
     await listen(server, { path });
@@ -159,8 +202,9 @@ export async function listenUnix(path: string, handler: RequestHandler): Promise
   await chmod(path, 0o660);
   return {
     address: `unix:${path}`,
-    async close() {
+    async close(graceMs = defaultGraceMs) {
       const closed = closeServer(server);
+      await idle(graceMs);
       destroyAll();
       await closed;
       await unlink(path).catch(() => {});
@@ -174,7 +218,7 @@ export async function listenTcp(
   port: number,
   handler: RequestHandler,
 ): Promise<Listener> {
-  const { server, destroyAll } = createDualServer(handler);
+  const { server, destroyAll, idle } = createDualServer(handler);
   try {
     await listen(server, { host, port });
   } catch (e) {
@@ -186,8 +230,9 @@ export async function listenTcp(
   return {
     address: `${host.includes(":") ? `[${host}]` : host}:${real}`,
     port: real,
-    async close() {
+    async close(graceMs = defaultGraceMs) {
       const closed = closeServer(server);
+      await idle(graceMs);
       destroyAll();
       await closed;
     },

@@ -15,22 +15,36 @@ export interface GrpcJsClient {
   close(): void;
 }
 
+export interface GrpcJsClientOptions {
+  readonly longs?: typeof String;
+  /** The service: its .proto under packages/rpc/proto and its full name (ProcessManager). */
+  readonly service?: { readonly proto: string; readonly name: string };
+}
+
 /** Connects to `address` (host:port) without TLS. Messages keep the .proto's field names. */
 export async function grpcJsClient(
   address: string,
-  options: { longs?: typeof String } = {},
+  options: GrpcJsClientOptions = {},
 ): Promise<GrpcJsClient> {
-  const def = await protoLoader.load("procmgr/v1/process_manager.proto", {
+  const service = options.service ?? {
+    proto: "procmgr/v1/process_manager.proto",
+    name: "procmgr.v1.ProcessManager",
+  };
+  const def = await protoLoader.load(service.proto, {
     includeDirs: [join(repoRoot, "packages", "rpc", "proto")],
     keepCase: true,
     enums: String,
     ...(options.longs !== undefined ? { longs: options.longs } : {}),
     defaults: true,
   });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    procmgr: { v1: { ProcessManager: grpc.ServiceClientConstructor } };
-  };
-  const client = new pkg.procmgr.v1.ProcessManager(address, grpc.credentials.createInsecure());
+  // The package definition is nested by package: procmgr -> v1 -> ProcessManager.
+  const Client = service.name
+    .split(".")
+    .reduce<unknown>(
+      (o, k) => (o as Record<string, unknown>)[k],
+      grpc.loadPackageDefinition(def),
+    ) as grpc.ServiceClientConstructor;
+  const client = new Client(address, grpc.credentials.createInsecure());
   return {
     call: (method, req, md = new grpc.Metadata()) =>
       new Promise<GrpcReply>((res, rej) => {
