@@ -1,7 +1,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Health, ProcessManager, ServerReflection, ServerReflectionV1alpha } from "@procmgr/rpc";
+import { ProcessManager } from "@procmgr/rpc";
+import { Health, ServerReflection, ServerReflectionV1alpha } from "@procmgr/rpc/grpc-standard";
 import { authInterceptor, type CallerTransport, contextValuesFor } from "./auth.js";
 import { type DaemonHealth, healthRoutes } from "./grpc-health.js";
 import { reflectionRoutes } from "./grpc-reflection.js";

@@ -9,7 +9,7 @@ import {
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
-import { Health, ServerReflection, ServerReflectionV1alpha } from "@procmgr/rpc";
+import { Health, ServerReflection, ServerReflectionV1alpha } from "@procmgr/rpc/grpc-standard";
 
 /** How the caller reached us: the unix socket (trusted by its permissions) or TCP. */
 export type CallerTransport = "unix" | "tcp";

@@ -12,13 +12,12 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { DaemonSettings } from "@procmgr/config";
 import { Supervisor } from "@procmgr/core";
+import { createProcessManagerConnection, type ProcessManagerConnection } from "@procmgr/rpc";
 import {
-  createProcessManagerConnection,
   Health,
-  type ProcessManagerConnection,
   ServerReflection,
   HealthCheckResponse_ServingStatus as Serving,
-} from "@procmgr/rpc";
+} from "@procmgr/rpc/grpc-standard";
 import { Daemon } from "./daemon.js";
 import { createLogger } from "./logger.js";
 

@@ -1,7 +1,11 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import { Health, HealthCheckResponse_ServingStatus as S, ServerReflection } from "@procmgr/rpc";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as S,
+  ServerReflection,
+} from "@procmgr/rpc/grpc-standard";
 import { servedServices } from "./api-handler.js";
 import { authInterceptor, openServices } from "./auth.js";
 import { DaemonHealth, healthRoutes } from "./grpc-health.js";

@@ -13,7 +13,7 @@ import {
   Health,
   type HealthCheckResponse,
   HealthCheckResponse_ServingStatus as ServingStatus,
-} from "@procmgr/rpc";
+} from "@procmgr/rpc/grpc-standard";
 import { AsyncQueue } from "./async-queue.js";
 
 /** Where the daemon is in its life, as probes see it. */

@@ -3,13 +3,13 @@ import { describe, test } from "node:test";
 import { createFileRegistry, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { ProcessManager } from "@procmgr/rpc";
 import {
-  ProcessManager,
   ServerReflection,
   type ServerReflectionRequestSchema,
   type ServerReflectionResponse,
   ServerReflectionV1alpha,
-} from "@procmgr/rpc";
+} from "@procmgr/rpc/grpc-standard";
 import { servedServices } from "./api-handler.js";
 import { reflectionRoutes } from "./grpc-reflection.js";
 

@@ -34,7 +34,7 @@ import {
   ServerReflectionResponseSchema,
   ServerReflectionResponseV1alphaSchema,
   ServerReflectionV1alpha,
-} from "@procmgr/rpc";
+} from "@procmgr/rpc/grpc-standard";
 
 type MessageResponse = ServerReflectionResponse["messageResponse"];
 
