@@ -130,7 +130,9 @@ describe("readiness", () => {
   it("notify: EXTEND_TIMEOUT_USEC extends the start; the restart policy applies to a timeout", async () => {
     const sup = newSupervisor();
     await sup.create(
-      notifyConfig("slow", ["extend=2000000", "sleep=800", "ready"], { timeoutStartSec: 0.4 }),
+      // Ready after 3.5 s, past the 3 s allowed, within the 8 s the program asks for (generous
+      // margins: a loaded machine may take a second to start node before the extension).
+      notifyConfig("slow", ["extend=8000000", "sleep=3500", "ready"], { timeoutStartSec: 3 }),
     );
     assert.equal((await sup.start("slow").then(() => sup.get("slow"))).state, "running");
     await sup.stop("slow");
