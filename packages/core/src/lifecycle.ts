@@ -7,6 +7,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { drainReceiversNow } from "@procmgr/platform";
 import { type Identity, IdentityLookupError } from "./identity.js";
 import { type Launch, type Launcher, unmetCondition } from "./launcher.js";
 import type { Host, LaunchContext, Managed, Run } from "./managed.js";
@@ -237,6 +238,8 @@ export class Lifecycle {
       });
     };
     child.once("exit", (code, sig) => {
+      // What it said before it exited counts first (MAINPID= may be in the socket's queue).
+      if (m.config.processType === "notify") drainReceiversNow();
       // A forking process's first process (or a notify one that named another MAINPID=) hands
       // the run over to its main process; the run ends with that one.
       if (!this.readiness.handsOver(m, run, code, () => exited(null, null))) exited(code, sig);

@@ -51,7 +51,7 @@ export type {
   ReceivedDatagram,
   SenderCredentials,
 } from "./unix-datagram.js";
-export { openDatagramReceiver } from "./unix-datagram.js";
+export { drainReceiversNow, openDatagramReceiver } from "./unix-datagram.js";
 export type { GroupEntry, PasswdEntry, UserDatabaseOptions } from "./users.js";
 export {
   lookupGroup,

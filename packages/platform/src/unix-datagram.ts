@@ -217,6 +217,16 @@ async function stopListening(): Promise<void> {
   await unsubscribing;
 }
 
+/**
+ * Drains every open receiver now rather than at the next check phase: for a caller about to act
+ * on an event that datagrams sent before it may change (a child's exit after its last sd_notify
+ * message, MAINPID= among them: systemd too reads the notify socket before a SIGCHLD).
+ */
+export function drainReceiversNow(): void {
+  if (drainScheduled !== undefined) clearImmediate(drainScheduled);
+  if (receivers.size > 0) drainAll();
+}
+
 /** At each SIGIO: every signal read in one poll phase makes one drain, in the check phase. */
 function scheduleDrain(): void {
   drainScheduled ??= setImmediate(drainAll);
