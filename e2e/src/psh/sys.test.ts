@@ -5,87 +5,40 @@
  */
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { type ExecResult, type Sandbox, sandboxSupport } from "../harness/systemd-sandbox.js";
 import {
-  type ExecResult,
-  type Sandbox,
-  sandboxSupport,
-  startSandbox,
-} from "../harness/systemd-sandbox.js";
-
-const fixtureRepo = fileURLToPath(new URL("../../fixtures/psh-repo", import.meta.url));
-const pshBin = fileURLToPath(new URL("../../../apps/cli/bin/psh.js", import.meta.url));
-const repo = "/home/pilot/psyched";
-const unitDir = "/etc/systemd/system";
-const dockerLog = "/var/log/psh-e2e-docker.log";
-const path = "/opt/psh-e2e/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const moduleUnits = [
-  "psh-module-pilot.service",
-  "psh-module-ear.service",
-  "psh-module-crashy.service",
-];
-const allUnits = [...moduleUnits, "psh-service-tts.service"];
+  allUnits,
+  dockerLog,
+  moduleUnits,
+  pshArgv,
+  pshEnv,
+  repo,
+  sandboxShell,
+  startPshSandbox,
+  unitDir,
+  until,
+} from "./psh-sandbox.js";
 
 const support = sandboxSupport();
 const skip = support.ok ? false : `systemd sandbox unavailable: ${support.reason}`;
 
 describe("psh sys in a real systemd", { skip }, () => {
   let sb: Sandbox;
+  let sh: (script: string) => Promise<ExecResult>;
+  let ok: (script: string) => Promise<string>;
+  let show: (unit: string, property: string) => Promise<string>;
 
   /** Run psh inside the sandbox from `cwd`, as root under "sudo" by pilot. */
-  async function psh(args: readonly string[], cwd = `${repo}/modules`): Promise<ExecResult> {
-    return sb.exec(
-      ["sh", "-c", 'cd "$1" && shift && exec node "$@"', "psh", cwd, pshBin, "sys", ...args],
-      { env: { SUDO_USER: "pilot", PSH_HOST: "e2e-rover", PATH: path }, timeoutMs: 60_000 },
-    );
-  }
-
-  async function sh(script: string): Promise<ExecResult> {
-    return sb.exec(["sh", "-c", script]);
-  }
-
-  async function ok(script: string): Promise<string> {
-    const r = await sh(script);
-    assert.equal(r.code, 0, `${script}: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  async function show(unit: string, property: string): Promise<string> {
-    return (await ok(`systemctl show ${unit} -p ${property} --value`)).trim();
-  }
-
-  /** Wait until `check` is true (systemd acts asynchronously); the deadline is only a safety net. */
-  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) assert.fail(`still waiting for: ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  async function psh(args: readonly string[], cwd?: string): Promise<ExecResult> {
+    return sb.exec(pshArgv(args, cwd), {
+      env: { SUDO_USER: "pilot", ...pshEnv },
+      timeoutMs: 60_000,
+    });
   }
 
   before(async () => {
-    sb = await startSandbox("psh-sys");
-    await ok(
-      [
-        "groupadd robots",
-        "useradd -m -g robots -s /bin/bash pilot",
-        `cp -a ${fixtureRepo} ${repo}`,
-        `chown -R pilot:robots ${repo}`,
-        `install -m 0666 /dev/null ${dockerLog}`,
-      ].join(" && "),
-    );
-    // A stand-in docker recording who ran it, where, with which env and arguments.
-    await sb.writeFile(
-      "/opt/psh-e2e/bin/docker",
-      `#!/bin/sh\necho "$(id -un):$(id -gn) $(pwd) TTS_VOICE=$TTS_VOICE TTS_USE_CUDA=$TTS_USE_CUDA $*" >> ${dockerLog}\n`,
-      0o755,
-    );
-    // docker.service does not exist here: a stand-in so Requires=docker.service can be met.
-    await sb.writeFile(
-      `${unitDir}/docker.service`,
-      "[Unit]\nDescription=stand-in docker\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n",
-    );
-    await ok("systemctl daemon-reload");
+    sb = await startPshSandbox("psh-sys");
+    ({ sh, ok, show } = sandboxShell(sb));
   });
 
   after(async () => {

@@ -2,7 +2,7 @@
 export type PshErrorCode =
   | "usage" // conflicting flags, unknown target name
   | "not-found" // no repo, no profile entry, unit not installed
-  | "privilege" // root needed and sudo cannot be used without a password
+  | "privilege" // root needed and sudo cannot give it (missing, no rights, password but no terminal)
   | "command-failed" // systemctl / journalctl / getent exited non-zero
   | "invalid" // a name that cannot be a unit name, a malformed manifest or host profile
   | "parse" // a host profile or manifest that is not valid TOML / JSON / YAML

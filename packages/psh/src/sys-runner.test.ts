@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { runSys, type SysAction, type SysRequest } from "./sys-runner.js";
 
 let base = "";
@@ -11,6 +12,8 @@ let repo = "";
 let unitDir = "";
 let log = "";
 let binDir = "";
+/** A stand-in sudo playing the policy in `${base}/policy`, logging to the same calls.log. */
+const fakeSudoDir = fileURLToPath(new URL("../test/fixtures/fake-sudo/", import.meta.url));
 
 const repoFiles: Record<string, string> = {
   "hosts/rover.toml": `[host]\nmodules = ["pilot", "ear", "broken"]\nservices = ["tts"]\n[config.mod.ear.env]\nEAR_BACKEND = "a b"\n`,
@@ -55,13 +58,14 @@ beforeEach(async () => {
   await mkdir(unitDir);
   await rm(log, { force: true });
   await rm(join(base, "fail-ear"), { force: true });
+  await writeFile(join(base, "policy"), "nopasswd");
 });
 
 async function psh(
   action: SysAction,
   targets: string[] = [],
   flags: Partial<Omit<SysRequest, "action" | "targets">> = {},
-  options: { uid?: number; env?: Record<string, string> } = {},
+  options: { uid?: number; user?: string; env?: Record<string, string> } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -76,7 +80,8 @@ async function psh(
       stdout,
       stderr,
       env: {
-        PATH: `${binDir}:/usr/bin:/bin`,
+        PATH: `${binDir}:${fakeSudoDir}:/usr/bin:/bin`,
+        FAKE_SUDO_DIR: base,
         PSYCHED_REPO_ROOT: repo,
         PSH_HOST: "rover",
         PSH_SYSTEMD_DIR: unitDir,
@@ -87,7 +92,7 @@ async function psh(
       },
       cwd: base,
       uid: options.uid ?? 0,
-      currentUser: "root",
+      currentUser: options.user ?? "root",
     },
   );
   return { code, stdout: out.join(""), stderr: err.join("") };
@@ -204,6 +209,56 @@ describe("psh sys verbs", () => {
       "systemctl status psh-module-pilot.service --no-pager",
       "journalctl -u psh-module-pilot.service -n 50 --no-pager",
     ]);
+  });
+});
+
+describe("psh sys through sudo (uid 1000, a stand-in sudo)", () => {
+  const asUser = { uid: 1000, user: "daemon", env: { SUDO_USER: "" } };
+
+  it("checks sudo first, then runs every privileged command through sudo -n", async () => {
+    const r = await psh("setup", ["pilot"], {}, asUser);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      await readFile(join(unitDir, "psh-module-pilot.service"), "utf8"),
+      /^User=daemon$/m,
+    );
+    const sc = join(binDir, "systemctl");
+    assert.deepEqual(await calls(), [
+      "sudo -n -l -- install",
+      `sudo -n -l -- ${sc}`,
+      `sudo -n -- ${sc} daemon-reload`,
+      "systemctl daemon-reload",
+    ]);
+  });
+
+  it("a password and no terminal: one clear error, exit 1, nothing written or run", async () => {
+    await writeFile(join(base, "policy"), "password");
+    for (const action of ["setup", "up", "teardown"] as const) {
+      await rm(log, { force: true });
+      const r = await psh(action, ["pilot"], {}, asUser);
+      assert.equal(r.code, 1, action);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^psh sys ${action}: root is needed .*, and daemon cannot get it through sudo here \\(sudo -n -l .*: sudo: a password is required\\)\\. To fix it: run it as root .*, give daemon sudo rights, e.g\\. the line \`daemon ALL=\\(root\\) NOPASSWD: .*\` in /etc/sudoers\\.d/psh .*, or run it on a terminal to type the password\\.\n$`,
+        ),
+      );
+      assert.equal(r.stdout, "");
+      assert.deepEqual(await readdir(unitDir), []);
+      assert.equal((await calls()).length, 1, "only the sudo -n -l check ran");
+    }
+  });
+
+  it("debug without sudo shows what the user may read, and says so", async () => {
+    await writeFile(join(base, "policy"), "none");
+    const r = await psh("debug", ["pilot"], {}, asUser);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /\(not root, and sudo cannot be used here: showing what daemon may read;/,
+    );
+    assert.match(r.stdout, /\n\$ \S*journalctl -u psh-module-pilot\.service -n 50 --no-pager\n/);
+    assert.ok((await calls()).includes("journalctl -u psh-module-pilot.service -n 50 --no-pager"));
   });
 });
 

@@ -11,7 +11,7 @@ import {
   loadModuleManifest,
   loadServiceManifest,
 } from "./psyched-repo.js";
-import { System, whichExecutable } from "./system.js";
+import { type PrivilegedTool, System, whichExecutable } from "./system.js";
 import { resolveTargets, type SysTarget, type UnitKind } from "./targets.js";
 import { renderModuleUnit, renderServiceUnit, type UnitContext } from "./units.js";
 
@@ -52,6 +52,20 @@ interface Outcome {
 }
 
 export const defaultSystemdDir = "/etc/systemd/system";
+
+/** What each action runs through sudo when not root, and why (said in the privilege error). */
+const privilegeNeeds: Record<
+  SysAction,
+  { readonly tools: readonly PrivilegedTool[]; readonly purpose: string }
+> = {
+  setup: { tools: ["install", "systemctl"], purpose: "to write unit files and run systemctl" },
+  teardown: { tools: ["systemctl", "rm"], purpose: "to stop, disable and remove units" },
+  enable: { tools: ["systemctl"], purpose: "to run systemctl enable" },
+  disable: { tools: ["systemctl"], purpose: "to run systemctl disable" },
+  up: { tools: ["systemctl"], purpose: "to run systemctl start" },
+  down: { tools: ["systemctl"], purpose: "to run systemctl stop" },
+  debug: { tools: ["systemctl", "journalctl"], purpose: "to read the units' status and journal" },
+};
 
 const systemctlVerb: Record<"enable" | "disable" | "up" | "down", string> = {
   enable: "enable",
@@ -115,18 +129,19 @@ async function runSysUnsafe(request: SysRequest, io: SysIo): Promise<number> {
     );
   }
 
-  const system = new System({ env: io.env, uid: io.uid, stdin: io.stdin, stderr: io.stderr });
+  const system = new System({
+    env: io.env,
+    uid: io.uid,
+    user: io.currentUser,
+    stdin: io.stdin,
+    stderr: io.stderr,
+  });
   const ctx: RunContext = { request, io, system, unitDir, repoRoot, host, profile };
+  // Privilege is checked (and a password asked for) once, before anything changes. debug runs
+  // without it, showing less.
   if (!request.dryRun && request.action !== "debug") {
-    try {
-      await system.ensurePrivilege();
-    } catch (e) {
-      const error = PshError.from(e);
-      return summarize(
-        ctx,
-        targets.map((target) => ({ target, ok: false, detail: error.message })),
-      );
-    }
+    const needs = privilegeNeeds[request.action];
+    await system.ensurePrivilege(needs.tools, needs.purpose);
   }
   let outcomes: Outcome[];
   switch (request.action) {
@@ -363,11 +378,17 @@ function pastTense(verb: string): string {
 async function debug(ctx: RunContext, targets: readonly SysTarget[]): Promise<Outcome[]> {
   const { stdout } = ctx.io;
   const outcomes: Outcome[] = [];
-  // Reading the whole journal needs root (or the systemd-journal group): use sudo only when it
-  // works without a password, else read what this user may read.
+  // Reading the whole journal needs root (or the systemd-journal group): use sudo when it can
+  // be had (a password at most once, on a terminal), else show what this user may read.
   let privileged = ctx.system.isRoot;
   if (!privileged && !ctx.request.dryRun) {
-    privileged = (await ctx.system.run(["sudo", "-n", "true"])).code === 0;
+    const needs = privilegeNeeds.debug;
+    privileged = await ctx.system.hasPrivilege(needs.tools, needs.purpose);
+    if (!privileged) {
+      stdout.write(
+        `(not root, and sudo cannot be used here: showing what ${ctx.io.currentUser} may read; a system unit's journal needs root or the systemd-journal group)\n`,
+      );
+    }
   }
   for (const target of targets) {
     const outcome: Outcome = { target, ok: true, detail: "" };

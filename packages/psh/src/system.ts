@@ -10,9 +10,15 @@ import { PshError } from "./errors.js";
 export interface SystemOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly uid: number;
+  /** Who runs psh (named in errors: whose sudo rights are missing). */
+  readonly user: string;
   readonly stdin: Readable;
   readonly stderr: Writable;
 }
+
+/** The commands psh runs through sudo; the sudoers line suggested in errors lists all of them. */
+export const privilegedTools = ["systemctl", "journalctl", "install", "rm"] as const;
+export type PrivilegedTool = (typeof privilegedTools)[number];
 
 /**
  * Runs commands, through `sudo -n` when not root. `systemctl` / `journalctl` can be replaced by
@@ -23,6 +29,10 @@ export class System {
   readonly systemctl: string;
   readonly journalctl: string;
   private readonly options: SystemOptions;
+  /** `sudo -v` ran (it asks for the password at most once a run). */
+  private validated = false;
+  /** Commands `sudo -n -l` said this user may run. */
+  private readonly granted = new Set<string>();
 
   constructor(options: SystemOptions) {
     this.options = options;
@@ -36,25 +46,89 @@ export class System {
     return this.isRoot ? [...argv] : ["sudo", "-n", "--", ...argv];
   }
 
+  /** The executable run for a tool (`$PSH_SYSTEMCTL` / `$PSH_JOURNALCTL` honoured). */
+  tool(tool: PrivilegedTool): string {
+    if (tool === "systemctl") return this.systemctl;
+    if (tool === "journalctl") return this.journalctl;
+    return tool;
+  }
+
   /**
-   * Make sure privileged commands can run: root, or `sudo -n true` works, or (on a terminal) the
-   * user types the password once for `sudo -v`. Otherwise a PshError "privilege".
+   * Make sure `tools` can run privileged, before anything is changed: root, or `sudo -n -l`
+   * allows each of them, or (stdin a terminal) after the user typed the password once for
+   * `sudo -v`, whose timestamp the following `sudo -n` calls reuse. Otherwise a PshError
+   * "privilege" saying what to do; `purpose` says what root is needed for.
    */
-  async ensurePrivilege(): Promise<void> {
-    if (this.isRoot) return;
-    const probe = await this.run(["sudo", "-n", "true"]);
-    if (probe.code === 0) return;
-    const stdin = this.options.stdin as Readable & { isTTY?: boolean };
-    if (stdin.isTTY) {
-      const code = await this.runInteractive(["sudo", "-v"]);
-      if (code === 0) return;
+  async ensurePrivilege(tools: readonly PrivilegedTool[], purpose: string): Promise<void> {
+    const problem = await this.privilegeProblem(tools, purpose);
+    if (problem !== null) throw new PshError("privilege", await this.advice(problem, purpose));
+  }
+
+  /** Like ensurePrivilege, but answers whether privilege is there instead of throwing. */
+  async hasPrivilege(tools: readonly PrivilegedTool[], purpose: string): Promise<boolean> {
+    return (await this.privilegeProblem(tools, purpose)) === null;
+  }
+
+  /** Why `tools` cannot run privileged (sudo's own words where it gave some), or null. */
+  private async privilegeProblem(
+    tools: readonly PrivilegedTool[],
+    purpose: string,
+  ): Promise<string | null> {
+    if (this.isRoot) return null;
+    if ((await whichExecutable("sudo", this.options.env)) === null) {
+      return "sudo is not installed";
     }
-    const why = probe.stderr.trim() || `sudo -n true exited ${probe.code}`;
-    throw new PshError(
-      "privilege",
-      `psh sys needs root to manage system units, and sudo cannot run without a password here (${why}). ` +
-        "Run it from a terminal, run `sudo -v` first, or run it as root (`sudo psh sys ...`; units still run as you).",
+    const denied = await this.sudoDenied(tools);
+    if (denied === null || !this.onTerminal || this.validated) return denied;
+    this.validated = true;
+    this.options.stderr.write(
+      `psh sys: root is needed ${purpose}: sudo may ask for ${this.options.user}'s password (once).\n`,
     );
+    const code = await this.runInteractive(["sudo", "-v"]);
+    if (code !== 0) return `sudo -v exited ${code}; sudo said why above`;
+    return this.sudoDenied(tools);
+  }
+
+  /** Null when `sudo -n` may run every tool, else what sudo said about the first it refused. */
+  private async sudoDenied(tools: readonly PrivilegedTool[]): Promise<string | null> {
+    for (const tool of tools) {
+      const command = this.tool(tool);
+      if (this.granted.has(command)) continue;
+      // LC_ALL=C: sudo's words, quoted in the error, in one language.
+      const r = await runCommand(["sudo", "-n", "-l", "--", command], {
+        env: { ...this.options.env, LC_ALL: "C" },
+      });
+      if (r.code === 0) {
+        this.granted.add(command);
+        continue;
+      }
+      const said = sudoComplaint(r.stderr);
+      return said === undefined
+        ? `sudo does not let ${this.options.user} run ${command}`
+        : `sudo -n -l ${command}: ${said}`;
+    }
+    return null;
+  }
+
+  /** The privilege error: what went wrong, then the ways out that apply here. */
+  private async advice(problem: string, purpose: string): Promise<string> {
+    const { user } = this.options;
+    const paths = await Promise.all(
+      privilegedTools.map(
+        async (t) => (await whichExecutable(this.tool(t), this.options.env)) ?? `/usr/bin/${t}`,
+      ),
+    );
+    const ways = [
+      "run it as root (`sudo psh sys ...`: the units still run as you)",
+      `give ${user} sudo rights, e.g. the line \`${user} ALL=(root) NOPASSWD: ${paths.join(", ")}\` in /etc/sudoers.d/psh (edit it with \`visudo -f /etc/sudoers.d/psh\`)`,
+    ];
+    if (!this.onTerminal) ways.push("run it on a terminal to type the password");
+    const last = ways.pop() as string;
+    return `root is needed ${purpose}, and ${user} cannot get it through sudo here (${problem}). To fix it: ${ways.join(", ")}, or ${last}.`;
+  }
+
+  private get onTerminal(): boolean {
+    return (this.options.stdin as Readable & { isTTY?: boolean }).isTTY === true;
   }
 
   /** Run a command, capturing its output. A missing executable gives code 127. */
@@ -160,6 +234,18 @@ async function writable(dir: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * sudo's complaint: its last line of stderr, without the warnings it prints before the answer
+ * ("unable to resolve host" where the host name is not in /etc/hosts); undefined when none.
+ */
+function sudoComplaint(stderr: string): string | undefined {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !/unable to resolve host/.test(l));
+  return lines.pop();
 }
 
 /** Find an executable on `$PATH`, as an absolute path, or null. */

@@ -55,5 +55,5 @@ export abstract class SysCommand extends Command<CliContext> {
 export const targetsDetails = `
 Targets: none, \`*\` or \`all\` means every module (launch enabled) and service (up) of the host profile \`hosts/<host>.(toml|json|jsonc|yaml|yml)\` (host: \`$PSH_HOST\`, else the host name), or everything under \`modules/\` and \`services/\` when there is no profile. \`--module\` / \`--service\` limit the wildcard to one kind. A name that is both a module and a service means the module unless \`--service\` is given.
 
-The repo is \`$PSYCHED_REPO_ROOT\`, else the nearest directory above the current one that has \`modules/\`. Unit files live in \`/etc/systemd/system\` (\`$PSH_SYSTEMD_DIR\` overrides). Commands run through \`sudo -n\` when not root. A failing target does not stop the others; the summary lists what failed and the exit code is 1.
+The repo is \`$PSYCHED_REPO_ROOT\`, else the nearest directory above the current one that has \`modules/\`. Unit files live in \`/etc/systemd/system\` (\`$PSH_SYSTEMD_DIR\` overrides). When not root, writes and \`systemctl\` calls run through \`sudo -n\`, checked before anything changes; on a terminal sudo asks for the password once (\`sudo -v\`), without one a password-less sudoers entry is needed (the error shows one). A failing target does not stop the others; the summary lists what failed and the exit code is 1.
 `;
