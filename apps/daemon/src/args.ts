@@ -8,6 +8,9 @@ export interface DaemonArgs {
   readonly stateDir?: string;
   readonly logLevel?: string;
   readonly logFormat?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tlsClientCa?: string;
   readonly allowRemote: boolean;
   readonly noTcp: boolean;
   /** `--check-config` given; `checkConfigPath` is its optional argument. */
@@ -18,13 +21,17 @@ export interface DaemonArgs {
   readonly help: boolean;
 }
 
-const valueFlags = {
+/** Flags with a value; each key is also the name of the setting's flag (resolveDaemonSettings). */
+export const valueFlags = {
   "--config": "config",
   "--bind": "bind",
   "--socket": "socket",
   "--state-dir": "stateDir",
   "--log-level": "logLevel",
   "--log-format": "logFormat",
+  "--tls-cert": "tlsCert",
+  "--tls-key": "tlsKey",
+  "--tls-client-ca": "tlsClientCa",
 } as const;
 
 const boolFlags = {
@@ -50,7 +57,13 @@ Options:
   --state-dir DIR       State directory (env PM_STATE_DIR)
   --log-level LEVEL     error|warn|info|debug (env PM_LOG_LEVEL, RUST_LOG)
   --log-format FORMAT   text|json (env PM_LOG_FORMAT)
-  --allow-remote        Allow binding a non-loopback address (env PM_ALLOW_REMOTE=true)
+  --tls-cert PATH       Serve TLS on TCP with this PEM certificate (chain) (env PM_TLS_CERT)
+  --tls-key PATH        ... and its PEM private key (env PM_TLS_KEY); both are read again on
+                        SIGHUP
+  --tls-client-ca PATH  Mutual TLS: clients must present a certificate signed by a CA of this
+                        PEM bundle (env PM_TLS_CLIENT_CA)
+  --allow-remote        Allow binding a non-loopback address, which also needs TLS
+                        (env PM_ALLOW_REMOTE=true)
   --check-config [PATH] Validate the config and exit: 0 valid, 1 invalid (every error printed)
   --init-config         Write the default config to the config path if it is missing, then run
   -V, --version         Print the version and exit

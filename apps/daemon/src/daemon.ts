@@ -1,9 +1,7 @@
 import { EventEmitter } from "node:events";
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
-import { userInfo } from "node:os";
 import { join } from "node:path";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   ConfigError,
   checkAgainstHost,
@@ -15,18 +13,8 @@ import {
   resolveProcessConfig,
 } from "@procmgr/config";
 import type { CgroupStatus, ConfigDiff, ProcessInfo, SupervisorApi } from "@procmgr/core";
-import { type HostPort, isLoopbackHost, splitHostPort } from "@procmgr/platform";
-import {
-  authInterceptor,
-  type CallerTransport,
-  contextValuesFor,
-  newToken,
-  removeTokenFile,
-  writeTokenFile,
-} from "./auth.js";
-import { DaemonError } from "./errors.js";
+import { ApiServer, tcpBinding } from "./api-server.js";
 import { logLifecycle, processFields } from "./lifecycle-log.js";
-import { type Listener, listenTcp, listenUnix, type RequestHandler } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { type PersistedProcess, ProcessStore } from "./persistence.js";
 import { notifySystemd } from "./sd-notify.js";
@@ -43,15 +31,6 @@ function isDesiredRunning(p: ProcessInfo): boolean {
   return p.state === "running" || p.state === "starting" || p.state === "backoff";
 }
 
-/** The TCP listener's host and port (the settings were validated; this is the last check). */
-function bindHostPort(address: string): HostPort {
-  const hostPort = splitHostPort(address);
-  if (hostPort === undefined) {
-    throw new DaemonError("usage", `invalid bind address "${address}": expected host:port`);
-  }
-  return hostPort;
-}
-
 /**
  * dd-procmgrd: the supervisor behind a gRPC/Connect API on a unix socket and TCP, with its
  * token, persistence of API-created processes, reloads, metrics and lifecycle logging.
@@ -64,10 +43,8 @@ export class Daemon {
   private readonly store: ProcessStore;
   private readonly events = new EventEmitter();
   private readonly shutdownController = new AbortController();
-  private listeners: Listener[] = [];
+  private readonly api: ApiServer;
   private metricsServer: Server | undefined;
-  private token = "";
-  private tokenWritten = false;
   private isReady = false;
   private resolveReady!: () => void;
   private readonly readyPromise: Promise<void>;
@@ -90,15 +67,30 @@ export class Daemon {
     this.readyPromise = new Promise((resolve) => {
       this.resolveReady = resolve;
     });
+    this.api = new ApiServer({
+      settings: this.settings,
+      log: this.log,
+      routes: processManagerRoutes({
+        supervisor: this.supervisor,
+        reload: (o) => this.reload(o),
+        status: () => this.status(),
+        ready: this.readyPromise,
+        onReloaded: (l) => {
+          this.events.on("reloaded", l);
+          return () => this.events.off("reloaded", l);
+        },
+      }),
+      shutdownSignal: this.shutdownController.signal,
+    });
   }
 
   get ready(): boolean {
     return this.isReady;
   }
 
-  /** `unix:/path` and `host:port` of the listeners (real ports). */
+  /** `unix:/path`, `host:port` or `https://host:port` of the listeners (real ports). */
   get bindAddresses(): string[] {
-    return this.listeners.map((l) => l.address);
+    return this.api.addresses;
   }
 
   status(): DaemonStatus {
@@ -132,18 +124,13 @@ export class Daemon {
    */
   async start(): Promise<void> {
     const s = this.settings;
-    const tcp = s.bindAddress === null ? undefined : bindHostPort(s.bindAddress);
-    if (tcp !== undefined && !isLoopbackHost(tcp.host) && !s.allowRemote) {
-      throw new DaemonError(
-        "remote-bind",
-        `refusing to bind ${s.bindAddress}: not a loopback address; anyone who reaches it can read process state. Pass --allow-remote (or PM_ALLOW_REMOTE=true) to do it anyway`,
-      );
-    }
+    tcpBinding(s);
     this.log.info("Starting Process Manager", {
       version: VERSION,
       addr: s.bindAddress ?? "none",
       socket: s.socketPath,
       config: s.configPath,
+      tls: s.tls === null ? "off" : s.tls.clientCaPath === null ? "on" : "mutual",
       pid: process.pid,
     });
     await this.logCgroupStatus();
@@ -153,31 +140,7 @@ export class Daemon {
     await mkdir(s.stateDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
     await mkdir(s.runtimeDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
 
-    this.token = newToken();
-    const daemonUser = userInfo().username;
-    const makeHandler = (transport: CallerTransport): RequestHandler =>
-      connectNodeAdapter({
-        routes: processManagerRoutes({
-          supervisor: this.supervisor,
-          reload: (o) => this.reload(o),
-          status: () => this.status(),
-          ready: this.readyPromise,
-          onReloaded: (l) => {
-            this.events.on("reloaded", l);
-            return () => this.events.off("reloaded", l);
-          },
-        }),
-        interceptors: [authInterceptor(() => this.token, daemonUser)],
-        contextValues: () => contextValuesFor(transport),
-        shutdownSignal: this.shutdownController.signal,
-      }) as RequestHandler;
-
-    this.listeners.push(await listenUnix(s.socketPath, makeHandler("unix")));
-    if (tcp !== undefined) {
-      await writeTokenFile(s.tokenPath, this.token);
-      this.tokenWritten = true;
-      this.listeners.push(await listenTcp(tcp.host, tcp.port, makeHandler("tcp")));
-    }
+    await this.api.listen();
     this.log.info("listening", { addresses: this.bindAddresses.join(","), token: s.tokenPath });
 
     this.detachLifecycle = logLifecycle(this.supervisor, this.log);
@@ -334,10 +297,11 @@ export class Daemon {
     return diff;
   }
 
-  /** SIGHUP: reload (errors only logged) and reopen every log file. */
+  /** SIGHUP: reload (errors only logged), reopen every log file, reload the TLS certificate. */
   async hangup(): Promise<void> {
     this.log.info("SIGHUP: reloading config and reopening logs");
     await this.reload({ dryRun: false }).catch(() => {});
+    await this.api.reloadTls();
     await this.supervisor.reopenLogs().catch((e: unknown) => {
       this.log.error("reopening log files failed", { error: (e as Error).message });
     });
@@ -462,8 +426,7 @@ export class Daemon {
       await this.persistChain;
       this.persistEnabled = false;
       this.shutdownController.abort();
-      await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));
-      this.listeners = [];
+      await this.api.close();
       try {
         await this.supervisor.shutdown();
       } catch (e) {
@@ -474,9 +437,6 @@ export class Daemon {
         const m = this.metricsServer;
         m.closeAllConnections();
         await new Promise<void>((r) => m.close(() => r()));
-      }
-      if (this.tokenWritten) {
-        await removeTokenFile(this.settings.tokenPath, this.token).catch(() => {});
       }
       this.log.info("Process Manager stopped");
     })();

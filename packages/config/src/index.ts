@@ -5,10 +5,12 @@ export type {
   DaemonSettingsInput,
   LogFormat,
   LogLevel,
+  TlsSettings,
 } from "./daemon-settings.js";
 export {
   defaultBindAddress,
   defaultMetricsPort,
+  remoteBindRefusal,
   resolveDaemonSettings,
 } from "./daemon-settings.js";
 export { defaultConfigText } from "./default-config.js";

@@ -2,6 +2,7 @@ import type { CommandClass } from "clipanion";
 import type { CliContext } from "../context.js";
 import { CreateCommand } from "./create.js";
 import { DaemonInstallCommand } from "./daemon/install.js";
+import { DaemonRotateTokenCommand } from "./daemon/rotate-token.js";
 import { DaemonUninstallCommand } from "./daemon/uninstall.js";
 import { DeleteCommand } from "./delete.js";
 import { DescribeCommand } from "./describe.js";
@@ -52,4 +53,5 @@ export const commands: CommandClass<CliContext>[] = [
   SysDebugCommand,
   DaemonInstallCommand,
   DaemonUninstallCommand,
+  DaemonRotateTokenCommand,
 ];

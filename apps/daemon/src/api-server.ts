@@ -1,0 +1,142 @@
+import { userInfo } from "node:os";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type DaemonSettings, remoteBindRefusal } from "@procmgr/config";
+import { type HostPort, splitHostPort } from "@procmgr/platform";
+import { authInterceptor, type CallerTransport, contextValuesFor } from "./auth.js";
+import { DaemonError } from "./errors.js";
+import {
+  type Listener,
+  listenTcp,
+  listenTls,
+  listenUnix,
+  type RequestHandler,
+  type TlsListener,
+} from "./listener.js";
+import type { Logger } from "./logger.js";
+import { loadTlsMaterial, type TlsMaterial } from "./tls.js";
+import { TokenFile } from "./token-file.js";
+
+export interface ApiServerOptions {
+  readonly settings: DaemonSettings;
+  readonly log: Logger;
+  readonly routes: (router: ConnectRouter) => void;
+  /** Aborted at shutdown: ends the streams in flight. */
+  readonly shutdownSignal: AbortSignal;
+}
+
+/**
+ * The TCP listener's host and port, checked against the remote-bind rule (the settings were
+ * resolved by resolveDaemonSettings; this is the last check, for settings made otherwise).
+ */
+export function tcpBinding(settings: DaemonSettings): HostPort | undefined {
+  if (settings.bindAddress === null) return undefined;
+  const hostPort = splitHostPort(settings.bindAddress);
+  if (hostPort === undefined) {
+    throw new DaemonError(
+      "usage",
+      `invalid bind address "${settings.bindAddress}": expected host:port`,
+    );
+  }
+  const refusal = remoteBindRefusal(hostPort.host, settings.allowRemote, settings.tls !== null);
+  if (refusal !== undefined) {
+    throw new DaemonError("remote-bind", `refusing to bind ${settings.bindAddress}: ${refusal}`);
+  }
+  return hostPort;
+}
+
+/**
+ * The daemon's API endpoints: the unix socket (trusted by its permissions) and the TCP listener
+ * (the token for privileged calls; TLS when configured, its certificate reloadable).
+ */
+export class ApiServer {
+  private readonly settings: DaemonSettings;
+  private readonly log: Logger;
+  private listeners: Listener[] = [];
+  private tlsListener: TlsListener | undefined;
+  private token: TokenFile | undefined;
+  private readonly makeHandler: (transport: CallerTransport) => RequestHandler;
+
+  constructor(options: ApiServerOptions) {
+    this.settings = options.settings;
+    this.log = options.log;
+    const daemonUser = userInfo().username;
+    this.makeHandler = (transport) =>
+      connectNodeAdapter({
+        routes: options.routes,
+        interceptors: [authInterceptor(() => this.token?.current() ?? "", daemonUser)],
+        contextValues: () => contextValuesFor(transport),
+        shutdownSignal: options.shutdownSignal,
+      }) as RequestHandler;
+  }
+
+  /** `unix:/path`, `host:port` or `https://host:port` of each listener (real ports). */
+  get addresses(): string[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  /**
+   * Checks the TCP binding and reads the TLS files first (an error names the file), then
+   * listens: the unix socket, the token file, the TCP listener.
+   */
+  async listen(): Promise<void> {
+    const s = this.settings;
+    const tcp = tcpBinding(s);
+    const tls = tcp !== undefined && s.tls !== null ? await loadTlsMaterial(s.tls) : undefined;
+    this.listeners.push(await listenUnix(s.socketPath, this.makeHandler("unix")));
+    if (tcp === undefined) return;
+    this.token = new TokenFile(s.tokenPath, this.log);
+    await this.token.create();
+    const handler = this.makeHandler("tcp");
+    if (tls === undefined) {
+      this.listeners.push(await listenTcp(tcp.host, tcp.port, handler));
+      return;
+    }
+    this.logCertificate("TLS certificate loaded", tls);
+    this.tlsListener = await listenTls(tcp.host, tcp.port, handler, {
+      context: tls.context,
+      requireClientCert: s.tls?.clientCaPath != null,
+      onClientError: (e, remote) => {
+        this.log.debug("TLS handshake failed", { remote, error: e.message });
+      },
+    });
+    this.listeners.push(this.tlsListener);
+  }
+
+  /**
+   * SIGHUP: reads the TLS files again and serves the new certificate (and client CAs) from the
+   * next handshake on. A file that fails keeps the previous ones, and says why.
+   */
+  async reloadTls(): Promise<void> {
+    const { tls } = this.settings;
+    if (this.tlsListener === undefined || tls === null) return;
+    try {
+      const material = await loadTlsMaterial(tls);
+      this.tlsListener.setSecureContext(material.context);
+      this.logCertificate("TLS certificate reloaded", material);
+    } catch (e) {
+      this.log.error(
+        `TLS reload failed, still serving the previous certificate: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  private logCertificate(message: string, tls: TlsMaterial): void {
+    const fields = {
+      cert: this.settings.tls?.certPath,
+      subject: tls.subject,
+      expires: tls.validTo,
+      client_ca: this.settings.tls?.clientCaPath ?? "none",
+    };
+    if (tls.expired) this.log.warn(`${message}, but it has expired`, fields);
+    else this.log.info(message, fields);
+  }
+
+  /** Closes every listener and removes the token file. */
+  async close(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));
+    this.listeners = [];
+    this.tlsListener = undefined;
+    await this.token?.remove().catch(() => {});
+  }
+}
