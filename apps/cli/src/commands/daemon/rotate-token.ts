@@ -1,3 +1,7 @@
+// Node's modules are imported statically: the single executable (a CommonJS bundle) has no
+// dynamic import() of them.
+import { lstat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { Command, Option } from "clipanion";
 import { CliError } from "../../errors.js";
 import { DaemonCommand } from "./daemon-command.js";
@@ -33,7 +37,6 @@ export class DaemonRotateTokenCommand extends DaemonCommand {
   });
 
   override async run(): Promise<number> {
-    const { lstat } = await import("node:fs/promises");
     const { newToken, writeTokenFile } = await import("@procmgr/rpc");
     const path = await this.locate();
     const st = await lstat(path);
@@ -60,8 +63,6 @@ export class DaemonRotateTokenCommand extends DaemonCommand {
 
   /** The token file: the flag, PM_TOKEN_PATH, or the first of the runtime dirs that exists. */
   private async locate(): Promise<string> {
-    const { lstat } = await import("node:fs/promises");
-    const { join, resolve } = await import("node:path");
     const { runtimeDirCandidates, tokenFileName } = await import("@procmgr/rpc");
     const env = this.context.env;
     const given = this.tokenFile ?? (env.PM_TOKEN_PATH || undefined);
