@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect } from "node:tls";
+import * as grpc from "@grpc/grpc-js";
 import { runCli } from "../cli/cli-support.js";
 import {
   type CertFiles,
@@ -23,6 +24,7 @@ import {
   startDaemon,
   stopAllDaemons,
 } from "../harness/daemon.js";
+import { grpcJsClient } from "../harness/grpc-js.js";
 
 const skip = opensslSkipReason();
 
@@ -241,6 +243,33 @@ describe("dd-procmgrd over TLS", { skip }, () => {
       });
       assert.equal(admin.code, 0, admin.stderr);
     });
+  });
+
+  test("a gRPC client of another implementation (grpc-js) over mutual TLS, HTTP/2 by ALPN", async () => {
+    const d = await startDaemon({
+      config: "processes:\n  web:\n    command: sleep 300\n",
+      args: ["--tls-cert", server.cert, "--tls-key", server.key, "--tls-client-ca", ca.cert],
+    });
+    try {
+      const [caPem, keyPem, certPem] = await Promise.all(
+        [ca.cert, client.key, client.cert].map((f) => readFile(f)),
+      );
+      const grpcClient = await grpcJsClient(`localhost:${d.port}`, {
+        credentials: grpc.credentials.createSsl(caPem, keyPem, certPem),
+      });
+      try {
+        const list = await grpcClient.call("List", {});
+        assert.deepEqual(
+          (list.processes as { name: string }[]).map((p) => p.name),
+          ["web"],
+        );
+      } finally {
+        grpcClient.close();
+      }
+    } finally {
+      await d.stop();
+      await removeDaemonDirs(d);
+    }
   });
 
   test("SIGHUP serves a rotated certificate without a restart; a broken one keeps the old", async () => {

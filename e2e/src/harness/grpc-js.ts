@@ -15,10 +15,13 @@ export interface GrpcJsClient {
   close(): void;
 }
 
-/** Connects to `address` (host:port) without TLS. Messages keep the .proto's field names. */
+/**
+ * Connects to `address` (host:port), without TLS unless `credentials` say otherwise. Messages
+ * keep the .proto's field names.
+ */
 export async function grpcJsClient(
   address: string,
-  options: { longs?: typeof String } = {},
+  options: { longs?: typeof String; credentials?: grpc.ChannelCredentials } = {},
 ): Promise<GrpcJsClient> {
   const def = await protoLoader.load("procmgr/v1/process_manager.proto", {
     includeDirs: [join(repoRoot, "packages", "rpc", "proto")],
@@ -30,7 +33,10 @@ export async function grpcJsClient(
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     procmgr: { v1: { ProcessManager: grpc.ServiceClientConstructor } };
   };
-  const client = new pkg.procmgr.v1.ProcessManager(address, grpc.credentials.createInsecure());
+  const client = new pkg.procmgr.v1.ProcessManager(
+    address,
+    options.credentials ?? grpc.credentials.createInsecure(),
+  );
   return {
     call: (method, req, md = new grpc.Metadata()) =>
       new Promise<GrpcReply>((res, rej) => {
