@@ -118,13 +118,14 @@ export class Daemon {
   }
 
   /**
-   * Start-up: load the config file (an invalid one is logged, not fatal), listen (socket + TCP, token written first), stop the
-   * leftovers of a crashed daemon, restore API processes, apply the config file, serve metrics.
+   * Start-up: load the config file (an invalid one is logged, not fatal), listen (TLS files
+   * checked first, then socket, token, TCP or TLS: ApiServer), stop the leftovers of a crashed
+   * daemon, restore API processes, apply the config file, serve metrics.
    * Any failure leaves nothing running (the caller then calls `stop()`).
    */
   async start(): Promise<void> {
     const s = this.settings;
-    tcpBinding(s);
+    tcpBinding(s); // a bind beyond loopback without TLS is refused before anything starts
     this.log.info("Starting Process Manager", {
       version: VERSION,
       addr: s.bindAddress ?? "none",
