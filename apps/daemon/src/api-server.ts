@@ -95,7 +95,7 @@ export class ApiServer {
     this.logCertificate("TLS certificate loaded", tls);
     this.tlsListener = await listenTls(tcp.host, tcp.port, handler, {
       context: tls.context,
-      requireClientCert: s.tls?.clientCaPath != null,
+      requireClientCert: s.tls !== null && s.tls.clientCaPath !== null,
       onClientError: (e, remote) => {
         this.log.debug("TLS handshake failed", { remote, error: e.message });
       },
