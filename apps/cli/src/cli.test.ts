@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -102,6 +102,78 @@ describe("runCli", () => {
     const r = await run(["--version"]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+  });
+});
+
+describe("TLS options", () => {
+  it("are for an https:// address only; a certificate needs its key; files are named", async () => {
+    const plain = await run(["list", "--address", "127.0.0.1:1", "--cacert", "/ca.pem"]);
+    assert.equal(plain.code, ExitCode.usage);
+    assert.match(plain.stderr, /--cacert is for an https:\/\/ address.*127\.0\.0\.1:1/);
+    const alone = await run(["list", "--address", "https://127.0.0.1:1", "--cert", "/dev/null"]);
+    assert.equal(alone.code, ExitCode.usage);
+    assert.match(alone.stderr, /needs its key: pass --cert PATH and --key PATH/);
+    const missing = await run(["list", "--address", "https://127.0.0.1:1"], {
+      env: { PM_CACERT: "/nonexistent/ca.pem" },
+    });
+    assert.equal(missing.code, ExitCode.usage);
+    assert.match(
+      missing.stderr,
+      /cannot read the CA certificate \/nonexistent\/ca\.pem \(--cacert, PM_CACERT\)/,
+    );
+  });
+
+  it("a TLS failure is one line naming the fix", () => {
+    const target = { address: "https://10.0.0.1:50051", searched: [], explicit: true };
+    const failed = (code: string, message: string, rpc = Code.Internal) =>
+      toCliError(
+        new ConnectError(
+          message,
+          rpc,
+          undefined,
+          undefined,
+          Object.assign(new Error(message), { code }),
+        ),
+        target,
+      );
+    const untrusted = failed(
+      "SELF_SIGNED_CERT_IN_CHAIN",
+      "self-signed certificate in certificate chain",
+    );
+    assert.equal(untrusted.exitCode, ExitCode.unreachable);
+    assert.equal(
+      untrusted.message,
+      "cannot verify the TLS certificate of the daemon at https://10.0.0.1:50051 (self-signed certificate in certificate chain): pass --cacert PATH (or PM_CACERT) with the CA that signed it",
+    );
+    const noCert = failed(
+      "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+      "x:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:y.c:1:",
+    );
+    assert.equal(noCert.exitCode, ExitCode.permission);
+    assert.match(noCert.message, /requires a client certificate .*--cert PATH and --key PATH/);
+    const reset = failed("ECONNRESET", "socket hang up", Code.Unavailable);
+    assert.match(reset.message, /closed the TLS connection/);
+    assert.ok(!reset.message.includes("\n"));
+  });
+});
+
+describe("daemon rotate-token", () => {
+  it("replaces the token file atomically, keeping its mode, and says where", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cli-rotate-"));
+    try {
+      const path = join(dir, "dd-procmgrd.token");
+      await writeFile(path, "old\n", { mode: 0o600 });
+      const r = await run(["daemon", "rotate-token"], { env: { PM_TOKEN_PATH: path } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`rotated the token in ${path}`));
+      assert.match(await readFile(path, "utf8"), /^[0-9a-f]{64}\n$/);
+      assert.equal((await stat(path)).mode & 0o777, 0o600);
+      const none = await run(["daemon", "rotate-token", "--token-file", join(dir, "none")]);
+      assert.equal(none.code, ExitCode.failed);
+      assert.match(none.stderr, /no token file \(looked at .*none\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

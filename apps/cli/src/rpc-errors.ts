@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { RpcClientError } from "@procmgr/rpc";
-import { CliError, type DaemonTarget } from "./errors.js";
+import { RpcClientError, type TlsFailure, type TlsFailureKind, tlsFailureOf } from "@procmgr/rpc";
+import { CliError, type CliErrorCode, type DaemonTarget } from "./errors.js";
 
 /**
  * Maps anything thrown by a command to a CliError: the one place where RPC codes become
@@ -10,7 +10,10 @@ export function toCliError(e: unknown, target?: DaemonTarget, programName = "pm-
   if (e instanceof CliError) return e;
   if (e instanceof RpcClientError) return new CliError("usage", e.message, { cause: e });
   if (e instanceof ConnectError || isConnectErrorLike(e)) {
-    return fromConnectError(ConnectError.from(e), target, programName);
+    const ce = ConnectError.from(e);
+    const tls = tlsFailureOf(ce, target?.address.startsWith("https://") === true);
+    if (tls !== undefined) return fromTlsFailure(tls, target, ce);
+    return fromConnectError(ce, target, programName);
   }
   return CliError.from(e);
 }
@@ -26,14 +29,71 @@ function unreachableMessage(ce: ConnectError, target: DaemonTarget | undefined):
       : `(looked at ${target.searched.join(", ")})`
     : "";
   const reason = ce.rawMessage ? ` (${ce.rawMessage})` : "";
+  const address = target?.address ?? "";
+  if (/^[^/]+:\d+$/.test(address) && /socket hang up|ECONNRESET/.test(ce.rawMessage)) {
+    // Something answered and hung up: what a TLS listener does with a cleartext request.
+    return `the daemon at ${address} closed the connection${reason}: if it serves TLS, use --address https://${address}`;
+  }
   return [
     `cannot reach the process manager daemon ${where}${reason}.`,
     "Is dd-procmgrd running? Start it with one of:",
     "  sudo systemctl start dd-procmgrd      # system service",
     "  systemctl --user start dd-procmgrd    # user service",
     "  dd-procmgrd                           # in the foreground",
-    "or point the CLI at it with --address unix:/path/to.sock|host:port (or PM_ADDRESS).",
+    "or point the CLI at it with --address unix:/path/to.sock|host:port|https://host:port (or PM_ADDRESS).",
   ].join("\n");
+}
+
+/**
+ * One line for each way a TLS connection fails: its exit code, and what is wrong with the option
+ * that fixes it (`daemon` is "the daemon at https://host:port", `reason` OpenSSL's words).
+ */
+const tlsMessages: Record<
+  TlsFailureKind,
+  { code: CliErrorCode; message: (daemon: string, reason: string) => string }
+> = {
+  untrusted: {
+    code: "unreachable",
+    message: (daemon, reason) =>
+      `cannot verify the TLS certificate of ${daemon} (${reason}): pass --cacert PATH (or PM_CACERT) with the CA that signed it`,
+  },
+  "invalid-certificate": {
+    code: "unreachable",
+    message: (daemon, reason) => `the TLS certificate of ${daemon} is not valid here: ${reason}`,
+  },
+  "client-certificate-required": {
+    code: "permission",
+    message: (daemon, reason) =>
+      `${daemon} requires a client certificate (${reason}): pass --cert PATH and --key PATH (or PM_CLIENT_CERT, PM_CLIENT_KEY)`,
+  },
+  "client-certificate-refused": {
+    code: "permission",
+    message: (daemon, reason) => `${daemon} refused the client certificate: ${reason}`,
+  },
+  closed: {
+    code: "unreachable",
+    message: (daemon, reason) =>
+      `${daemon} closed the TLS connection (${reason}); if it requires client certificates, it refused the one presented (--cert) or found none`,
+  },
+  "not-tls": {
+    code: "unreachable",
+    message: (daemon, reason) =>
+      `${daemon} does not answer in TLS (${reason}): use its address without https://`,
+  },
+  handshake: {
+    code: "unreachable",
+    message: (daemon, reason) => `the TLS handshake with ${daemon} failed: ${reason}`,
+  },
+};
+
+function fromTlsFailure(
+  f: TlsFailure,
+  target: DaemonTarget | undefined,
+  cause: ConnectError,
+): CliError {
+  const { code, message } = tlsMessages[f.kind];
+  const daemon = `the daemon${target ? ` at ${target.address}` : ""}`;
+  return new CliError(code, message(daemon, f.reason), { cause });
 }
 
 function fromConnectError(

@@ -20,8 +20,8 @@ export const servedServices: readonly DescService[] = [
 export interface ApiOptions {
   readonly service: ServiceDeps;
   readonly health: DaemonHealth;
-  /** The TCP token (read at each call: it is made after the handlers). */
-  token(): string;
+  /** The TCP token accepted now (asked at each call that presents one: rotation). */
+  token(): string | Promise<string>;
   /** Named in the error a caller without the token gets. */
   readonly daemonUser: string;
   /** Aborted when the daemon stops: ends the streams in flight. */

@@ -12,6 +12,11 @@ test("value flags, both spellings", () => {
   assert.equal(a.checkConfig, false);
 });
 
+test("TLS flags", () => {
+  const a = parseArgs(["--tls-cert", "/c.pem", "--tls-key=/k.pem", "--tls-client-ca", "/ca.pem"]);
+  assert.deepEqual([a.tlsCert, a.tlsKey, a.tlsClientCa], ["/c.pem", "/k.pem", "/ca.pem"]);
+});
+
 test("--check-config with and without a path", () => {
   assert.deepEqual(
     [parseArgs(["--check-config"]).checkConfig, parseArgs(["--check-config"]).checkConfigPath],

@@ -9,6 +9,9 @@ export interface DaemonArgs {
   readonly logLevel?: string;
   readonly logFormat?: string;
   readonly processOutput?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tlsClientCa?: string;
   readonly allowRemote: boolean;
   readonly noTcp: boolean;
   /** `--check-config` given; `checkConfigPath` is its optional argument. */
@@ -19,7 +22,8 @@ export interface DaemonArgs {
   readonly help: boolean;
 }
 
-const valueFlags = {
+/** Flags with a value; each key is also the name of the setting's flag (resolveDaemonSettings). */
+export const valueFlags = {
   "--config": "config",
   "--bind": "bind",
   "--socket": "socket",
@@ -27,6 +31,9 @@ const valueFlags = {
   "--log-level": "logLevel",
   "--log-format": "logFormat",
   "--process-output": "processOutput",
+  "--tls-cert": "tlsCert",
+  "--tls-key": "tlsKey",
+  "--tls-client-ca": "tlsClientCa",
 } as const;
 
 const boolFlags = {
@@ -54,7 +61,13 @@ Options:
   --log-format FORMAT   text|json (env PM_LOG_FORMAT)
   --process-output TO   file|journal: where processes' stdout/stderr go when they do not say
                         (env PM_PROCESS_OUTPUT, default file: <state dir>/logs/NAME.stdout.log)
-  --allow-remote        Allow binding a non-loopback address (env PM_ALLOW_REMOTE=true)
+  --tls-cert PATH       Serve TLS on TCP with this PEM certificate (chain) (env PM_TLS_CERT)
+  --tls-key PATH        ... and its PEM private key (env PM_TLS_KEY); both are read again on
+                        SIGHUP
+  --tls-client-ca PATH  Mutual TLS: clients must present a certificate signed by a CA of this
+                        PEM bundle (env PM_TLS_CLIENT_CA)
+  --allow-remote        Allow binding a non-loopback address, which also needs TLS
+                        (env PM_ALLOW_REMOTE=true)
   --check-config [PATH] Validate the config and exit: 0 valid, 1 invalid (every error printed)
   --init-config         Write the default config to the config path if it is missing, then run
   -V, --version         Print the version and exit

@@ -1,6 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
-import { open, readFile, unlink } from "node:fs/promises";
+import { createHash, timingSafeEqual } from "node:crypto";
 import {
   Code,
   ConnectError,
@@ -52,21 +50,25 @@ export const openServices: ReadonlySet<string> = new Set([
   ServerReflectionV1alpha.typeName,
 ]);
 
-export function newToken(): string {
-  return randomBytes(32).toString("hex");
-}
-
 function digest(s: string): Buffer {
   return createHash("sha256").update(s).digest();
 }
 
-/** Constant-time check of an `authorization` header value against the token. */
+/**
+ * Whether a presented token is the expected one, in constant time: the SHA-256 digests of both
+ * are compared with `timingSafeEqual`, so the buffers have equal lengths whatever was presented
+ * and the time says nothing of where they differ. No expected token ("") matches nothing.
+ */
+export function tokensEqual(presented: string, expected: string): boolean {
+  if (expected === "") return false;
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** Whether an `authorization` header value is `Bearer <token>` (see tokensEqual). */
 export function authorizationMatches(header: string | null, token: string): boolean {
-  if (header === null || token === "") return false;
+  if (header === null) return false;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  const presented = m?.[1] ?? "";
-  // Compare digests so that the lengths are equal and the timing says nothing.
-  return timingSafeEqual(digest(presented), digest(token)) && presented.length === token.length;
+  return tokensEqual(m?.[1] ?? "", token);
 }
 
 export function unauthenticatedMessage(daemonUser: string): string {
@@ -76,50 +78,23 @@ export function unauthenticatedMessage(daemonUser: string): string {
 /**
  * Decides who the caller is: unix socket callers are trusted, TCP callers when they present the
  * token. Untrusted callers may only use the other read-only RPCs (which then redact env values);
- * the open services (health, reflection) pass without a check.
+ * the open services (health, reflection) pass without a check. `token` is asked for at each call
+ * that presents one: the token accepted now (rotation).
  */
-export function authInterceptor(token: () => string, daemonUser: string): Interceptor {
+export function authInterceptor(
+  token: () => string | Promise<string>,
+  daemonUser: string,
+): Interceptor {
   return (next) => async (req) => {
     if (openServices.has(req.service.typeName)) return await next(req);
+    const header = req.header.get("authorization");
     const trusted =
       req.contextValues.get(transportKey) === "unix" ||
-      authorizationMatches(req.header.get("authorization"), token());
+      (header !== null && authorizationMatches(header, await token()));
     req.contextValues.set(trustedKey, trusted);
     if (!trusted && privilegedMethods.has(req.method.name)) {
       throw new ConnectError(unauthenticatedMessage(daemonUser), Code.Unauthenticated);
     }
     return await next(req);
   };
-}
-
-/**
- * Writes a fresh token file readable only by the daemon's user (0600). An existing file (from a
- * crashed daemon) is replaced; O_EXCL|O_NOFOLLOW so that nothing is written through a symlink.
- */
-export async function writeTokenFile(path: string, token: string): Promise<void> {
-  await unlink(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== "ENOENT") throw e;
-  });
-  const fh = await open(
-    path,
-    fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
-    0o600,
-  );
-  try {
-    await fh.writeFile(`${token}\n`);
-    await fh.chmod(0o600);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Removes the token file if it still holds our token. */
-export async function removeTokenFile(path: string, token: string): Promise<void> {
-  try {
-    const content = (await readFile(path, "utf8")).trim();
-    if (content === token) await unlink(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  }
 }

@@ -30,6 +30,7 @@ function settingsIn(dir: string): DaemonSettings {
     tokenPath: join(dir, "run", "dd-procmgrd.token"),
     bindAddress: "127.0.0.1:0",
     allowRemote: false,
+    tls: null,
     logLevel: "debug",
     logFormat: "text",
     processOutput: "file",

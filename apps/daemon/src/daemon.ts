@@ -1,7 +1,6 @@
 import { EventEmitter } from "node:events";
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
-import { userInfo } from "node:os";
 import { join } from "node:path";
 import {
   ConfigError,
@@ -14,14 +13,10 @@ import {
   resolveProcessConfig,
 } from "@procmgr/config";
 import type { CgroupStatus, ConfigDiff, ProcessInfo, SupervisorApi } from "@procmgr/core";
-import { type HostPort, isLoopbackHost, splitHostPort } from "@procmgr/platform";
 import { ProcessManager } from "@procmgr/rpc";
-import { createApiHandlers } from "./api-handler.js";
-import { newToken, removeTokenFile, writeTokenFile } from "./auth.js";
-import { DaemonError } from "./errors.js";
+import { ApiServer, tcpBinding } from "./api-server.js";
 import { DaemonHealth } from "./grpc-health.js";
 import { logLifecycle, processFields } from "./lifecycle-log.js";
-import { type Listener, listenTcp, listenUnix } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { type PersistedProcess, ProcessStore } from "./persistence.js";
 import { notifySystemd } from "./sd-notify.js";
@@ -36,15 +31,6 @@ export interface DaemonOptions {
 
 function isDesiredRunning(p: ProcessInfo): boolean {
   return p.state === "running" || p.state === "starting" || p.state === "backoff";
-}
-
-/** The TCP listener's host and port (the settings were validated; this is the last check). */
-function bindHostPort(address: string): HostPort {
-  const hostPort = splitHostPort(address);
-  if (hostPort === undefined) {
-    throw new DaemonError("usage", `invalid bind address "${address}": expected host:port`);
-  }
-  return hostPort;
 }
 
 /** How soon a failed save of the API processes is tried again. */
@@ -64,10 +50,8 @@ export class Daemon {
   private readonly shutdownController = new AbortController();
   /** grpc.health.v1: NOT_SERVING until ready, SERVING, NOT_SERVING from the start of stop(). */
   readonly health = new DaemonHealth([ProcessManager.typeName]);
-  private listeners: Listener[] = [];
+  private readonly api: ApiServer;
   private metricsServer: Server | undefined;
-  private token = "";
-  private tokenWritten = false;
   private isReady = false;
   private resolveReady!: () => void;
   private readonly readyPromise: Promise<void>;
@@ -92,15 +76,31 @@ export class Daemon {
     this.readyPromise = new Promise((resolve) => {
       this.resolveReady = resolve;
     });
+    this.api = new ApiServer({
+      settings: this.settings,
+      log: this.log,
+      service: {
+        supervisor: this.supervisor,
+        reload: (o) => this.reload(o),
+        status: () => this.status(),
+        ready: this.readyPromise,
+        onReloaded: (l) => {
+          this.events.on("reloaded", l);
+          return () => this.events.off("reloaded", l);
+        },
+      },
+      health: this.health,
+      shutdownSignal: this.shutdownController.signal,
+    });
   }
 
   get ready(): boolean {
     return this.isReady;
   }
 
-  /** `unix:/path` and `host:port` of the listeners (real ports). */
+  /** `unix:/path`, `host:port` or `https://host:port` of the listeners (real ports). */
   get bindAddresses(): string[] {
-    return this.listeners.map((l) => l.address);
+    return this.api.addresses;
   }
 
   status(): DaemonStatus {
@@ -128,24 +128,20 @@ export class Daemon {
   }
 
   /**
-   * Start-up: load the config file (an invalid one is logged, not fatal), listen (socket + TCP, token written first), stop the
-   * leftovers of a crashed daemon, restore API processes, apply the config file, serve metrics.
+   * Start-up: load the config file (an invalid one is logged, not fatal), listen (TLS files
+   * checked first, then socket, token, TCP or TLS: ApiServer), stop the leftovers of a crashed
+   * daemon, restore API processes, apply the config file, serve metrics.
    * Any failure leaves nothing running (the caller then calls `stop()`).
    */
   async start(): Promise<void> {
     const s = this.settings;
-    const tcp = s.bindAddress === null ? undefined : bindHostPort(s.bindAddress);
-    if (tcp !== undefined && !isLoopbackHost(tcp.host) && !s.allowRemote) {
-      throw new DaemonError(
-        "remote-bind",
-        `refusing to bind ${s.bindAddress}: not a loopback address; anyone who reaches it can read process state. Pass --allow-remote (or PM_ALLOW_REMOTE=true) to do it anyway`,
-      );
-    }
+    tcpBinding(s); // a bind beyond loopback without TLS is refused before anything starts
     this.log.info("Starting Process Manager", {
       version: VERSION,
       addr: s.bindAddress ?? "none",
       socket: s.socketPath,
       config: s.configPath,
+      tls: s.tls === null ? "off" : s.tls.clientCaPath === null ? "on" : "mutual",
       pid: process.pid,
     });
     await this.logCgroupStatus();
@@ -155,30 +151,7 @@ export class Daemon {
     await mkdir(s.stateDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
     await mkdir(s.runtimeDir, { recursive: true, mode: s.isRoot ? 0o755 : 0o700 });
 
-    this.token = newToken();
-    const makeHandler = createApiHandlers({
-      service: {
-        supervisor: this.supervisor,
-        reload: (o) => this.reload(o),
-        status: () => this.status(),
-        ready: this.readyPromise,
-        onReloaded: (l) => {
-          this.events.on("reloaded", l);
-          return () => this.events.off("reloaded", l);
-        },
-      },
-      health: this.health,
-      token: () => this.token,
-      daemonUser: userInfo().username,
-      shutdownSignal: this.shutdownController.signal,
-    });
-
-    this.listeners.push(await listenUnix(s.socketPath, makeHandler("unix")));
-    if (tcp !== undefined) {
-      await writeTokenFile(s.tokenPath, this.token);
-      this.tokenWritten = true;
-      this.listeners.push(await listenTcp(tcp.host, tcp.port, makeHandler("tcp")));
-    }
+    await this.api.listen();
     this.log.info("listening", { addresses: this.bindAddresses.join(","), token: s.tokenPath });
 
     this.detachLifecycle = logLifecycle(this.supervisor, this.log);
@@ -336,10 +309,11 @@ export class Daemon {
     return diff;
   }
 
-  /** SIGHUP: reload (errors only logged) and reopen every log file. */
+  /** SIGHUP: reload (errors only logged), reopen every log file, reload the TLS certificate. */
   async hangup(): Promise<void> {
     this.log.info("SIGHUP: reloading config and reopening logs");
     await this.reload({ dryRun: false }).catch(() => {});
+    await this.api.reloadTls();
     await this.supervisor.reopenLogs().catch((e: unknown) => {
       this.log.error("reopening log files failed", { error: (e as Error).message });
     });
@@ -472,8 +446,7 @@ export class Daemon {
       await this.persistChain;
       this.persistEnabled = false;
       this.shutdownController.abort();
-      await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));
-      this.listeners = [];
+      await this.api.close();
       try {
         await this.supervisor.shutdown();
       } catch (e) {
@@ -484,9 +457,6 @@ export class Daemon {
         const m = this.metricsServer;
         m.closeAllConnections();
         await new Promise<void>((r) => m.close(() => r()));
-      }
-      if (this.tokenWritten) {
-        await removeTokenFile(this.settings.tokenPath, this.token).catch(() => {});
       }
       this.log.info("Process Manager stopped");
     })();

@@ -7,6 +7,7 @@ export type DaemonErrorCode =
   | "socket-in-use"
   | "socket-path"
   | "remote-bind"
+  | "tls"
   | "listen"
   | "persist"
   | "io";

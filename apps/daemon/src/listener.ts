@@ -15,6 +15,7 @@ import {
   type Server,
   type Socket,
 } from "node:net";
+import type { SecureContextOptions } from "node:tls";
 import { DaemonError } from "./errors.js";
 
 export type RequestHandler = (
@@ -212,13 +213,8 @@ export async function listenUnix(path: string, handler: RequestHandler): Promise
   };
 }
 
-/** Listens on host:port (port 0 = any free port). */
-export async function listenTcp(
-  host: string,
-  port: number,
-  handler: RequestHandler,
-): Promise<Listener> {
-  const { server, destroyAll, idle } = createDualServer(handler);
+/** Listens on host:port (port 0 = any free port); the real port. */
+async function listenInet(server: Server, host: string, port: number): Promise<number> {
   try {
     await listen(server, { host, port });
   } catch (e) {
@@ -226,14 +222,93 @@ export async function listenTcp(
       cause: e,
     });
   }
-  const real = (server.address() as AddressInfo).port;
+  return (server.address() as AddressInfo).port;
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** Listens on host:port (port 0 = any free port). */
+export async function listenTcp(
+  host: string,
+  port: number,
+  handler: RequestHandler,
+): Promise<Listener> {
+  const { server, destroyAll, idle } = createDualServer(handler);
+  const real = await listenInet(server, host, port);
   return {
-    address: `${host.includes(":") ? `[${host}]` : host}:${real}`,
+    address: hostPort(host, real),
     port: real,
     async close(graceMs = defaultGraceMs) {
       const closed = closeServer(server);
       await idle(graceMs);
       destroyAll();
+      await closed;
+    },
+  };
+}
+
+/** A TLS listener, whose certificate can be replaced while it runs. */
+export interface TlsListener extends Listener {
+  /** Certificate, key and client CAs of the handshakes from now on (open connections keep theirs). */
+  setSecureContext(context: SecureContextOptions): void;
+}
+
+export interface TlsListenOptions {
+  readonly context: SecureContextOptions;
+  /** Mutual TLS: refuse a client without a certificate signed by `context.ca`. */
+  readonly requireClientCert: boolean;
+  /** A handshake that failed (a client refused, a cleartext request, a timeout). */
+  readonly onClientError: (error: Error, remoteAddress: string) => void;
+}
+
+/**
+ * Listens on host:port with TLS. ALPN picks the protocol: `h2` (gRPC, Connect, gRPC-Web) or
+ * `http/1.1` (Connect and gRPC-Web, as pm-cli and curl send them). Its address is
+ * `https://host:port`, as clients write it.
+ */
+export async function listenTls(
+  host: string,
+  port: number,
+  handler: RequestHandler,
+  options: TlsListenOptions,
+): Promise<TlsListener> {
+  const calls = trackCalls(handler);
+  handler = calls.handler;
+  const http2 = createRequire(import.meta.url)("node:http2") as typeof import("node:http2");
+  const server = http2.createSecureServer(
+    {
+      ...options.context,
+      allowHTTP1: true,
+      handshakeTimeout: 30_000,
+      ...(options.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {}),
+    },
+    handler as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+  );
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  server.on("secureConnection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  server.on("session", (session: Http2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  server.on("tlsClientError", (e: Error, socket: Socket) => {
+    options.onClientError(e, socket.remoteAddress ?? "?");
+  });
+  const real = await listenInet(server, host, port);
+  return {
+    address: `https://${hostPort(host, real)}`,
+    port: real,
+    setSecureContext: (context) => server.setSecureContext(context),
+    async close(graceMs = defaultGraceMs) {
+      const closed = closeServer(server);
+      await calls.idle(graceMs);
+      for (const s of sessions) s.destroy();
+      for (const s of sockets) s.destroy();
       await closed;
     },
   };

@@ -11,7 +11,7 @@ import {
   resolveDaemonSettings,
 } from "@procmgr/config";
 import { Supervisor } from "@procmgr/core";
-import { type DaemonArgs, parseArgs, usage } from "./args.js";
+import { type DaemonArgs, parseArgs, usage, valueFlags } from "./args.js";
 import { Daemon } from "./daemon.js";
 import { DaemonError } from "./errors.js";
 import { createLogger } from "./logger.js";
@@ -30,13 +30,10 @@ function uid(): number {
 
 function resolveSettings(args: DaemonArgs, env: NodeJS.ProcessEnv): DaemonSettings {
   const flags: Record<string, string | boolean> = {};
-  if (args.config !== undefined) flags.config = args.config;
-  if (args.bind !== undefined) flags.bind = args.bind;
-  if (args.socket !== undefined) flags.socket = args.socket;
-  if (args.stateDir !== undefined) flags.stateDir = args.stateDir;
-  if (args.logLevel !== undefined) flags.logLevel = args.logLevel;
-  if (args.logFormat !== undefined) flags.logFormat = args.logFormat;
-  if (args.processOutput !== undefined) flags.processOutput = args.processOutput;
+  for (const key of Object.values(valueFlags)) {
+    const value = args[key];
+    if (value !== undefined) flags[key] = value;
+  }
   if (args.allowRemote) flags.allowRemote = true;
   const settings = resolveDaemonSettings({ flags, env, uid: uid(), home: env.HOME ?? homedir() });
   return args.noTcp ? { ...settings, bindAddress: null } : settings;

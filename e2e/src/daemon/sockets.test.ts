@@ -66,12 +66,16 @@ interface Traffic {
   stop(): Promise<{ total: number; failed: string[]; pids: Set<number> }>;
 }
 
-/** A client asking `target` in a loop, one request at a time. */
-function traffic(target: Target): Traffic {
+/**
+ * A client asking `target` in a loop, one request at a time, until `stop()` or until `signal`
+ * (the test's) aborts: a test cancelled by its suite's timeout must not leave the loop spinning
+ * on refused connections, which keeps the test process alive for ever.
+ */
+function traffic(target: Target, signal: AbortSignal): Traffic {
   const answers: string[] = [];
   let running = true;
   const loop = (async () => {
-    while (running) answers.push(await ask(target));
+    while (running && !signal.aborted) answers.push(await ask(target));
   })();
   return {
     answers,
@@ -206,7 +210,7 @@ describe("dd-procmgrd: socket activation (sockets:, start_on_connect)", {
 
   test("20 × pm-cli restart web: every request answered, none refused", async (t) => {
     assert.ok(settings !== undefined);
-    const flow = traffic({ port: settings.webPort });
+    const flow = traffic({ port: settings.webPort }, t.signal);
     const started = Date.now();
     for (let i = 0; i < 20; i++) {
       const r = JSON.parse(await cli("restart", "web", "-o", "json")) as { pid: number };
@@ -225,7 +229,7 @@ describe("dd-procmgrd: socket activation (sockets:, start_on_connect)", {
     assert.ok(settings !== undefined);
     const before = (await describeJson("web")).pid;
     assert.ok(before !== null);
-    const flow = traffic({ port: settings.webPort });
+    const flow = traffic({ port: settings.webPort }, t.signal);
     await flow.answeredBy(before);
     process.kill(before, "SIGKILL");
     const next = await waitFor("web to run again", async () => {
@@ -243,7 +247,7 @@ describe("dd-procmgrd: socket activation (sockets:, start_on_connect)", {
     const before = (await describeJson("web")).pid;
     assert.ok(before !== null);
 
-    let flow = traffic({ port: settings.webPort });
+    let flow = traffic({ port: settings.webPort }, t.signal);
     await flow.answeredBy(before);
     const same = JSON.parse(await cli("reload-config", "-o", "json")) as {
       changed: string[];
@@ -260,7 +264,7 @@ describe("dd-procmgrd: socket activation (sockets:, start_on_connect)", {
     assert.deepEqual([...tally.pids], [before], "only the same pid answered");
     assert.equal((await describeJson("web")).pid, before);
 
-    flow = traffic({ port: settings.webPort });
+    flow = traffic({ port: settings.webPort }, t.signal);
     await flow.answeredBy(before);
     settings = { ...settings, gen: 2 };
     await writeFile(d?.configPath ?? "", config(settings));

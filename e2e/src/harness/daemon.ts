@@ -51,7 +51,7 @@ export interface ExitStatus {
 
 export interface DaemonInstance extends DaemonDirs {
   readonly pid: number;
-  /** "127.0.0.1:<port>" */
+  /** "127.0.0.1:<port>" (the bind address with its real port, without https://) */
   readonly tcpAddress: string;
   readonly port: number;
   /** "127.0.0.1:<port>" of /metrics when enabled. */
@@ -167,7 +167,8 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
     if (options.dirs === undefined) await removeDaemonDirs(dirs);
     throw e;
   }
-  const tcp = / addresses=\S*?(127\.0\.0\.1:\d+)/.exec(ready)?.[1];
+  // The TCP listener after the socket: "127.0.0.1:<port>", "https://0.0.0.0:<port>"...
+  const tcp = / addresses=unix:[^,\s]*,(?:https:\/\/)?(\S+:\d+)/.exec(ready)?.[1];
   const tcpAddress = tcp ?? "";
   const metrics = /metrics enabled addr=http:\/\/([^/]+)\/metrics/.exec(text)?.[1];
 
@@ -175,7 +176,7 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
     ...dirs,
     pid: child.pid as number,
     tcpAddress,
-    port: Number(tcpAddress.split(":")[1] ?? 0),
+    port: Number(tcpAddress.slice(tcpAddress.lastIndexOf(":") + 1)),
     ...(metrics !== undefined ? { metricsAddress: metrics } : {}),
     exited,
     output: () => text,

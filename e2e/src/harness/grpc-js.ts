@@ -19,9 +19,14 @@ export interface GrpcJsClientOptions {
   readonly longs?: typeof String;
   /** The service: its .proto under packages/rpc/proto and its full name (ProcessManager). */
   readonly service?: { readonly proto: string; readonly name: string };
+  /** TLS (default: none). */
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
-/** Connects to `address` (host:port) without TLS. Messages keep the .proto's field names. */
+/**
+ * Connects to `address` (host:port), without TLS unless `credentials` say otherwise. Messages
+ * keep the .proto's field names.
+ */
 export async function grpcJsClient(
   address: string,
   options: GrpcJsClientOptions = {},
@@ -44,7 +49,7 @@ export async function grpcJsClient(
       (o, k) => (o as Record<string, unknown>)[k],
       grpc.loadPackageDefinition(def),
     ) as grpc.ServiceClientConstructor;
-  const client = new Client(address, grpc.credentials.createInsecure());
+  const client = new Client(address, options.credentials ?? grpc.credentials.createInsecure());
   return {
     call: (method, req, md = new grpc.Metadata()) =>
       new Promise<GrpcReply>((res, rej) => {

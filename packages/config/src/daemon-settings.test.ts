@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { resolve } from "node:path";
 import { test } from "node:test";
 import { resolveDaemonSettings } from "./daemon-settings.js";
 import { ConfigError, formatConfigError } from "./errors.js";
@@ -22,6 +23,7 @@ test("root defaults", () => {
     tokenPath: "/run/dd-procmgrd/dd-procmgrd.token",
     bindAddress: "127.0.0.1:50051",
     allowRemote: false,
+    tls: null,
     logLevel: "info",
     logFormat: "text",
     processOutput: "file",
@@ -98,6 +100,7 @@ test("every PM_* variable, and flags over variables", () => {
     tokenPath: "/t/token",
     bindAddress: "127.0.0.2:6000",
     allowRemote: false,
+    tls: null,
     logLevel: "debug",
     logFormat: "json",
     processOutput: "journal",
@@ -117,6 +120,8 @@ test("every PM_* variable, and flags over variables", () => {
       logFormat: "text",
       processOutput: "file",
       allowRemote: true,
+      tlsCert: "/f/cert.pem",
+      tlsKey: "/f/key.pem",
     },
   });
   assert.equal(f.processOutput, "file", "the flag over PM_PROCESS_OUTPUT");
@@ -127,6 +132,7 @@ test("every PM_* variable, and flags over variables", () => {
   assert.equal(f.logLevel, "warn");
   assert.equal(f.logFormat, "text");
   assert.equal(f.allowRemote, true);
+  assert.deepEqual(f.tls, { certPath: "/f/cert.pem", keyPath: "/f/key.pem", clientCaPath: null });
   assert.equal(f.runtimeDir, "/r");
 });
 
@@ -148,24 +154,59 @@ test("RUST_LOG is honoured when it is a plain level; PM_LOG_LEVEL wins", () => {
   assert.equal(level({ RUST_LOG: "error", PM_LOG_LEVEL: "debug" }), "debug");
 });
 
-test("bind address: none disables TCP; IPv6 loopback; non-loopback needs allow-remote", () => {
+test("bind address: none disables TCP; IPv6 loopback; non-loopback needs TLS and allow-remote", () => {
+  const tls = { PM_TLS_CERT: "/c.pem", PM_TLS_KEY: "/k.pem" };
   const bind = (env: Record<string, string>) =>
     resolveDaemonSettings({ env, uid: 0, home: "/root" }).bindAddress;
   assert.equal(bind({ PM_BIND_ADDRESS: "none" }), null);
   assert.equal(bind({ PM_BIND_ADDRESS: "[::1]:50051" }), "[::1]:50051");
   assert.equal(bind({ PM_BIND_ADDRESS: "localhost:0" }), "localhost:0");
+  assert.equal(bind({ PM_BIND_ADDRESS: "127.0.0.1:0", ...tls }), "127.0.0.1:0", "TLS on loopback");
   assert.equal(
-    bind({ PM_BIND_ADDRESS: "0.0.0.0:50051", PM_ALLOW_REMOTE: "true" }),
+    bind({ PM_BIND_ADDRESS: "0.0.0.0:50051", PM_ALLOW_REMOTE: "true", ...tls }),
     "0.0.0.0:50051",
   );
   const e = fails({ env: { PM_BIND_ADDRESS: "0.0.0.0:50051" }, uid: 0, home: "/root" });
   assert.equal(e.issues[0]?.path, "PM_BIND_ADDRESS");
   assert.match(
     formatConfigError(e),
-    /PM_BIND_ADDRESS: refusing to listen on non-loopback address 0\.0\.0\.0:50051 without PM_ALLOW_REMOTE=true or --allow-remote/,
+    /PM_BIND_ADDRESS: refusing to listen on 0\.0\.0\.0:50051: a non-loopback address needs TLS and --allow-remote: serve TLS with --tls-cert PATH and --tls-key PATH \(PM_TLS_CERT, PM_TLS_KEY\), and pass --allow-remote/,
   );
+  const cleartext = fails({
+    env: { PM_BIND_ADDRESS: "0.0.0.0:50051", PM_ALLOW_REMOTE: "true" },
+    uid: 0,
+    home: "/root",
+  });
+  assert.match(
+    formatConfigError(cleartext),
+    /served only with TLS, even with --allow-remote: serve TLS with --tls-cert PATH/,
+  );
+  const tlsOnly = fails({ env: { PM_BIND_ADDRESS: "0.0.0.0:1", ...tls }, uid: 0, home: "/root" });
+  assert.match(formatConfigError(tlsOnly), /needs --allow-remote \(PM_ALLOW_REMOTE=true\) as well/);
   const flag = fails({ env: {}, flags: { bind: "10.0.0.1:1" }, uid: 0, home: "/root" });
   assert.equal(flag.issues[0]?.path, "--bind");
+});
+
+test("TLS: flags over PM_TLS_* variables, paths made absolute; cert and key go together", () => {
+  const s = resolveDaemonSettings({
+    env: { PM_TLS_CERT: "/env/c.pem", PM_TLS_KEY: "/env/k.pem", PM_TLS_CLIENT_CA: "ca.pem" },
+    flags: { tlsCert: "/flag/c.pem" },
+    uid: 0,
+    home: "/root",
+  });
+  assert.deepEqual(s.tls, {
+    certPath: "/flag/c.pem",
+    keyPath: "/env/k.pem",
+    clientCaPath: resolve("ca.pem"),
+  });
+  const alone = fails({ env: { PM_TLS_CERT: "/c.pem" }, uid: 0, home: "/root" });
+  assert.match(formatConfigError(alone), /PM_TLS_CERT needs --tls-key PATH \(PM_TLS_KEY\)/);
+  const ca = fails({ env: {}, flags: { tlsClientCa: "/ca.pem" }, uid: 0, home: "/root" });
+  assert.deepEqual(
+    ca.issues.map((i) => i.path),
+    ["--tls-client-ca"],
+  );
+  assert.match(formatConfigError(ca), /--tls-client-ca needs --tls-cert PATH and --tls-key PATH/);
 });
 
 test("invalid values name the variable and the value, all at once", () => {

@@ -6,6 +6,14 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
 export type LogFormat = "text" | "json";
 export type DefaultOutput = "file" | "journal";
 
+/** TLS of the TCP listener: PEM files, read at start and again on SIGHUP. */
+export interface TlsSettings {
+  certPath: string;
+  keyPath: string;
+  /** Mutual TLS: a client must present a certificate signed by one of these CAs; null = none. */
+  clientCaPath: string | null;
+}
+
 /** Everything the daemon needs to know before it reads processes.yaml. */
 export interface DaemonSettings {
   configPath: string;
@@ -16,6 +24,8 @@ export interface DaemonSettings {
   /** host:port of the TCP listener; null = no TCP listener (PM_BIND_ADDRESS=none). */
   bindAddress: string | null;
   allowRemote: boolean;
+  /** TLS on the TCP listener (required for a non-loopback one); null = cleartext. */
+  tls: TlsSettings | null;
   logLevel: LogLevel;
   logFormat: LogFormat;
   /** Where processes' output goes when they do not say (stdout/stderr unset). */
@@ -34,6 +44,9 @@ export interface DaemonSettingsInput {
     logFormat: string;
     processOutput: string;
     allowRemote: boolean;
+    tlsCert: string;
+    tlsKey: string;
+    tlsClientCa: string;
   }>;
   env: NodeJS.ProcessEnv;
   uid: number;
@@ -149,10 +162,56 @@ function resolvePaths(input: DaemonSettingsInput, flags: Flags, issues: ConfigIs
   return { configPath, stateDir, runtimeDir, socketPath, tokenPath };
 }
 
-/** The TCP listener: an address (loopback unless remote is allowed) or none. */
+/**
+ * Why the TCP listener may not bind `host`, or undefined when it may: loopback always; another
+ * address only with TLS (what it serves is root access) and, explicitly, `--allow-remote`.
+ */
+export function remoteBindRefusal(
+  host: string,
+  allowRemote: boolean,
+  tls: boolean,
+): string | undefined {
+  if (isLoopbackHost(host)) return undefined;
+  const serveTls = "serve TLS with --tls-cert PATH and --tls-key PATH (PM_TLS_CERT, PM_TLS_KEY)";
+  const allow = "--allow-remote (PM_ALLOW_REMOTE=true)";
+  if (!tls && allowRemote) {
+    return `a non-loopback address is served only with TLS, even with --allow-remote: ${serveTls}`;
+  }
+  if (!tls)
+    return `a non-loopback address needs TLS and --allow-remote: ${serveTls}, and pass ${allow}`;
+  if (!allowRemote) return `a non-loopback address needs ${allow} as well as TLS`;
+  return undefined;
+}
+
+/** `--tls-cert`, `--tls-key` and `--tls-client-ca` (or PM_TLS_*): both or neither of the first two. */
+function resolveTls(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  issues: ConfigIssue[],
+): TlsSettings | null {
+  const cert = pick(flags.tlsCert, "--tls-cert", env, ["PM_TLS_CERT"]);
+  const key = pick(flags.tlsKey, "--tls-key", env, ["PM_TLS_KEY"]);
+  const clientCa = pick(flags.tlsClientCa, "--tls-client-ca", env, ["PM_TLS_CLIENT_CA"]);
+  const missing = (given: Sourced<string>, needed: string) =>
+    issues.push(invalid(given, `${needed} as well`, `${given.source} needs ${needed}`));
+  if (cert !== undefined && key === undefined) missing(cert, "--tls-key PATH (PM_TLS_KEY)");
+  if (key !== undefined && cert === undefined) missing(key, "--tls-cert PATH (PM_TLS_CERT)");
+  if (clientCa !== undefined && cert === undefined) {
+    missing(clientCa, "--tls-cert PATH and --tls-key PATH");
+  }
+  if (cert === undefined || key === undefined) return null;
+  return {
+    certPath: resolve(cert.value),
+    keyPath: resolve(key.value),
+    clientCaPath: clientCa === undefined ? null : resolve(clientCa.value),
+  };
+}
+
+/** The TCP listener: an address (see remoteBindRefusal) or none. */
 function resolveBind(
   flags: Flags,
   env: NodeJS.ProcessEnv,
+  tls: boolean,
   issues: ConfigIssue[],
 ): Pick<DaemonSettings, "bindAddress" | "allowRemote"> {
   let allowRemote = flags.allowRemote ?? false;
@@ -168,14 +227,15 @@ function resolveBind(
     if (["none", "off", "false", "disabled"].includes(v.toLowerCase())) bindAddress = null;
     else {
       const hp = splitHostPort(v);
+      const refusal = hp && remoteBindRefusal(hp.host, allowRemote, tls);
       if (hp === undefined) {
         issues.push(invalid(bind, 'host:port ("127.0.0.1:50051", "[::1]:50051") or "none"'));
-      } else if (!isLoopbackHost(hp.host) && !allowRemote) {
+      } else if (refusal !== undefined) {
         issues.push(
           invalid(
             bind,
-            "a loopback address, or PM_ALLOW_REMOTE=true / --allow-remote",
-            `refusing to listen on non-loopback address ${v} without PM_ALLOW_REMOTE=true or --allow-remote`,
+            "a loopback address, or TLS and --allow-remote",
+            `refusing to listen on ${v}: ${refusal}`,
           ),
         );
       }
@@ -245,9 +305,10 @@ export function resolveDaemonSettings(input: DaemonSettingsInput): DaemonSetting
   const flags = input.flags ?? {};
   const issues: ConfigIssue[] = [];
   const paths = resolvePaths(input, flags, issues);
-  const bind = resolveBind(flags, input.env, issues);
+  const tls = resolveTls(flags, input.env, issues);
+  const bind = resolveBind(flags, input.env, tls !== null, issues);
   const logging = resolveLogging(flags, input.env, issues);
   const metrics = resolveMetrics(input.env, issues);
   if (issues.length > 0) throw ConfigError.fromIssues(issues);
-  return { ...paths, ...bind, ...logging, metrics, isRoot: input.uid === 0 };
+  return { ...paths, ...bind, tls, ...logging, metrics, isRoot: input.uid === 0 };
 }

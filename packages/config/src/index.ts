@@ -6,10 +6,12 @@ export type {
   DefaultOutput,
   LogFormat,
   LogLevel,
+  TlsSettings,
 } from "./daemon-settings.js";
 export {
   defaultBindAddress,
   defaultMetricsPort,
+  remoteBindRefusal,
   resolveDaemonSettings,
 } from "./daemon-settings.js";
 export { defaultConfigText } from "./default-config.js";

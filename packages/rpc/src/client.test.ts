@@ -27,6 +27,7 @@ import {
   ProcessStatusSchema,
   WatchEventsResponseSchema,
 } from "./gen/procmgr/v1/process_manager_pb.js";
+import { tlsFailureOf } from "./tls-failure.js";
 
 // A tiny fake ProcessManager: this file tests the client, not the daemon.
 function fakeHandler() {
@@ -96,8 +97,29 @@ describe("parseAddress", () => {
     });
   });
 
+  it("reads https://host:port as TLS", () => {
+    assert.deepEqual(parseAddress("https://10.0.0.2:50051"), {
+      kind: "tcp",
+      host: "10.0.0.2",
+      port: 50051,
+      tls: true,
+    });
+    assert.deepEqual(parseAddress("https://[::1]:9000/"), {
+      kind: "tcp",
+      host: "::1",
+      port: 9000,
+      tls: true,
+    });
+  });
+
   it("round-trips through formatAddress", () => {
-    for (const s of ["unix:/a/b.sock", "127.0.0.1:50051", "[::1]:9000"]) {
+    for (const s of [
+      "unix:/a/b.sock",
+      "127.0.0.1:50051",
+      "[::1]:9000",
+      "https://127.0.0.1:50051",
+      "https://[::1]:9000",
+    ]) {
       assert.equal(formatAddress(parseAddress(s)), s);
     }
   });
@@ -204,6 +226,34 @@ describe("createProcessManagerClient", () => {
       client.list({}),
       (e: unknown) => ConnectError.from(e).code === Code.Unavailable,
     );
+  });
+
+  it("refuses TLS options for an address that is not https://, and a cert without its key", () => {
+    assert.throws(
+      () => createProcessManagerConnection(`127.0.0.1:${port}`, { tls: { ca: "x" } }),
+      (e: unknown) =>
+        e instanceof RpcClientError &&
+        e.code === "invalid-option" &&
+        e.message.includes(`need an https:// address (received 127.0.0.1:${port})`),
+    );
+    assert.throws(
+      () => createProcessManagerConnection(`https://127.0.0.1:${port}`, { tls: { cert: "x" } }),
+      (e: unknown) => e instanceof RpcClientError && /needs its key/.test(e.message),
+    );
+  });
+
+  it("names a cleartext daemon behind an https:// address (a real handshake)", async () => {
+    const conn = createProcessManagerConnection(`https://127.0.0.1:${port}`);
+    try {
+      const failure = await conn.client.list({}).then(
+        () => undefined,
+        (e: unknown) => tlsFailureOf(e, true),
+      );
+      assert.equal(failure?.kind, "not-tls");
+      assert.match(failure?.reason ?? "", /wrong version number/);
+    } finally {
+      conn.close();
+    }
   });
 
   it("rejects a bad timeout", () => {

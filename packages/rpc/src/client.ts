@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
 import {
   type Client,
@@ -11,11 +11,12 @@ import {
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { systemRuntimeDir, userRuntimeDir } from "@procmgr/platform";
 import { ProcessManager } from "./gen/procmgr/v1/process_manager_pb.js";
+import { readTokenFile, tokenFileName } from "./token-file.js";
 
-/** Where a dd-procmgrd listens: its unix socket or a TCP host and port. */
+/** Where a dd-procmgrd listens: its unix socket or a TCP host and port (`tls`: https://). */
 export type DaemonAddress =
   | { kind: "unix"; path: string }
-  | { kind: "tcp"; host: string; port: number };
+  | { kind: "tcp"; host: string; port: number; tls?: boolean };
 
 export type ProcessManagerClient = Client<typeof ProcessManager>;
 
@@ -48,18 +49,18 @@ export class RpcClientError extends Error {
 /** The default TCP address of the daemon. */
 export const defaultTcpAddress: DaemonAddress = { kind: "tcp", host: "127.0.0.1", port: 50051 };
 export const socketFileName = "dd-procmgrd.sock";
-export const tokenFileName = "dd-procmgrd.token";
 
 /**
- * Parses "unix:/path", "unix:///path", "/abs/path.sock", "host:port", "[::1]:port" and
- * "http://host:port". Throws RpcClientError("invalid-address") naming the value received.
+ * Parses "unix:/path", "unix:///path", "/abs/path.sock", "host:port", "[::1]:port",
+ * "http://host:port" and "https://host:port" (TLS). Throws RpcClientError("invalid-address")
+ * naming the value received.
  */
 export function parseAddress(s: string): DaemonAddress {
   const input = s.trim();
   const invalid = (why: string) =>
     new RpcClientError(
       "invalid-address",
-      `invalid daemon address ${JSON.stringify(s)}: ${why} (expected unix:/path/to.sock, /path/to.sock or host:port)`,
+      `invalid daemon address ${JSON.stringify(s)}: ${why} (expected unix:/path/to.sock, /path/to.sock, host:port or https://host:port)`,
     );
   if (input === "") throw invalid("empty");
   if (input.startsWith("unix:")) {
@@ -90,15 +91,27 @@ export function parseAddress(s: string): DaemonAddress {
   if (!/^\d+$/.test(portText)) throw invalid(`port ${JSON.stringify(portText)} is not a number`);
   const port = Number(portText);
   if (port < 1 || port > 65535) throw invalid(`port ${port} is out of range 1-65535`);
-  return { kind: "tcp", host, port };
+  return scheme?.[1] === "https"
+    ? { kind: "tcp", host, port, tls: true }
+    : { kind: "tcp", host, port };
 }
 
 /** Renders an address the way parseAddress reads it back. */
 export function formatAddress(address: DaemonAddress): string {
   if (address.kind === "unix") return `unix:${address.path}`;
-  return address.host.includes(":")
+  const hostPort = address.host.includes(":")
     ? `[${address.host}]:${address.port}`
     : `${address.host}:${address.port}`;
+  return address.tls === true ? `https://${hostPort}` : hostPort;
+}
+
+/** PEM contents (not paths) for a TLS connection; `cert` and `key` go together (mutual TLS). */
+export interface TlsClientOptions {
+  /** The CAs to trust instead of the system's (`--cacert`). */
+  ca?: string | Buffer | undefined;
+  /** A client certificate and its key, for a daemon that asks for one (`--tls-client-ca`). */
+  cert?: string | Buffer | undefined;
+  key?: string | Buffer | undefined;
 }
 
 export interface ProcessManagerClientOptions {
@@ -106,6 +119,8 @@ export interface ProcessManagerClientOptions {
   token?: string | undefined;
   /** Default deadline of unary calls (streams are not limited). */
   timeoutMs?: number | undefined;
+  /** TLS settings; only for an https:// address. */
+  tls?: TlsClientOptions | undefined;
 }
 
 /** Every call carries the token. */
@@ -170,8 +185,39 @@ function errnoOf(e: unknown): string | undefined {
 }
 
 /**
- * A client of the daemon (unix socket or host:port) together with a way to end its calls:
- * connect-node's Connect transport, binary protobuf over HTTP/1.1 (node:http), which the daemon
+ * The keep-alive agent of a connection: https (trusting `tls.ca`, presenting `tls.cert`) for an
+ * https:// address, plain http otherwise. TLS options for another address are a mistake.
+ */
+function connectionAgent(
+  address: DaemonAddress,
+  tls: TlsClientOptions | undefined,
+): http.Agent | https.Agent {
+  if (address.kind === "tcp" && address.tls === true) {
+    if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
+      throw new RpcClientError(
+        "invalid-option",
+        "a TLS client certificate needs its key (tls.cert and tls.key go together)",
+      );
+    }
+    return new https.Agent({
+      keepAlive: true,
+      ...(tls?.ca !== undefined ? { ca: tls.ca } : {}),
+      ...(tls?.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+    });
+  }
+  if (tls !== undefined) {
+    throw new RpcClientError(
+      "invalid-option",
+      `TLS options need an https:// address (received ${formatAddress(address)})`,
+    );
+  }
+  return new http.Agent({ keepAlive: true });
+}
+
+/**
+ * A client of the daemon (unix socket, host:port or https://host:port) together with a way to end
+ * its calls: connect-node's Connect transport, binary protobuf over HTTP/1.1 (node:http, or
+ * node:https with `options.tls` for an https:// address), which the daemon
  * serves beside gRPC on the same socket. HTTP/1.1 because a short-lived CLI makes one or two
  * calls: it needs no HTTP/2 session and its SETTINGS round trip. Connections are kept alive
  * between the calls of one connection object and closed by `close()`; an idle one never keeps a
@@ -191,13 +237,18 @@ export function createProcessManagerConnection(
       `invalid timeoutMs ${String(options.timeoutMs)}: expected a positive number of milliseconds`,
     );
   }
-  const agent = new http.Agent({ keepAlive: true });
+  const agent = connectionAgent(resolved, options.tls);
   const closing = new AbortController();
   const interceptors = [endedBy(closing.signal), socketErrors];
   if (options.token !== undefined && options.token !== "") interceptors.push(bearer(options.token));
   const transport = createConnectTransport({
     httpVersion: "1.1",
-    baseUrl: resolved.kind === "unix" ? "http://localhost" : `http://${formatAddress(resolved)}`,
+    baseUrl:
+      resolved.kind === "unix"
+        ? "http://localhost"
+        : resolved.tls === true
+          ? formatAddress(resolved)
+          : `http://${formatAddress(resolved)}`,
     nodeOptions: resolved.kind === "unix" ? { agent, socketPath: resolved.path } : { agent },
     useBinaryFormat: true,
     interceptors,
@@ -264,15 +315,6 @@ function canConnect(path: string, timeoutMs: number): Promise<boolean> {
   });
 }
 
-async function readToken(path: string): Promise<string | undefined> {
-  try {
-    const text = (await readFile(path, "utf8")).trim();
-    return text === "" ? undefined : text;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Finds the daemon the CLI should talk to:
  * `PM_ADDRESS` when set; otherwise the first connectable socket among `PM_SOCKET_PATH`, the
@@ -315,7 +357,7 @@ export async function discoverDaemon(
       ? [env.PM_TOKEN_PATH]
       : dirs.map((d) => `${d}/${tokenFileName}`);
     for (const p of tokenPaths) {
-      const token = await readToken(p);
+      const token = await readTokenFile(p);
       if (token !== undefined) {
         result.token = token;
         result.tokenPath = p;

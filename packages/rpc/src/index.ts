@@ -5,6 +5,7 @@ export type {
   ProcessManagerClientOptions,
   ProcessManagerConnection,
   RpcClientErrorCode,
+  TlsClientOptions,
 } from "./client.js";
 export {
   createProcessManagerClient,
@@ -16,7 +17,6 @@ export {
   RpcClientError,
   runtimeDirCandidates,
   socketFileName,
-  tokenFileName,
 } from "./client.js";
 export type {
   CreateRequest,
@@ -112,3 +112,12 @@ export {
   WatchEventsRequestSchema,
   WatchEventsResponseSchema,
 } from "./gen/procmgr/v1/process_manager_pb.js";
+export type { TlsFailure, TlsFailureKind } from "./tls-failure.js";
+export { tlsFailureOf } from "./tls-failure.js";
+export {
+  minTokenLength,
+  newToken,
+  readTokenFile,
+  tokenFileName,
+  writeTokenFile,
+} from "./token-file.js";

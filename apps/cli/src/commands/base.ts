@@ -17,13 +17,25 @@ export const addressFlag = "--address";
 export const processArgument = "NAME";
 
 /**
- * The base of every verb: `--address`, `-o/--output`, `--no-color`, one connection to the
- * daemon, and the single error path (stderr, exit code by CliError.code).
+ * The base of every verb: `--address` (and its TLS files), `-o/--output`, `--no-color`, one
+ * connection to the daemon, and the single error path (stderr, exit code by CliError.code).
  */
 export abstract class BaseCommand extends Command<CliContext> {
   address = Option.String(addressFlag, {
     description:
-      "Daemon address: unix:/path/to.sock or host:port (default: $PM_ADDRESS, then discovery)",
+      "Daemon address: unix:/path/to.sock, host:port or https://host:port (TLS) (default: $PM_ADDRESS, then discovery)",
+  });
+
+  cacert = Option.String("--cacert", {
+    description: "TLS: trust the daemon's certificate if this CA (PEM) signed it (or $PM_CACERT)",
+  });
+
+  cert = Option.String("--cert", {
+    description: "Mutual TLS: present this client certificate (PEM) (or $PM_CLIENT_CERT)",
+  });
+
+  key = Option.String("--key", {
+    description: "Mutual TLS: the client certificate's key (PEM) (or $PM_CLIENT_KEY)",
   });
 
   output = Option.String("-o,--output", "text", {
@@ -81,7 +93,8 @@ export abstract class BaseCommand extends Command<CliContext> {
   private async daemon(): Promise<ProcessManagerConnection> {
     if (this.connection === undefined) {
       const { connectDaemon } = await import("../connection.js");
-      const { connection } = await connectDaemon(this.context, this.address, (target) => {
+      const flags = { address: this.address, cacert: this.cacert, cert: this.cert, key: this.key };
+      const { connection } = await connectDaemon(this.context, flags, (target) => {
         this.target = target;
       });
       this.connection = connection;

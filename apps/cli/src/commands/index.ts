@@ -4,6 +4,7 @@ import { CompleteCommand } from "./complete.js";
 import { CompletionCommand } from "./completion.js";
 import { CreateCommand } from "./create.js";
 import { DaemonInstallCommand } from "./daemon/install.js";
+import { DaemonRotateTokenCommand } from "./daemon/rotate-token.js";
 import { DaemonUninstallCommand } from "./daemon/uninstall.js";
 import { DeleteCommand } from "./delete.js";
 import { DescribeCommand } from "./describe.js";
@@ -56,4 +57,5 @@ export const commands: CommandClass<CliContext>[] = [
   DaemonUninstallCommand,
   CompletionCommand,
   CompleteCommand,
+  DaemonRotateTokenCommand,
 ];

@@ -22,7 +22,7 @@ export async function processCandidates(
   ]);
   let close = () => {};
   try {
-    const { connection } = await connectDaemon(context, address, () => {});
+    const { connection } = await connectDaemon(context, { address }, () => {});
     close = () => connection.close();
     const { processes } = await connection.client.list({}, { timeoutMs: listTimeoutMs });
     return processes.map((p) => ({ word: p.name, description: stateName(p.state) }));

@@ -2,7 +2,7 @@ import { Command } from "clipanion";
 import type { CliContext } from "../../context.js";
 import { CliError } from "../../errors.js";
 
-/** Base of `daemon install|uninstall`: the verb's errors go to stderr with the CLI's exit codes. */
+/** Base of `daemon install|uninstall|rotate-token`: the verb's errors go to stderr with the CLI's exit codes. */
 export abstract class DaemonCommand extends Command<CliContext> {
   /** The verb itself; returns the exit code. */
   abstract run(): Promise<number>;

@@ -1,3 +1,8 @@
+// Node's modules are imported statically: the single executable (a CommonJS bundle) has no
+// dynamic import() of them.
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { Command, Option } from "clipanion";
 import * as t from "typanion";
 import { DaemonCommand } from "./daemon-command.js";
@@ -55,9 +60,6 @@ export class DaemonInstallCommand extends DaemonCommand {
   });
 
   override async run(): Promise<number> {
-    const { existsSync } = await import("node:fs");
-    const { homedir } = await import("node:os");
-    const { join } = await import("node:path");
     const { applySteps, daemonUnit, planInstall, renderUnit } = await import("@procmgr/unitgen");
     const { defaultConfigText } = await import("@procmgr/config");
     const { locateExecutables } = await import("./locate.js");

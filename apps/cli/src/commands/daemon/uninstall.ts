@@ -1,3 +1,6 @@
+// Node's modules are imported statically: the single executable (a CommonJS bundle) has no
+// dynamic import() of them.
+import { homedir } from "node:os";
 import type { DaemonVariant } from "@procmgr/unitgen";
 import { Command, Option } from "clipanion";
 import * as t from "typanion";
@@ -35,7 +38,6 @@ export class DaemonUninstallCommand extends DaemonCommand {
   binDir = Option.String("--bin-dir", { description: "where the executables were installed" });
 
   override async run(): Promise<number> {
-    const { homedir } = await import("node:os");
     const { applySteps, planUninstall } = await import("@procmgr/unitgen");
     const { privilege } = await import("./privilege.js");
     const env = this.context.env;
