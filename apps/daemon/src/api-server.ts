@@ -79,19 +79,21 @@ export class ApiServer {
     const s = this.settings;
     const tcp = tcpBinding(s);
     const tls = tcp !== undefined && s.tls !== null ? await loadTlsMaterial(s.tls) : undefined;
-    this.listeners.push(await listenUnix(s.socketPath, this.makeHandler("unix")));
+    const onLimit = (message: string) => this.log.warn(message);
+    this.listeners.push(await listenUnix(s.socketPath, this.makeHandler("unix"), onLimit));
     if (tcp === undefined) return;
     this.token = new TokenFile(s.tokenPath, this.log);
     await this.token.create();
     const handler = this.makeHandler("tcp");
     if (tls === undefined) {
-      this.listeners.push(await listenTcp(tcp.host, tcp.port, handler));
+      this.listeners.push(await listenTcp(tcp.host, tcp.port, handler, onLimit));
       return;
     }
     this.logCertificate("TLS certificate loaded", tls);
     this.tlsListener = await listenTls(tcp.host, tcp.port, handler, {
       context: tls.context,
       requireClientCert: s.tls !== null && s.tls.clientCaPath !== null,
+      onLimit,
       onClientError: (e, remote) => {
         this.log.debug("TLS handshake failed", { remote, error: e.message });
       },

@@ -16,6 +16,7 @@ import {
   type Socket,
 } from "node:net";
 import type { SecureContextOptions } from "node:tls";
+import { ConnectionGate, maxConcurrentStreams } from "./connection-gate.js";
 import { DaemonError } from "./errors.js";
 
 export type RequestHandler = (
@@ -48,7 +49,10 @@ const defaultGraceMs = 1000;
  * The http2 server is made at the first HTTP/2 connection: `node:http2` loads 15 of Node's
  * modules (tls and assert with it), which a daemon driven by pm-cli (HTTP/1.1) never needs.
  */
-function createDualServer(handler: RequestHandler): {
+function createDualServer(
+  handler: RequestHandler,
+  gate: ConnectionGate,
+): {
   server: Server;
   destroyAll(): void;
   /** Resolves when no call is in flight, or after `ms`. */
@@ -64,7 +68,7 @@ function createDualServer(handler: RequestHandler): {
     if (h2 !== undefined) return h2;
     const http2 = createRequire(import.meta.url)("node:http2") as typeof import("node:http2");
     h2 = http2.createServer(
-      {},
+      { settings: { maxConcurrentStreams } },
       handler as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
     );
     h2.on("session", (s: Http2Session) => {
@@ -74,6 +78,7 @@ function createDualServer(handler: RequestHandler): {
     return h2;
   };
   const server = createServer((socket) => {
+    if (!gate.admit(socket)) return;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -173,7 +178,11 @@ export function socketAnswers(path: string): Promise<boolean> {
  * Listens on a unix socket (mode 0660). A stale socket file is removed only when nothing answers
  * on it; a live daemon on it, or a path that is not a socket, is an error.
  */
-export async function listenUnix(path: string, handler: RequestHandler): Promise<Listener> {
+export async function listenUnix(
+  path: string,
+  handler: RequestHandler,
+  onLimit: (message: string) => void = () => {},
+): Promise<Listener> {
   try {
     const st = await lstat(path);
     if (!st.isSocket()) {
@@ -189,7 +198,8 @@ export async function listenUnix(path: string, handler: RequestHandler): Promise
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
-  const { server, destroyAll, idle } = createDualServer(handler);
+  const gate = new ConnectionGate(() => `unix:${path}`, onLimit);
+  const { server, destroyAll, idle } = createDualServer(handler, gate);
   const oldMask = process.umask(0o117);
   try {
     await listen(server, { path });
@@ -234,9 +244,12 @@ export async function listenTcp(
   host: string,
   port: number,
   handler: RequestHandler,
+  onLimit: (message: string) => void = () => {},
 ): Promise<Listener> {
-  const { server, destroyAll, idle } = createDualServer(handler);
-  const real = await listenInet(server, host, port);
+  let real = port;
+  const gate = new ConnectionGate(() => hostPort(host, real), onLimit);
+  const { server, destroyAll, idle } = createDualServer(handler, gate);
+  real = await listenInet(server, host, port);
   return {
     address: hostPort(host, real),
     port: real,
@@ -261,6 +274,8 @@ export interface TlsListenOptions {
   readonly requireClientCert: boolean;
   /** A handshake that failed (a client refused, a cleartext request, a timeout). */
   readonly onClientError: (error: Error, remoteAddress: string) => void;
+  /** The listener refuses connections (connection-gate.ts). */
+  readonly onLimit?: (message: string) => void;
 }
 
 /**
@@ -282,12 +297,19 @@ export async function listenTls(
       ...options.context,
       allowHTTP1: true,
       handshakeTimeout: 30_000,
+      settings: { maxConcurrentStreams },
       ...(options.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {}),
     },
     handler as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
   );
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
+  let real = port;
+  const gate = new ConnectionGate(
+    () => `https://${hostPort(host, real)}`,
+    options.onLimit ?? (() => {}),
+  );
+  server.on("connection", (socket: Socket) => gate.admit(socket));
   server.on("secureConnection", (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -299,7 +321,7 @@ export async function listenTls(
   server.on("tlsClientError", (e: Error, socket: Socket) => {
     options.onClientError(e, socket.remoteAddress ?? "?");
   });
-  const real = await listenInet(server, host, port);
+  real = await listenInet(server, host, port);
   return {
     address: `https://${hostPort(host, real)}`,
     port: real,
