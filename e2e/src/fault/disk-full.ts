@@ -132,7 +132,10 @@ export const diskFull: Scenario = {
           );
         }
         if ((await runsOf("flapper")) < flaps + 2) {
-          const said = d.output().split("\n").filter((l) => / process=flapper/.test(l));
+          const said = d
+            .output()
+            .split("\n")
+            .filter((l) => / process=flapper/.test(l));
           failures.push(
             `round ${round}: the crash-looping process was not restarted: ${said.slice(-3).join(" | ")}`,
           );
