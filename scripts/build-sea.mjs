@@ -1,23 +1,23 @@
 #!/usr/bin/env node
-// Builds an installable single executable (Node single-executable application) of an app.
+// Builds the installable single executable (a Node single-executable application).
 //
-//   node scripts/build-sea.mjs daemon   -> apps/daemon/dist-bin/dd-procmgrd
-//   node scripts/build-sea.mjs cli      -> apps/cli/dist-bin/dd-procmgr-cli
+//   node scripts/build-sea.mjs [procmgr]  -> dist-bin/procmgr, the daemon and the CLI in one
+//       file choosing by the name it is called (scripts/multicall.mjs), hard-linked as
+//       apps/daemon/dist-bin/dd-procmgrd, apps/cli/dist-bin/dd-procmgr-cli and
+//       target/release/{daemon,cli} (the installation guide's paths)
 //   node scripts/build-sea.mjs <app-dir> --name <bin> [--pass-argv0] [--out <file>]
 //                              [--main <file.js>]   (default <app-dir>/dist/main.js)
 //
-// 1. esbuild bundles <app>/dist/main.js (+ all dependencies) into one CommonJS file
-//    (platform node, target node20), behind a small entry calling main(...).
-// 2. `node --experimental-sea-config` turns the bundle into a blob, a copy of this node
-//    binary gets the blob injected with postject (NODE_SEA_BLOB + the SEA fuse).
-// 3. Native code: koffi (FFI, used for the sd_notify socket) loads a `.node` file, which esbuild
-//    cannot bundle. When the bundle uses koffi, this platform's koffi.node is embedded as a SEA
-//    asset and a small loader stands in for koffi's per-platform package: at run time it writes
-//    the asset to a private directory under a content-addressed name and dlopen()s it there
-//    (see koffiNativePlugin). Bundles that never import koffi embed nothing.
-// The result runs without the repo and without Node on the target (same OS/arch/libc).
-// The build is skipped when the bundle and the node binary are unchanged (stamp file).
-// When <app>/dist/main.js does not exist yet, a warning is printed and nothing is built.
+// 1. The runtime: the pinned Node LTS of scripts/node-runtime.mjs (fetched from the npm registry
+//    once, cached), whatever Node runs this script.
+// 2. esbuild bundles the entry (+ all dependencies) into one CommonJS file for that runtime.
+// 3. The runtime makes the blob (`--experimental-sea-config`), a copy of the runtime gets the blob
+//    injected with postject (NODE_SEA_BLOB + the SEA fuse).
+// 4. Native code: koffi's `.node` is embedded as a SEA asset when the bundle uses koffi
+//    (scripts/sea-koffi.mjs).
+// The result runs without the repo and without Node on the target (same OS/arch, glibc).
+// The build is skipped when the bundle and the runtime are unchanged (stamp file).
+// When a main.js does not exist yet, a warning is printed and nothing is built.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -36,249 +36,133 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { nodeRuntime } from "./node-runtime.mjs";
+import { KOFFI_ASSET, KOFFI_LOADER, koffiNativePlugin } from "./sea-koffi.mjs";
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
-/**
- * Known apps: directory, executable name, whether main() takes argv0, how to exit, and the name
- * under target/release/ (the installation guide copies `target/release/daemon` and
- * `target/release/cli` to /usr/bin: those paths work as written from the repo root).
- */
-const APPS = {
-  daemon: {
-    dir: "apps/daemon",
-    name: "dd-procmgrd",
-    passArgv0: false,
-    exit: "exit",
-    release: "daemon",
-  },
-  cli: {
-    dir: "apps/cli",
-    name: "dd-procmgr-cli",
-    passArgv0: true,
-    exit: "exitCode",
-    release: "cli",
-  },
+/** The multi-call executable: its programs' mains, and the names it is linked under. */
+const MULTICALL = {
+  name: "procmgr",
+  dir: root,
+  daemonMain: join(root, "apps", "daemon", "dist", "main.js"),
+  cliMain: join(root, "apps", "cli", "dist", "main.js"),
+  links: [
+    "apps/daemon/dist-bin/dd-procmgrd",
+    "apps/cli/dist-bin/dd-procmgr-cli",
+    "target/release/daemon",
+    "target/release/cli",
+  ],
 };
 
-/** target/release/<name>: a hard link to the executable (a copy across file systems). */
-async function linkRelease(out, name) {
-  if (name === undefined) return;
-  const dest = join(root, "target", "release", name);
-  await mkdir(dirname(dest), { recursive: true });
-  await rm(dest, { force: true });
-  await link(out, dest).catch(() => copyFile(out, dest));
+/** A hard link to the executable at each of `links` (a copy across file systems). */
+async function linkAll(out, links) {
+  for (const name of links) {
+    const dest = join(root, name);
+    await mkdir(dirname(dest), { recursive: true });
+    await rm(dest, { force: true });
+    await link(out, dest).catch(() => copyFile(out, dest));
+  }
 }
 
 function usage(message) {
   process.stderr.write(
-    `build-sea: ${message}\nusage: build-sea.mjs daemon|cli | <app-dir> --name <bin> [--pass-argv0] [--out <file>] [--main <file.js>] [--force]\n`,
+    `build-sea: ${message}\nusage: build-sea.mjs [procmgr] [--force] | <app-dir> --name <bin> [--pass-argv0] [--out <file>] [--main <file.js>] [--force]\n`,
   );
   process.exit(2);
 }
 
 function parse(argv) {
-  const [app, ...rest] = argv;
-  if (app === undefined) usage("missing app");
-  const known = APPS[app];
-  const opts = known
-    ? { ...known, dir: join(root, known.dir) }
-    : { dir: resolve(app), name: undefined, passArgv0: false, exit: "exitCode" };
+  const multicall = argv[0] === undefined || argv[0] === "procmgr" || argv[0] === "--force";
+  const rest = multicall ? argv.filter((a) => a !== "procmgr") : argv.slice(1);
+  const opts = multicall
+    ? { ...MULTICALL, mains: [MULTICALL.daemonMain, MULTICALL.cliMain] }
+    : { dir: resolve(argv[0] ?? ""), name: undefined, passArgv0: false, links: [] };
   let out;
   let main;
   let force = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
-    if (a === "--name") opts.name = rest[++i];
+    if (a === "--name" && !multicall) opts.name = rest[++i];
     else if (a === "--out") out = resolve(rest[++i] ?? "");
-    else if (a === "--main" && !known) main = resolve(rest[++i] ?? "");
-    else if (a === "--pass-argv0") opts.passArgv0 = true;
+    else if (a === "--main" && !multicall) main = resolve(rest[++i] ?? "");
+    else if (a === "--pass-argv0" && !multicall) opts.passArgv0 = true;
     else if (a === "--force") force = true;
     else usage(`unknown argument ${JSON.stringify(a)}`);
   }
   if (!opts.name) usage("--name is required for an app directory");
-  return {
-    ...opts,
-    main: main ?? join(opts.dir, "dist", "main.js"),
-    out: out ?? join(opts.dir, "dist-bin", opts.name),
-    force,
-  };
+  if (!multicall) opts.mains = [main ?? join(opts.dir, "dist", "main.js")];
+  return { ...opts, multicall, out: out ?? join(opts.dir, "dist-bin", opts.name), force };
 }
 
-function entrySource(mainPath, { passArgv0, exit }) {
+const fail = `(error) => {
+    process.stderr.write(\`\${error instanceof Error ? (error.stack ?? error.message) : String(error)}\\n\`);
+    process.exit(1);
+  }`;
+
+/** The entry of one app: main(argv, env[, argv0]), then its exit code. */
+function appEntrySource(mainPath, passArgv0) {
   const args = passArgv0
     ? "process.argv.slice(2), process.env, process.argv[1] ?? process.argv0"
     : "process.argv.slice(2), process.env";
-  const done =
-    exit === "exit"
-      ? "process.exit(code)"
-      : "process.exitCode = typeof code === 'number' ? code : 0";
   return `import { main } from ${JSON.stringify(mainPath)};
-main(${args}).then(
-  (code) => { ${done}; },
-  (error) => {
-    process.stderr.write(\`\${error instanceof Error ? (error.stack ?? error.message) : String(error)}\\n\`);
-    process.exit(1);
-  },
-);
-`;
-}
-
-/** The SEA asset holding koffi's native module. */
-const KOFFI_ASSET = "koffi.node";
-const KOFFI_LOADER = "sea-native:koffi";
-
-/**
- * This platform's koffi.node, from koffi's per-platform package (`@koromix/koffi-linux-x64`),
- * in the flavour of this node's libc: the executable is a copy of this node binary.
- */
-function koffiNativeFile(koffiEntry) {
-  const pkg = `@koromix/koffi-${process.platform}-${process.arch}`;
-  const pkgJson = createRequire(koffiEntry).resolve(`${pkg}/package.json`);
-  const glibc = process.report.getReport().header.glibcVersionRuntime !== undefined;
-  const triplet = `${process.platform === "linux" && !glibc ? "musl" : process.platform}_${process.arch}`;
-  const file = join(dirname(pkgJson), triplet, "koffi.node");
-  if (!existsSync(file)) throw new Error(`${pkg} has no ${triplet}/koffi.node (${file})`);
-  return { pkg, file };
-}
-
-/**
- * The loader: the module that stands for koffi's per-platform package in the bundle (koffi's
- * CommonJS entry does `require("@koromix/koffi-<platform>-<arch>")` and checks the version of what
- * it gets). A native module must be a file to be loaded: the asset is written once to
- * `<dir>/dd-procmgr-native-<uid>/koffi-<sha256 prefix>.node`, the directory being private (created
- * 0700, refused unless owned by this uid and closed to others) and `<dir>` the unit's
- * $RUNTIME_DIRECTORY under systemd, else /run for root, else $XDG_RUNTIME_DIR, else the temporary
- * directory. An existing file is used when its content
- * hashes to the name; else it is written anew (temporary file, then rename).
- */
-function koffiLoaderSource(sha256) {
-  return `"use strict";
-const { createHash } = require("node:crypto");
-const fs = require("node:fs");
-const { tmpdir } = require("node:os");
-const { join } = require("node:path");
-const sha256 = ${JSON.stringify(sha256)};
-function privateDir() {
-  const uid = process.getuid();
-  const xdg = process.env.XDG_RUNTIME_DIR;
-  // systemd's RuntimeDirectory= of the unit first: writable whatever else the unit protects.
-  const unitDir = (process.env.RUNTIME_DIRECTORY || "").split(":")[0];
-  const base = unitDir.startsWith("/") ? unitDir
-    : uid === 0 ? "/run" : xdg && xdg.startsWith("/") ? xdg : tmpdir();
-  const dir = join(base, "dd-procmgr-native-" + uid);
-  try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-  } catch (e) {
-    if (e.code !== "EEXIST") throw e;
-  }
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new Error(dir + " is not a private directory of uid " + uid + " (owner " + st.uid +
-      ", mode " + (st.mode & 0o7777).toString(8) + "): refusing to load native code from it");
-  }
-  return dir;
-}
-function extract() {
-  const file = join(privateDir(), "koffi-" + sha256.slice(0, 32) + ".node");
-  let existing;
-  try {
-    existing = fs.readFileSync(file);
-  } catch (e) {
-    if (e.code !== "ENOENT") throw e;
-  }
-  if (existing !== undefined && createHash("sha256").update(existing).digest("hex") === sha256) {
-    return file;
-  }
-  const tmp = file + "." + process.pid + ".tmp";
-  fs.rmSync(tmp, { force: true });
-  fs.writeFileSync(tmp, Buffer.from(require("node:sea").getAsset(${JSON.stringify(KOFFI_ASSET)})), {
-    mode: 0o500,
-    flag: "wx",
-  });
-  fs.renameSync(tmp, file);
-  return file;
-}
-const file = extract();
-const native = { exports: {} };
-try {
-  process.dlopen(native, file);
-} catch (e) {
-  throw new Error("cannot load koffi's native module " + file + ": " + e.message +
-    " (a file system mounted noexec? set XDG_RUNTIME_DIR or TMPDIR elsewhere)", { cause: e });
-}
-module.exports = native.exports;
+main(${args}).then((code) => { process.exitCode = typeof code === "number" ? code : 0; }, ${fail});
 `;
 }
 
 /**
- * esbuild plugin. `koffi` becomes a module that first loads the native module (loader above),
- * then is koffi's CommonJS entry: koffi requires its platform package inside a try/catch that
- * would hide why loading failed (a noexec directory...), so the loader runs before, outside it,
- * and its error reaches the importer. In koffi's entry, this platform's package resolves to that
- * same loader module (already loaded); other platforms' packages stay unresolved requires, which
- * koffi tries and skips. `used` gets the native file and its hash when anything imports koffi.
+ * The multi-call entry: chooses the program (scripts/multicall.mjs), then imports only its main
+ * (a dynamic import: esbuild initializes the other program's modules never). The daemon exits
+ * with process.exit (its handles are closed by then; a stray one must not keep it), the CLI
+ * through exitCode (its output drains first).
  */
-function koffiNativePlugin(used) {
-  return {
-    name: "koffi-native",
-    setup(build) {
-      build.onResolve({ filter: /^koffi$/ }, async (args) => {
-        if (args.pluginData === "koffi-entry") return undefined; // the resolve just below
-        // The CommonJS entry: its require of the platform package is static, so bundled.
-        const r = await build.resolve("koffi", {
-          kind: "require-call",
-          resolveDir: args.resolveDir,
-          pluginData: "koffi-entry",
-        });
-        if (r.errors.length > 0) return { errors: r.errors };
-        const { file } = koffiNativeFile(r.path);
-        used.file = file;
-        used.sha256 = createHash("sha256")
-          .update(await readFile(file))
-          .digest("hex");
-        return { path: "koffi", namespace: "sea-native", pluginData: r.path };
-      });
-      build.onResolve({ filter: /^@koromix\/koffi-/ }, (args) => {
-        const { pkg } = koffiNativeFile(args.importer);
-        if (args.path !== pkg) return { path: args.path, external: true };
-        return { path: KOFFI_LOADER, namespace: "sea-native" };
-      });
-      build.onLoad({ filter: /^koffi$/, namespace: "sea-native" }, (args) => ({
-        contents: `require(${JSON.stringify(KOFFI_LOADER)});\nmodule.exports = require(${JSON.stringify(args.pluginData)});\n`,
-        loader: "js",
-        resolveDir: root,
-      }));
-      build.onResolve({ filter: /^sea-native:/ }, (args) => ({
-        path: args.path,
-        namespace: "sea-native",
-      }));
-      build.onLoad({ filter: /^sea-native:koffi$/, namespace: "sea-native" }, () => ({
-        contents: koffiLoaderSource(used.sha256),
-        loader: "js",
-        resolveDir: root,
-      }));
-    },
-  };
+function multicallEntrySource(version) {
+  const m = JSON.stringify(join(root, "scripts", "multicall.mjs"));
+  return `import { chooseProgram, multicallUsage } from ${m};
+const called = process.argv[1] ?? process.argv0;
+const choice = chooseProgram(called, process.argv.slice(2));
+if (choice.role === "daemon") {
+  import(${JSON.stringify(MULTICALL.daemonMain)})
+    .then(({ main }) => main(choice.args, process.env))
+    .then((code) => process.exit(code), ${fail});
+} else if (choice.role === "cli") {
+  import(${JSON.stringify(MULTICALL.cliMain)})
+    .then(({ main }) => main(choice.args, process.env, choice.argv0))
+    .then((code) => { process.exitCode = code; }, ${fail});
+} else if (choice.role === "version") {
+  process.stdout.write(${JSON.stringify(`procmgr ${version}`)} + " (node " + process.version + ")\\n");
+} else {
+  process[choice.out].write(multicallUsage(require("node:path").basename(called)));
+  process.exitCode = choice.code;
+}
+`;
 }
 
-/** Bundles; resolves with the native file to embed as the koffi asset, if the bundle uses it. */
-async function bundle(opts, bundlePath) {
+/** The daemon's version, for `procmgr --version`. */
+async function appVersion() {
+  const pkg = JSON.parse(await readFile(join(root, "apps", "daemon", "package.json"), "utf8"));
+  return pkg.version;
+}
+
+/** Bundles for the runtime; resolves with the native file to embed as the koffi asset, if the bundle uses it. */
+async function bundle(opts, runtime, bundlePath) {
   const { build } = await import("esbuild");
   const native = {};
   const result = await build({
-    plugins: [koffiNativePlugin(native)],
+    plugins: [koffiNativePlugin(native, runtime)],
     stdin: {
-      contents: entrySource(opts.main, opts),
+      contents: opts.multicall
+        ? multicallEntrySource(await appVersion())
+        : appEntrySource(opts.mains[0], opts.passArgv0),
       resolveDir: opts.dir,
       sourcefile: "sea-entry.mjs",
       loader: "js",
     },
     bundle: true,
     platform: "node",
-    target: "node20",
+    target: `node${runtime.version}`,
     format: "cjs",
     outfile: bundlePath,
     // import.meta.url does not exist in CommonJS: give dependencies that use it the bundle's URL.
@@ -300,38 +184,10 @@ async function bundle(opts, bundlePath) {
   return kept ? { file: native.file, sha256: native.sha256 } : undefined;
 }
 
-async function main() {
-  const started = Date.now();
-  const opts = parse(process.argv.slice(2));
-  if (!existsSync(opts.main)) {
-    process.stderr.write(`build-sea: ${opts.main} does not exist yet, no executable built\n`);
-    return;
-  }
-  const work = join(opts.dir, "dist-bin", ".sea");
-  await mkdir(work, { recursive: true });
-  const bundlePath = join(work, `${opts.name}.cjs`);
-  const native = await bundle(opts, bundlePath);
-  if (native !== undefined && typeof (await import("node:sea")).getAsset !== "function") {
-    throw new Error(
-      `the bundle uses koffi, whose native module is embedded as a SEA asset: that needs Node >= 20.12 (this is ${process.version})`,
-    );
-  }
-
-  const hash = createHash("sha256");
-  hash.update(await readFile(bundlePath));
-  hash.update(`${native?.sha256 ?? "no native asset"}\0`);
-  hash.update(`${process.version}\0${process.execPath}\0${(await stat(process.execPath)).mtimeMs}`);
-  const digest = hash.digest("hex");
-  const stampPath = join(work, `${opts.name}.stamp`);
-  const stamp = existsSync(stampPath) ? await readFile(stampPath, "utf8") : "";
-  if (!opts.force && stamp === `${digest}\n${opts.out}\n` && existsSync(opts.out)) {
-    process.stdout.write(`build-sea: ${opts.out} up to date\n`);
-    await linkRelease(opts.out, opts.release);
-    return;
-  }
-
-  const blobPath = join(work, `${opts.name}.blob`);
-  const configPath = join(work, `${opts.name}.sea.json`);
+/** The blob (made by the runtime itself) injected into a copy of the runtime, at `out`. */
+async function makeExecutable(runtime, { bundlePath, native, work, name, out }) {
+  const blobPath = join(work, `${name}.blob`);
+  const configPath = join(work, `${name}.sea.json`);
   await writeFile(
     configPath,
     JSON.stringify({
@@ -343,12 +199,12 @@ async function main() {
       ...(native === undefined ? {} : { assets: { [KOFFI_ASSET]: native.file } }),
     }),
   );
-  await run(process.execPath, ["--experimental-sea-config", configPath], { cwd: work });
+  await run(runtime.node, ["--experimental-sea-config", configPath], { cwd: work });
 
-  await mkdir(dirname(opts.out), { recursive: true });
-  const tmp = join(dirname(opts.out), `.${basename(opts.out)}.tmp`);
+  await mkdir(dirname(out), { recursive: true });
+  const tmp = join(dirname(out), `.${basename(out)}.tmp`);
   await rm(tmp, { force: true });
-  await copyFile(process.execPath, tmp);
+  await copyFile(runtime.node, tmp);
   await chmod(tmp, 0o755);
   // postject's CLI in a child process, to drop LIEF's harmless "Can't find string offset" noise.
   const postject = join(dirname(createRequire(import.meta.url).resolve("postject")), "cli.js");
@@ -370,14 +226,41 @@ async function main() {
   await copyFile(tmp, copied);
   await chmod(copied, 0o755);
   await rm(tmp, { force: true });
-  await rename(copied, opts.out);
-  await writeFile(stampPath, `${digest}\n${opts.out}\n`);
-  await linkRelease(opts.out, opts.release);
-  const size = (await stat(opts.out)).size;
-  const embedded = native === undefined ? "" : `, embedding ${relative(root, native.file)}`;
-  process.stdout.write(
-    `build-sea: wrote ${opts.out} (${(size / 1e6).toFixed(1)} MB${embedded}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
-  );
+  await rename(copied, out);
+}
+
+async function main() {
+  const started = Date.now();
+  const opts = parse(process.argv.slice(2));
+  const missing = opts.mains.find((m) => !existsSync(m));
+  if (missing !== undefined) {
+    process.stderr.write(`build-sea: ${missing} does not exist yet, no executable built\n`);
+    return;
+  }
+  const runtime = await nodeRuntime();
+  const work = join(opts.dir, "dist-bin", ".sea");
+  await mkdir(work, { recursive: true });
+  const bundlePath = join(work, `${opts.name}.cjs`);
+  const native = await bundle(opts, runtime, bundlePath);
+
+  const hash = createHash("sha256");
+  hash.update(await readFile(bundlePath));
+  hash.update(`${native?.sha256 ?? "no native asset"}\0${runtime.version}\0${runtime.integrity}`);
+  const digest = hash.digest("hex");
+  const stampPath = join(work, `${opts.name}.stamp`);
+  const stamp = existsSync(stampPath) ? await readFile(stampPath, "utf8") : "";
+  if (!opts.force && stamp === `${digest}\n${opts.out}\n` && existsSync(opts.out)) {
+    process.stdout.write(`build-sea: ${opts.out} up to date\n`);
+  } else {
+    await makeExecutable(runtime, { bundlePath, native, work, name: opts.name, out: opts.out });
+    await writeFile(stampPath, `${digest}\n${opts.out}\n`);
+    const size = (await stat(opts.out)).size;
+    const embedded = native === undefined ? "" : `, embedding ${relative(root, native.file)}`;
+    process.stdout.write(
+      `build-sea: wrote ${opts.out} (${(size / 1e6).toFixed(1)} MB, node v${runtime.version}${embedded}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+  }
+  await linkAll(opts.out, opts.links);
 }
 
 main().catch((e) => {

@@ -101,7 +101,7 @@ describe("runCli", () => {
   it("prints the version", async () => {
     const r = await run(["--version"]);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+    assert.match(r.stdout, /\b\d+\.\d+\.\d+ \(node v\d+\.\d+\.\d+\)\n$/);
   });
 });
 

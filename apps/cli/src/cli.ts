@@ -81,7 +81,8 @@ export function createCli(
     enableColors: colored,
     binaryLabel: "procmgr: the process manager CLI",
     binaryName: programName,
-    binaryVersion: cliVersion,
+    // `--version`: "pm-cli 0.1.0 (node v24.22.3)", the runtime being the executable's own.
+    binaryVersion: `${programName} ${cliVersion} (node ${process.version})`,
     enableCapture: false,
   });
   for (const command of [...commandClasses, ...builtinCommands]) cli.register(command);

@@ -21,7 +21,7 @@ describe("main", () => {
   it("ignores the leading -- that `pnpm start -- list` passes", async () => {
     const r = await capture(["--", "--version"], "/repo/apps/cli/bin/pm-cli.js");
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^\d+\.\d+\.\d+\n$/);
+    assert.match(r.out, /^pm-cli \d+\.\d+\.\d+ \(node v\d+\.\d+\.\d+\)\n$/);
   });
 
   it("names itself after argv0 or PM_CLI_NAME", async () => {

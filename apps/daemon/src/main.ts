@@ -104,7 +104,7 @@ export async function main(
     return 0;
   }
   if (args.version) {
-    io.stdout.write(`dd-procmgrd ${VERSION}\n`);
+    io.stdout.write(`dd-procmgrd ${VERSION} (node ${process.version})\n`);
     return 0;
   }
   let settings: DaemonSettings;

@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -167,5 +167,73 @@ describe("single executables built by scripts/build-sea.mjs", () => {
       assert.equal(version.code, 0, version.stderr);
       assert.match(version.stdout, target.versionPattern);
     }
+  });
+});
+
+/** The multi-call executable `pnpm build` makes, when it did. */
+const multicall = join(repo, "dist-bin", "procmgr");
+
+describe("the multi-call executable dist-bin/procmgr", {
+  skip: existsSync(multicall) ? false : `not built: ${multicall} (run pnpm build)`,
+}, () => {
+  test("is one file: the daemon's, the CLI's and target/release's names are hard links", async () => {
+    const ino = (await stat(multicall)).ino;
+    for (const link of [
+      "apps/daemon/dist-bin/dd-procmgrd",
+      "apps/cli/dist-bin/dd-procmgr-cli",
+      "target/release/daemon",
+      "target/release/cli",
+    ]) {
+      assert.equal((await stat(join(repo, link))).ino, ino, link);
+    }
+  });
+
+  test("runs the program its name says, and the pinned Node LTS", async () => {
+    const pinned = (await readFile(join(repo, "scripts", "node-runtime.mjs"), "utf8")).match(
+      /NODE_RUNTIME_VERSION = "([\d.]+)"/,
+    )?.[1];
+    assert.ok(pinned, "NODE_RUNTIME_VERSION in scripts/node-runtime.mjs");
+    const { version } = JSON.parse(
+      await readFile(join(repo, "apps", "daemon", "package.json"), "utf8"),
+    ) as { version: string };
+    const dir = await mkdtemp(join(work, "multicall-"));
+    await copyFile(multicall, join(dir, "procmgr"));
+    const expected: Record<string, string> = {
+      "dd-procmgrd": "dd-procmgrd",
+      daemon: "dd-procmgrd",
+      "dd-procmgr-cli": "dd-procmgr-cli",
+      "pm-cli": "pm-cli",
+      psh: "psh",
+      cli: "dd-procmgr-cli",
+    };
+    for (const [name, program] of Object.entries(expected)) {
+      await symlink("procmgr", join(dir, name));
+      const r = await run(join(dir, name), ["--version"], dir);
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.equal(r.stdout, `${program} ${version} (node v${pinned})\n`, name);
+    }
+    const bySub = [
+      [["daemon", "--version"], /^dd-procmgrd \S+ \(node v/],
+      [["cli", "--version"], /^pm-cli \S+ \(node v/],
+      [["psh", "--help"], /\$ psh <command>/],
+      [["--version"], new RegExp(`^procmgr \\S+ \\(node v${pinned.replaceAll(".", "\\.")}\\)\n$`)],
+    ] as const;
+    for (const [args, pattern] of bySub) {
+      const r = await run(join(dir, "procmgr"), args, dir);
+      assert.equal(r.code, 0, `procmgr ${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stdout, pattern);
+    }
+    const unknown = await run(join(dir, "procmgr"), ["list"], dir);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /runs as the name it is called by/);
+  });
+
+  test("the daemon role runs the daemon: --check-config on the repo's processes.yaml", async () => {
+    const r = await run(
+      multicall,
+      ["daemon", "--check-config", join(repo, "processes.yaml")],
+      repo,
+    );
+    assert.equal(r.code, 0, r.stderr);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Finds the standalone executables `daemon install` copies: given paths, else next to a
- * standalone CLI executable (a Node single-executable application), else the repo's build output
- * (`apps/daemon/dist-bin/dd-procmgrd`, `apps/cli/dist-bin/dd-procmgr-cli`).
+ * Finds the standalone executables `daemon install` copies: given paths, else the running
+ * standalone executable (a Node single-executable application holding the daemon and the CLI),
+ * else the repo's build output (`apps/daemon/dist-bin/dd-procmgrd` and
+ * `apps/cli/dist-bin/dd-procmgr-cli`, links to one multi-call executable).
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -55,7 +56,10 @@ export function locateExecutables(flags: {
   if (flags.daemonBinary !== undefined) daemonCandidates.push(resolve(flags.daemonBinary));
   if (flags.cliBinary !== undefined) cliCandidates.push(resolve(flags.cliBinary));
   if (isStandalone()) {
+    // The standalone executable is the daemon and the CLI in one (it runs as the name it is
+    // installed under): it installs itself as both.
     cliCandidates.push(process.execPath);
+    daemonCandidates.push(process.execPath);
     daemonCandidates.push(join(dirname(process.execPath), "dd-procmgrd"));
     // the repo's build layout: apps/cli/dist-bin/ next to apps/daemon/dist-bin/
     daemonCandidates.push(
