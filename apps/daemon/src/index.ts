@@ -7,6 +7,7 @@ export {
   openServices,
   privilegedMethods,
 } from "./auth.js";
+export { maxConcurrentStreams, maxConnections } from "./connection-gate.js";
 export type { DaemonOptions } from "./daemon.js";
 export { Daemon } from "./daemon.js";
 export type { DaemonErrorCode } from "./errors.js";
