@@ -44,7 +44,7 @@ export function describeExit(exit: ExitResult): string {
 }
 
 export class Lifecycle {
-  /** Set while the supervisor shuts down: every run then ends in `stopped`, never restarts. */
+  /** Set once the supervisor shuts down: every run then ends in `stopped`; nothing starts. */
   shuttingDown = false;
   private readonly host: Host;
   private readonly launcher: Launcher;
@@ -109,9 +109,14 @@ export class Lifecycle {
   /**
    * Starts `m` (in `m.launching`, aborted by `stop`). Resolves once it is ready (as its type
    * says: spawned, READY=1, a oneshot's success), or when the start came to nothing (skipped,
-   * refused, cancelled, failed).
+   * refused, cancelled, failed). One start at a time: while one is in progress it is the start;
+   * none beside a run (even a stopping one), for a deleted process, or during a shutdown. Two
+   * callers that waited out the same stop (a restart and a start) would otherwise each launch
+   * one: two instances of one process.
    */
   launch(m: Managed, options: LaunchOptions): Promise<void> {
+    if (m.launching) return m.launching;
+    if (m.run !== undefined || m.deleted || this.shuttingDown) return Promise.resolve();
     const abort = new AbortController();
     m.launchAbort = abort;
     const p = this.doLaunch(m, options, abort.signal).finally(() => {
