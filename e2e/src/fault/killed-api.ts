@@ -24,8 +24,8 @@ export interface ApiModel {
   /** Changes cut off by a kill (no answer before it). */
   cutOff(): number;
   committed: State;
-  /** The state the change in flight at the kill leads to, if it happened. */
-  pending: State | undefined;
+  /** The states the change in flight at the kill may have left (it happened, or half of it). */
+  pending: readonly State[];
   acked: number;
   cut: number;
 }
@@ -35,7 +35,7 @@ export function newModel(entries: readonly { def: Def; spec: Partial<ProcessSpec
     committed: new Map(
       entries.map((e) => [e.def.name, { key: specKey(e.spec), running: e.def.autoStart }]),
     ),
-    pending: undefined,
+    pending: [],
     acked: 0,
     cut: 0,
     running: (name) => model.committed.get(name)?.running ?? false,
@@ -53,6 +53,8 @@ export interface Change {
 /** What a change does to the state, and the call that makes it. */
 interface Plan {
   readonly next: Map<string, Entry>;
+  /** What a cut-off change may also leave: a delete's stop done, not its removal. */
+  readonly half?: Map<string, Entry>;
   call(): Promise<unknown>;
 }
 
@@ -73,7 +75,8 @@ function plan(
       env: { GEN: `${gen}` },
     };
     const spec = specOf(token, def);
-    next.set(def.name, { key: specKey(spec), running: true });
+    // An update restarts a running process and starts none.
+    next.set(def.name, { key: specKey(spec), running: state.get(def.name)?.running ?? false });
     return {
       next,
       call: () =>
@@ -104,7 +107,9 @@ function plan(
   if (pick < 0.8) {
     const name = extras[Math.floor(pick * 1000) % extras.length] as string;
     next.delete(name);
-    return { next, call: () => client.delete({ id: name, force: true }) };
+    const half = new Map(state);
+    half.set(name, { key: state.get(name)?.key ?? "", running: false });
+    return { next, half, call: () => client.delete({ id: name, force: true }) };
   }
   return undefined;
 }
@@ -141,7 +146,7 @@ export function mutate(
     killing() {
       killed = true;
       if (p !== undefined && !answered && failure === undefined) {
-        model.pending = p.next;
+        model.pending = p.half === undefined ? [p.next] : [p.next, p.half];
         model.cut++;
       }
     },
@@ -189,16 +194,20 @@ export async function verifyApi(
     specs.set(p.name, spec === undefined ? "" : specKey(spec));
   }
   const pending = model.pending;
-  model.pending = undefined;
+  model.pending = [];
   const committed = differences(model.committed, api, specs);
   if (committed === undefined) return [];
-  if (pending !== undefined && differences(pending, api, specs) === undefined) {
-    model.committed = pending;
+  const cut = pending.map((state) => differences(state, api, specs));
+  const happened = pending.find((_, i) => cut[i] === undefined);
+  if (happened !== undefined) {
+    model.committed = happened;
     return [];
   }
   // Said once: from now on the daemon's state is the one to keep.
   model.committed = new Map(
     api.map((p) => [p.name, { key: specs.get(p.name) ?? "", running: wantsToRun(p) }]),
   );
-  return [`gen ${gen}: API processes not as persisted: ${committed}`];
+  const orCut =
+    cut.length === 0 ? "" : `; nor as the change cut off may leave them: ${cut.join("; ")}`;
+  return [`gen ${gen}: API processes not as persisted: ${committed}${orCut}`];
 }

@@ -13,7 +13,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ProcessManagerClient, ProcessSpec, ProcessStatus } from "@procmgr/rpc";
 import { ProcessSource, ProcessState } from "@procmgr/rpc";
 import { type DaemonInstance, startDaemon } from "../harness/daemon.js";
-import { cgroupBase, duplicateCount, markedProcesses, markerToken } from "../harness/marked.js";
+import {
+  cgroupBase,
+  confirmedDuplicates,
+  markedProcesses,
+  markerToken,
+} from "../harness/marked.js";
 import {
   cleanUp,
   compareWithList,
@@ -40,6 +45,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Storm {
   requests: number;
   duplicates: number;
+  /** The worst duplicates seen, described. */
+  seen?: string;
   readonly failures: string[];
 }
 
@@ -74,7 +81,9 @@ async function storm(d: DaemonInstance, token: string, ctx: ScenarioContext, s: 
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      s.duplicates = Math.max(s.duplicates, duplicateCount(markedProcesses(token)));
+      const found = await confirmedDuplicates(token);
+      if (found.count > s.duplicates) s.seen = found.seen;
+      s.duplicates = Math.max(s.duplicates, found.count);
       await sleep(50);
     }
   })();
@@ -124,17 +133,19 @@ async function consistent(client: ProcessManagerClient, token: string, what: str
   for (let attempt = 0; attempt < 20; attempt++) {
     const list = await settled(client);
     const m = compareWithList(list, markedProcesses(token));
-    s.duplicates = Math.max(s.duplicates, m.duplicates);
     problems = [
       ...m.lost,
       ...m.strays.map((p) => `pid ${p.pid} runs as ${p.name}, which list does not say runs`),
     ];
     strays = m.strays.length;
-    if (problems.length === 0) return 0;
+    if (problems.length === 0 && m.duplicates === 0) break;
     await sleep(250);
   }
+  const found = await confirmedDuplicates(token);
+  if (found.count > s.duplicates) s.seen = found.seen;
+  s.duplicates = Math.max(s.duplicates, found.count);
   s.failures.push(...problems.map((p) => `${what}: ${p}`));
-  return strays;
+  return problems.length === 0 ? 0 : strays;
 }
 
 /** What a restart must keep of the API processes: id, spec and whether each runs. */
@@ -187,6 +198,7 @@ export const races: Scenario = {
       inputs: s.requests,
       duplicates: s.duplicates,
       orphans,
+      ...(s.seen === undefined ? {} : { notes: [`duplicates seen: ${s.seen}`] }),
       failures: s.failures,
     };
   },

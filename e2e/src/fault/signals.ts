@@ -1,6 +1,6 @@
 /**
  * Signals at bad moments: SIGTERM during a reload (SIGHUP) that restarts and adds processes,
- * during a burst of 50 concurrent starts, and during a stop timeout (a process that ignores
+ * during starts from 50 clients at once, and during a stop timeout (a process that ignores
  * SIGTERM, timeout_stop_sec 3); and a storm of 200 SIGHUPs while processes run and flap. After
  * each SIGTERM the daemon exits 0 within its stop timeouts and leaves no process and no cgroup
  * behind; after a storm it still answers and runs exactly the configured processes, once each.
@@ -58,25 +58,45 @@ async function terminate(d: DaemonInstance, token: string, what: string, t: Tall
 
 type Case = (token: string, rand: () => number, t: Tally) => Promise<DaemonInstance>;
 
-/** SIGHUP after the file changed every process and added as many, SIGTERM within 100 ms. */
+/** Where in a reload SIGTERM comes: at once, or after the line that shows it got there. */
+const reloadMoments: readonly (RegExp | undefined)[] = [
+  undefined,
+  /SIGHUP: reloading/,
+  /process exited .*stopped_by_us=true/, // a changed process stopped, to start again
+  /process created .*process=t\d/, // an added one defined, to start
+];
+
+/** SIGHUP after the file changed every process and added as many, SIGTERM in the middle. */
 const duringReload: Case = async (token, rand, t) => {
   const d = await startDaemon({ config: configText(token, defs("s", 10, "steady", true)) });
   await writeFile(
     d.configPath,
     configText(token, [...defs("s", 10, "steady", true, "1"), ...defs("t", 10, "forker", true)]),
   );
+  const from = d.output().length;
+  const moment = reloadMoments[Math.floor(rand() * reloadMoments.length)];
   d.signal("SIGHUP");
   t.signals++;
-  await sleep(Math.floor(rand() * 100));
+  if (moment !== undefined) await d.waitForOutput(moment, from);
   return d;
 };
 
-/** 50 concurrent starts, SIGTERM within 200 ms. */
+/**
+ * 50 clients, each starting and stopping a process of its own over and over, SIGTERM within
+ * 300 ms: starts arrive while the shutdown stops everything.
+ */
 const duringStarts: Case = async (token, rand) => {
   const d = await startDaemon({ config: configText(token, defs("b", 50, "forker", false)) });
   const c = await d.connect("unix");
-  for (let i = 0; i < 50; i++) void c.client.start({ id: `b${i}` }).catch(() => {});
-  await sleep(Math.floor(rand() * 200));
+  for (let i = 0; i < 50; i++) {
+    void (async () => {
+      for (;;) {
+        await c.client.start({ id: `b${i}` });
+        await c.client.stop({ id: `b${i}` });
+      }
+    })().catch(() => {});
+  }
+  await sleep(Math.floor(rand() * 300));
   return d;
 };
 

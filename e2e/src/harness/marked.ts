@@ -87,11 +87,31 @@ export function instances(marked: readonly MarkedProcess[]): Map<string, MarkedP
   return out;
 }
 
-/** Two live instances of one name or more: how many beyond one, summed over the names. */
-export function duplicateCount(marked: readonly MarkedProcess[]): number {
-  let n = 0;
-  for (const list of instances(marked).values()) n += Math.max(0, list.length - 1);
-  return n;
+/**
+ * Duplicates that hold: a scan sees two instances of a name, and one `delayMs` later the same
+ * pids are still instances of it. A single scan can see a false one: /proc is read one process
+ * at a time, and the child of a process stopped between the two reads is reparented (an
+ * instance of its own) for the moment its own signal takes to end it.
+ */
+export async function confirmedDuplicates(
+  token: string,
+  delayMs = 200,
+): Promise<{ count: number; seen: string }> {
+  const first = instances(markedProcesses(token));
+  if (![...first.values()].some((l) => l.length > 1)) return { count: 0, seen: "" };
+  await new Promise((r) => setTimeout(r, delayMs));
+  const again = instances(markedProcesses(token));
+  const key = (p: MarkedProcess) => `${p.pid}@${p.startTime}`;
+  let count = 0;
+  const seen: string[] = [];
+  for (const [name, list] of first) {
+    const still = new Set((again.get(name) ?? []).map(key));
+    const held = list.filter((p) => still.has(key(p)));
+    if (held.length < 2) continue;
+    count += held.length - 1;
+    seen.push(`${name}: ${held.map((p) => `${p.pid} (parent ${p.ppid})`).join(", ")}`);
+  }
+  return { count, seen: seen.join("; ") };
 }
 
 /** SIGKILLs every live process marked with `token`, by pid; answers how many there were. */
