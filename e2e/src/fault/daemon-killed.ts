@@ -132,6 +132,12 @@ async function checkGeneration(
   }
 }
 
+/** What this scenario found, and the fix (shown with its figures). */
+const findings = [
+  "found: processes created through the API, answered, then lost by a SIGKILL right after the answer (saved after answering); fixed: a change is answered once processes.json holds it (service.ts `change`, Daemon.persisted)",
+  "found: a process in a restart's stop (restart, update with restart) or an auto_start create before its start was saved as stopped, and stayed down after the kill; fixed: ProcessInfo.startPending, saved as meant to run",
+];
+
 export const daemonKilled: Scenario = {
   name: "daemon-killed",
   async run(ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -173,7 +179,10 @@ export const daemonKilled: Scenario = {
       faults: done,
       duplicates: tally.duplicates,
       orphans: tally.orphans,
-      notes: [`${model.changes()} API changes acknowledged, ${model.cutOff()} cut off by a kill`],
+      notes: [
+        `${model.changes()} API changes acknowledged, ${model.cutOff()} cut off by a kill`,
+        ...findings,
+      ],
       failures: tally.failures,
     };
   },

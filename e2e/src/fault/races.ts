@@ -159,6 +159,13 @@ async function apiState(client: ProcessManagerClient): Promise<string[]> {
   return out.sort();
 }
 
+/** What this scenario found, and the fix (shown with its figures). */
+const findings = [
+  "found: two calls that waited out one stop (restart and start) each launched a run; the second's spawn event threw invalid-state and killed the daemon; fixed: Lifecycle.launch starts one run at a time",
+  "found: a start that waited out a delete's stop ran the deleted process, listed nowhere; two deletes removed it twice; fixed: marked deleted before its stop, removed once",
+  "found (the suite): one /proc scan can take a child reparented between two reads for an instance; fixed: duplicates count when they hold (confirmedDuplicates)",
+];
+
 export const races: Scenario = {
   name: "races",
   async run(ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -198,7 +205,7 @@ export const races: Scenario = {
       inputs: s.requests,
       duplicates: s.duplicates,
       orphans,
-      ...(s.seen === undefined ? {} : { notes: [`duplicates seen: ${s.seen}`] }),
+      notes: [...(s.seen === undefined ? [] : [`duplicates seen: ${s.seen}`]), ...findings],
       failures: s.failures,
     };
   },
