@@ -44,6 +44,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Storm {
   requests: number;
+  /** Requests that did what they asked (the rest were refused: not found, already exists...). */
+  answered: number;
   duplicates: number;
   /** The worst duplicates seen, described. */
   seen?: string;
@@ -101,10 +103,13 @@ async function storm(d: DaemonInstance, token: string, ctx: ScenarioContext, s: 
         });
         continue;
       }
-      await request(c.client, token, rand, s.requests).catch((e: unknown) => {
-        const code = ConnectError.from(e).code;
-        if (!expected.has(code)) s.failures.push(`request: ${(e as Error).message}`);
-      });
+      await request(c.client, token, rand, s.requests).then(
+        () => s.answered++,
+        (e: unknown) => {
+          const code = ConnectError.from(e).code;
+          if (!expected.has(code)) s.failures.push(`request: ${(e as Error).message}`);
+        },
+      );
     }
     c.close();
   });
@@ -170,7 +175,7 @@ export const races: Scenario = {
   name: "races",
   async run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const token = markerToken();
-    const s: Storm = { requests: 0, duplicates: 0, failures: [] };
+    const s: Storm = { requests: 0, answered: 0, duplicates: 0, failures: [] };
     let orphans = 0;
     let d = await startDaemon({ config: configText(token, before) });
     const dirs = d;
@@ -205,7 +210,11 @@ export const races: Scenario = {
       inputs: s.requests,
       duplicates: s.duplicates,
       orphans,
-      notes: [...(s.seen === undefined ? [] : [`duplicates seen: ${s.seen}`]), ...findings],
+      notes: [
+        `${s.answered} requests done, ${s.requests - s.answered} refused`,
+        ...(s.seen === undefined ? [] : [`duplicates seen: ${s.seen}`]),
+        ...findings,
+      ],
       failures: s.failures,
     };
   },
