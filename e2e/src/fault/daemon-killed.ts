@@ -9,10 +9,12 @@
  * - the API processes are all there with their specs and whether they should run, as the last
  *   acknowledged change left them (a change cut off by the kill may or may not have happened).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ProcessSpec, ProcessStatus } from "@procmgr/rpc";
 import { ProcessState } from "@procmgr/rpc";
 import type { DaemonInstance } from "../harness/daemon.js";
-import { startDaemon } from "../harness/daemon.js";
+import { pidAlive, startDaemon } from "../harness/daemon.js";
 import {
   cgroupBase,
   confirmedDuplicates,
@@ -42,6 +44,18 @@ const apiDefs: readonly Def[] = [
 
 /** The kinds whose one instance must be there whenever they should run. */
 const stable = new Set(["steady", "forker"]);
+
+/** The pids in a cgroup (none when it is gone: the process is between two runs). */
+function cgroupMembers(cgroup: string): number[] {
+  try {
+    return readFileSync(join(cgroup, "cgroup.procs"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
 
 /** What one generation's checks counted. */
 interface Tally {
@@ -81,6 +95,11 @@ function inspect(
     if (cgroup === "") continue;
     for (const m of marked.filter((x) => x.name === p.name)) {
       if (!cgroup.endsWith(m.cgroup)) problems.push(`${p.name}: pid ${m.pid} is in ${m.cgroup}`);
+    }
+    // And the other way: its cgroup holds nothing but its own processes.
+    for (const pid of cgroupMembers(cgroup)) {
+      const m = marked.find((x) => x.pid === pid);
+      if (m?.name !== p.name && pidAlive(pid)) problems.push(`${p.name}'s cgroup holds ${pid}`);
     }
   }
   for (const name of byName.keys()) {

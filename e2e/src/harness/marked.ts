@@ -11,9 +11,25 @@ import { basename, join } from "node:path";
 
 export const markerKey = "PMFAULT";
 
+const tokens = new Set<string>();
+const bases = new Set<string>();
+
+// Last resort, as daemon.ts SIGKILLs its daemons when the test process exits (a run cut short):
+// whatever carries a marker of ours goes too (a daemon's SIGKILL leaves its processes running),
+// then the cgroups of the daemons seen, once the kernel has reaped what was in them (and the
+// daemons are gone: one in its start-up could make its base again).
+process.once("exit", () => {
+  if (tokens.size === 0 && bases.size === 0) return;
+  for (const token of tokens) killMarked(token);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+  for (const base of bases) removeCgroupBase(base);
+});
+
 /** A token that tells this run's processes from every other run's. */
 export function markerToken(): string {
-  return randomBytes(6).toString("hex");
+  const token = randomBytes(6).toString("hex");
+  tokens.add(token);
+  return token;
 }
 
 /** The environment entry that marks the processes of `name`. */
@@ -150,7 +166,9 @@ export function cgroupDirsNamed(name: string): string[] {
 
 /** The base of a daemon's process cgroups, from its startup line ("" without cgroups). */
 export function cgroupBase(daemonOutput: string): string {
-  return /cgroups active cgroups="?cgroup v\d at (\S+?);/.exec(daemonOutput)?.[1] ?? "";
+  const base = /cgroups active cgroups="?cgroup v\d at (\S+?);/.exec(daemonOutput)?.[1] ?? "";
+  if (base !== "") bases.add(base);
+  return base;
 }
 
 /**
