@@ -12,7 +12,11 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { DaemonSettings } from "@procmgr/config";
 import { Supervisor } from "@procmgr/core";
-import { createProcessManagerConnection, type ProcessManagerConnection } from "@procmgr/rpc";
+import {
+  createProcessManagerConnection,
+  type ProcessManagerConnection,
+  ProcessState,
+} from "@procmgr/rpc";
 import {
   Health,
   ServerReflection,
@@ -129,6 +133,53 @@ describe("Daemon on a real unix socket and TCP port 0", () => {
     assert.equal(st.configPath, s.configPath);
     assert.equal(st.pid, process.pid);
     assert.equal(st.bindAddresses.length, 2);
+  });
+
+  test("a change is on disk when it is answered (a crash right after cannot lose it)", async () => {
+    const saved = async () => {
+      const file = join(daemon.settings.stateDir, "processes.json");
+      const list = JSON.parse(await readFile(file, "utf8")).processes as {
+        name: string;
+        running: boolean;
+        config: Record<string, unknown>;
+      }[];
+      return list.find((p) => p.name === "durable");
+    };
+    const c = unix.client;
+    await c.create({ spec: { name: "durable", command: "sleep 30", autoStart: true } });
+    assert.equal((await saved())?.running, true);
+    await c.stop({ id: "durable" });
+    assert.equal((await saved())?.running, false);
+    await c.start({ id: "durable" });
+    assert.equal((await saved())?.running, true);
+    await c.update({ id: "durable", spec: { restartSec: 7 }, fields: ["restart_sec"] });
+    assert.equal((await saved())?.config.restart_sec, 7);
+    await c.delete({ id: "durable", force: true });
+    assert.equal(await saved(), undefined);
+  });
+
+  test("a restart is saved as meant to run while it stops (a crash then restarts it)", async () => {
+    const file = join(daemon.settings.stateDir, "processes.json");
+    const running = async () =>
+      (JSON.parse(await readFile(file, "utf8")).processes as Record<string, unknown>[]).find(
+        (p) => p.name === "slowstop",
+      )?.running;
+    const c = unix.client;
+    // Ignores SIGTERM: its stop takes timeout_stop_sec (2 s), then SIGKILL.
+    const command = "/bin/sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'";
+    await c.create({ spec: { name: "slowstop", command, autoStart: true, timeoutStopSec: 2 } });
+    const restarted = c.restart({ id: "slowstop" });
+    for (let i = 0; i < 100; i++) {
+      const p = (await c.describe({ id: "slowstop" })).process;
+      if (p?.state === ProcessState.STOPPING) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await c.describe({ id: "slowstop" })).process?.state, ProcessState.STOPPING);
+    await new Promise((r) => setTimeout(r, 300)); // a save of the stop would be done by now
+    assert.equal(await running(), true);
+    await restarted;
+    assert.equal(await running(), true);
+    await c.delete({ id: "slowstop", force: true });
   });
 
   test("gRPC: unix trusted, TCP needs the token", async () => {

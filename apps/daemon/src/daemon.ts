@@ -29,8 +29,11 @@ export interface DaemonOptions {
   readonly supervisor: SupervisorApi;
 }
 
+const runningStates = new Set<ProcessInfo["state"]>(["running", "starting", "backoff"]);
+
+/** Whether `p` should run: it runs, starts, waits to restart, or is in a restart's stop. */
 function isDesiredRunning(p: ProcessInfo): boolean {
-  return p.state === "running" || p.state === "starting" || p.state === "backoff";
+  return p.startPending === true || runningStates.has(p.state);
 }
 
 /** How soon a failed save of the API processes is tried again. */
@@ -88,6 +91,7 @@ export class Daemon {
           this.events.on("reloaded", l);
           return () => this.events.off("reloaded", l);
         },
+        persisted: () => this.persisted(),
       },
       health: this.health,
       shutdownSignal: this.shutdownController.signal,
@@ -381,16 +385,22 @@ export class Daemon {
     return [...live, ...this.unrestorable.filter((p) => !names.has(p.name))];
   }
 
+  /** Resolves once the API processes as they are now are saved (or saving them failed). */
+  private persisted(): Promise<void> {
+    this.schedulePersist();
+    return this.persistChain;
+  }
+
   private schedulePersist(): void {
     if (!this.persistEnabled || this.persistBroken || this.persistScheduled) return;
     this.persistScheduled = true;
     this.persistChain = this.persistChain.then(async () => {
       this.persistScheduled = false;
       if (!this.persistEnabled) return;
-      const list = this.snapshot();
-      const text = JSON.stringify(list);
-      if (text === this.lastPersisted) return;
       try {
+        const list = this.snapshot();
+        const text = JSON.stringify(list);
+        if (text === this.lastPersisted) return;
         await this.store.save(list);
         if (this.persistFailing) this.log.info("saving API processes works again");
         this.persistFailing = false;

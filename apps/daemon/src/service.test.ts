@@ -71,6 +71,7 @@ function clientFor(sup: SupervisorApi, withToken: boolean): Client<typeof Proces
       }),
       ready: Promise.resolve(),
       onReloaded: () => () => {},
+      persisted: async () => {},
     }),
     {
       router: { interceptors: [authInterceptor(() => token, "root")] },

@@ -41,6 +41,11 @@ export interface ServiceDeps {
   readonly ready: Promise<void>;
   /** Notified after each successful (non dry-run) reload. */
   onReloaded(listener: (diff: ConfigDiff) => void): () => void;
+  /**
+   * Resolves once the API processes as they are now are saved: a change is answered after it,
+   * so a crash right after the answer cannot lose it.
+   */
+  persisted(): Promise<void>;
 }
 
 export interface DaemonStatus {
@@ -79,6 +84,13 @@ async function guard<T>(deps: ServiceDeps, fn: () => Promise<T> | T): Promise<T>
   }
 }
 
+/** `guard` for a handler that changes processes: answers once the change is saved. */
+async function change<T>(deps: ServiceDeps, fn: () => Promise<T> | T): Promise<T> {
+  const result = await guard(deps, fn);
+  await deps.persisted();
+  return result;
+}
+
 /**
  * Start, Stop and Restart: one process (`id`) or several (`ids`), the latter checked first (an
  * unknown one fails the call before anything is done), then handled concurrently.
@@ -88,7 +100,7 @@ async function lifecycle(
   verb: "start" | "stop" | "restart",
   req: { id: string; ids: readonly string[] },
 ): Promise<{ process?: ProcessStatus; processes: ProcessStatus[] }> {
-  return guard(deps, async () => {
+  return change(deps, async () => {
     const sup = deps.supervisor;
     if (req.ids.length === 0) {
       return { process: toProcessStatus(await sup[verb](requireId(req.id))), processes: [] };
@@ -106,7 +118,7 @@ async function lifecycle(
 type CpuReadings = Map<string, { cpu: number; at: number }>;
 
 async function createProcess(deps: ServiceDeps, req: CreateRequest) {
-  return guard(deps, async () => {
+  return change(deps, async () => {
     const spec = req.spec;
     if (spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);
     const name = spec.name.trim();
@@ -119,7 +131,7 @@ async function createProcess(deps: ServiceDeps, req: CreateRequest) {
 }
 
 async function deleteProcess(deps: ServiceDeps, req: DeleteRequest) {
-  return guard(deps, async () => {
+  return change(deps, async () => {
     const info = deps.supervisor.get(requireId(req.id));
     await deps.supervisor.delete(info.id, { force: req.force });
     return { id: info.id, name: info.name };
@@ -201,7 +213,7 @@ function updateFields(given: readonly string[]): string[] {
 }
 
 async function updateProcess(deps: ServiceDeps, req: UpdateRequest) {
-  return guard(deps, async () => {
+  return change(deps, async () => {
     const sup = deps.supervisor;
     const info = sup.get(requireId(req.id));
     if (req.spec === undefined) throw new ConnectError("spec: required", Code.InvalidArgument);

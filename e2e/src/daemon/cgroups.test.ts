@@ -6,7 +6,7 @@
  * the daemon's cgroups.
  */
 import * as assert from "node:assert/strict";
-import { type Dirent, existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { cliE2eSkipReason, runCli, waitFor } from "../cli/cli-support.js";
@@ -19,6 +19,7 @@ import {
   startDaemon,
   stopAllDaemons,
 } from "../harness/daemon.js";
+import { cgroupDirsNamed, statField } from "../harness/marked.js";
 import { processTree, sortedPids, type TreeRun, treeRuns } from "../harness/process-tree.js";
 
 const tree = processTree();
@@ -35,16 +36,6 @@ const config = [
   "    restart: never",
   "",
 ].join("\n");
-
-/** Field `n` (1-based, as in proc(5)) of /proc/PID/stat. */
-function statField(pid: number, n: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n - 3];
-  } catch {
-    return undefined;
-  }
-}
 
 /** The pids listed in a cgroup's cgroup.procs, sorted. */
 function cgroupProcs(cgroup: string): number[] {
@@ -70,27 +61,6 @@ function treeSleeps(): number[] {
     }
   }
   return out.sort((a, b) => a - b);
-}
-
-/** Cgroup directories named `name` anywhere in the mounted hierarchies (3 levels deep). */
-function cgroupDirsNamed(name: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number): void => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const path = join(dir, e.name);
-      if (e.name === name) found.push(path);
-      else if (depth > 0) walk(path, depth - 1);
-    }
-  };
-  walk("/sys/fs/cgroup", 3);
-  return found;
 }
 
 describe("dd-procmgrd on the host: a cgroup per process (tree, OOM, crash recovery, stop)", {

@@ -1,8 +1,19 @@
 /** Every scenario of the fault suite, in the order they run. */
 import { crashLoop } from "./crash-loop.js";
+import { daemonKilled } from "./daemon-killed.js";
 import { diskFull } from "./disk-full.js";
 import { manyClients } from "./many-clients.js";
 import { privilege } from "./privilege.js";
+import { races } from "./races.js";
+import { signals } from "./signals.js";
 import type { Scenario } from "./suite.js";
 
-export const scenarios: readonly Scenario[] = [crashLoop, diskFull, manyClients, privilege];
+export const scenarios: readonly Scenario[] = [
+  crashLoop,
+  daemonKilled,
+  races,
+  signals,
+  diskFull,
+  manyClients,
+  privilege,
+];

@@ -128,3 +128,34 @@ export class StartOrder {
     return this.unfinished <= 0;
   }
 }
+
+/**
+ * `action` on each of `list`, each once those that `precedes` it are done, the rest at once;
+ * resolves when every action has settled. `action` must not reject (its caller reports).
+ */
+export function inOrder<T extends { readonly config: DependencyFields }>(
+  list: readonly T[],
+  precedes: (first: DependencyFields, then: DependencyFields) => boolean,
+  action: (item: T) => Promise<void>,
+): Promise<void> {
+  const byName = new Map(list.map((item) => [item.config.name, item]));
+  const order = new StartOrder(
+    list.map((item) => item.config),
+    precedes,
+  );
+  return new Promise((done) => {
+    const startReady = (): void => {
+      if (order.done) {
+        done();
+        return;
+      }
+      for (const name of order.ready()) {
+        void action(byName.get(name) as T).then(() => {
+          order.finish(name);
+          startReady();
+        });
+      }
+    };
+    startReady();
+  });
+}

@@ -5,7 +5,7 @@
  * against the state machine's table; the other parts do the work. Event-driven throughout:
  * the child's `spawn`/`exit`/`close` events and the backoff timer, no polling.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { drainReceiversNow } from "@procmgr/platform";
 import { type Identity, IdentityLookupError } from "./identity.js";
@@ -20,7 +20,7 @@ import {
   startsInWindow,
 } from "./policy.js";
 import { Readiness } from "./readiness.js";
-import { recordRun } from "./recovery.js";
+import { recordRun, removePidfile } from "./recovery.js";
 import type { RunRecords } from "./run-records.js";
 import type { PassedSockets } from "./sockets.js";
 import { killRemnants, stopRun } from "./stopper.js";
@@ -45,7 +45,7 @@ export function describeExit(exit: ExitResult): string {
 }
 
 export class Lifecycle {
-  /** Set while the supervisor shuts down: every run then ends in `stopped`, never restarts. */
+  /** Set once the supervisor shuts down: every run then ends in `stopped`; nothing starts. */
   shuttingDown = false;
   private readonly host: Host;
   private readonly launcher: Launcher;
@@ -110,9 +110,14 @@ export class Lifecycle {
   /**
    * Starts `m` (in `m.launching`, aborted by `stop`). Resolves once it is ready (as its type
    * says: spawned, READY=1, a oneshot's success), or when the start came to nothing (skipped,
-   * refused, cancelled, failed).
+   * refused, cancelled, failed). One start at a time: while one is in progress it is the start;
+   * none beside a run (even a stopping one), for a deleted process, or during a shutdown. Two
+   * callers that waited out the same stop (a restart and a start) would otherwise each launch
+   * one: two instances of one process.
    */
   launch(m: Managed, options: LaunchOptions): Promise<void> {
+    if (m.launching) return m.launching;
+    if (m.run !== undefined || m.deleted || this.shuttingDown) return Promise.resolve();
     const abort = new AbortController();
     m.launchAbort = abort;
     const p = this.doLaunch(m, options, abort.signal).finally(() => {
@@ -254,16 +259,6 @@ export class Lifecycle {
     });
   }
 
-  /** The pidfile of a run that ended; a disk that refuses is said, the exit goes on. */
-  private removePidfile(m: Managed): void {
-    if (m.config.pidfile === undefined) return;
-    try {
-      rmSync(m.config.pidfile, { force: true });
-    } catch (e) {
-      this.host.warn(m, `"${m.name}": cannot remove its pidfile: ${(e as Error).message}`, e);
-    }
-  }
-
   /** The child runs its program: run record, pidfile, then ready at once or awaited. */
   private onSpawned(m: Managed, run: Run, context: LaunchContext): void {
     const config = m.config;
@@ -359,7 +354,7 @@ export class Lifecycle {
     run.over.abort("exited");
     run.resolveDone(exit);
     this.records.remove(m.id);
-    this.removePidfile(m);
+    removePidfile(this.host, m);
     if (m.run === run) m.run = undefined;
     m.lastExit = exit;
     m.endedAt = endedAt;

@@ -174,6 +174,8 @@ export interface Managed {
   /** Why its last start could not use a cgroup, though the host has them. */
   cgroupProblem?: string | undefined;
   deleted: boolean;
+  /** Restarts (and auto_start creates) under way: ProcessInfo's `startPending` while above 0. */
+  pendingStarts: number;
   /** `subscribeOutput`'s listeners of this process. */
   readonly outputListeners: Set<OutputListener>;
 }
@@ -195,8 +197,19 @@ export function newManaged(config: ProcessConfig, source: ProcessSource, id: str
     runtimeDirs: [],
     oomKills: 0,
     deleted: false,
+    pendingStarts: 0,
     outputListeners: new Set(),
   };
+}
+
+/** `work` (a stop and a start, a create and its start) with `m` shown as meant to run throughout. */
+export async function whileStartPending<T>(m: Managed, work: () => Promise<T>): Promise<T> {
+  m.pendingStarts++;
+  try {
+    return await work();
+  } finally {
+    m.pendingStarts--;
+  }
 }
 
 /** Whether a process has a run, a start in progress or a pending restart. */
@@ -253,6 +266,7 @@ export function snapshotOf(
   if (m.state === "failed" && m.failureReason !== undefined) info.failureReason = m.failureReason;
   if (m.stateReason !== undefined) info.stateReason = m.stateReason;
   if (m.state === "backoff" && m.nextRestartAt) info.nextRestartAt = m.nextRestartAt;
+  if (m.pendingStarts > 0) info.startPending = true;
   const run = m.run;
   if (run && !run.exit) {
     info.pid = run.pid;

@@ -7,11 +7,22 @@
  * crashed supervisor left whose pid, start time and boot id still match (a reused pid is never
  * touched), escalating to SIGKILL, and forgets every record.
  */
+import { rmSync } from "node:fs";
 import type { Cgroups } from "./cgroups.js";
-import type { Managed, Run } from "./managed.js";
+import type { Host, Managed, Run } from "./managed.js";
 import { bootId, groupMembers, isGone, readProcStat, signalSafe } from "./proc-fs.js";
 import type { RunRecord, RunRecords } from "./run-records.js";
 import { sleep } from "./stopper.js";
+
+/** The pidfile of a run that ended; a disk that refuses is said, the exit goes on. */
+export function removePidfile(host: Host, m: Managed): void {
+  if (m.config.pidfile === undefined) return;
+  try {
+    rmSync(m.config.pidfile, { force: true });
+  } catch (e) {
+    host.warn(m, `"${m.name}": cannot remove its pidfile: ${(e as Error).message}`, e);
+  }
+}
 
 /** Records a run that has just spawned (nothing when it is already gone). */
 export function recordRun(records: RunRecords, m: Managed, run: Run): void {

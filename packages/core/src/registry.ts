@@ -76,8 +76,9 @@ export class Registry {
   /** Forgets `m` (marked deleted: an exit after this ends in `stopped`). */
   remove(m: Managed): void {
     m.deleted = true;
-    this.byId.delete(m.id);
-    this.byName.delete(m.name);
+    // Only its own entries: a process defined since under the same name or id stays.
+    if (this.byId.get(m.id) === m) this.byId.delete(m.id);
+    if (this.byName.get(m.name) === m) this.byName.delete(m.name);
   }
 
   /**

@@ -173,6 +173,24 @@ export class RunWatch {
   }
 
   /**
+   * Why the started dependency `d` does not let its dependents start, or undefined when it
+   * does: it is running (and healthy, with a health check: waited for), or a oneshot that is
+   * done (exited with success).
+   */
+  async unmetDependency(d: Managed): Promise<string | undefined> {
+    if (d.state === "running") {
+      const health = await this.settledHealth(d);
+      if (health === "unhealthy")
+        return `is unhealthy: ${d.run?.health?.snapshot().lastResult?.detail ?? ""}`;
+      if (health === "healthy" || d.state === "running") return undefined;
+    }
+    if (d.state === "exited" && d.config.processType === "oneshot" && d.lastExit?.success)
+      return undefined;
+    if (d.state === "failed") return `failed: ${d.failureReason ?? "unknown reason"}`;
+    return `is ${d.state}`;
+  }
+
+  /**
    * Resolves with the health of `m`'s run once it is known (healthy or unhealthy), or
    * undefined when the run ends first (or has no health check).
    */

@@ -17,14 +17,21 @@ import {
   conflict,
   type DependencyFields,
   dependencies,
-  StartOrder,
+  inOrder,
   startsBefore,
   stopsBefore,
 } from "./dependency-graph.js";
 import { SupervisorError } from "./errors.js";
 import { Launcher } from "./launcher.js";
 import { Lifecycle } from "./lifecycle.js";
-import { type Host, instanceKey, isActive, type Managed, snapshotOf } from "./managed.js";
+import {
+  type Host,
+  instanceKey,
+  isActive,
+  type Managed,
+  snapshotOf,
+  whileStartPending,
+} from "./managed.js";
 import { OutputRelay } from "./output-relay.js";
 import { failureResetMinMs } from "./policy.js";
 import { groupUsage } from "./proc-fs.js";
@@ -111,11 +118,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   ): Promise<ProcessInfo> {
     await this.cgroups.open();
     const m = this.define(config, options?.source ?? "api", options?.id);
-    this.emit("created", { process: this.snapshot(m) });
-    this.warnUnenforced(m);
-    if (!config.autoStart) this.armOnConnect(m);
-    if (config.autoStart) return this.start(m.id);
-    return this.snapshot(m);
+    if (!config.autoStart) {
+      this.emit("created", { process: this.snapshot(m) });
+      this.warnUnenforced(m);
+      this.armOnConnect(m);
+      return this.snapshot(m);
+    }
+    return whileStartPending(m, () => {
+      this.emit("created", { process: this.snapshot(m) });
+      this.warnUnenforced(m);
+      return this.start(m.id);
+    });
   }
 
   async start(idOrName: string): Promise<ProcessInfo> {
@@ -132,8 +145,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
   async restart(idOrName: string): Promise<ProcessInfo> {
     const m = this.registry.find(idOrName);
-    await this.lifecycle.stop(m);
-    await this.startManual(m, new Set());
+    await whileStartPending(m, async () => {
+      await this.lifecycle.stop(m);
+      await this.startManual(m, new Set());
+    });
     return this.snapshot(m);
   }
 
@@ -145,8 +160,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         `process "${m.name}" is ${m.state}; stop it first or delete with force`,
       );
     }
-    await this.lifecycle.stop(m);
-    this.remove(m);
+    await this.removeStopped(m);
   }
 
   async update(
@@ -180,8 +194,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.emit("updated", { process: this.snapshot(m) });
     let restarted = false;
     if (options?.restart && restartRequiredFields.length > 0 && isActive(m)) {
-      await this.lifecycle.stop(m);
-      await this.startManual(m, new Set());
+      await whileStartPending(m, async () => {
+        await this.lifecycle.stop(m);
+        await this.startManual(m, new Set());
+      });
       restarted = true;
     }
     return { updatedFields, restartRequiredFields, restarted, process: this.snapshot(m) };
@@ -213,10 +229,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
     // Removed processes stop dependents first, as at shutdown.
     const removed = diff.removed.flatMap((name) => this.registry.getByName(name) ?? []);
-    await this.inOrder(removed, stopsBefore, "stop", async (m) => {
-      await this.lifecycle.stop(m);
-      this.remove(m);
-    });
+    await this.inOrder(removed, stopsBefore, "stop", (m) => this.removeStopped(m));
     const toStart: Managed[] = [];
     await Promise.all(
       diff.changed.map(async (name) => {
@@ -288,7 +301,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     return this.relay.reopen();
   }
 
-  /** Stops every process, dependents before what they depend on (the start order reversed). */
+  /**
+   * Stops every process, dependents before what they depend on (the start order reversed). For
+   * good: no process starts afterwards (a reload or a start still in progress would leave it
+   * running past the daemon's exit).
+   */
   async shutdown(): Promise<void> {
     this.lifecycle.shuttingDown = true;
     try {
@@ -296,7 +313,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         this.lifecycle.stop(m),
       );
     } finally {
-      this.lifecycle.shuttingDown = false;
       await this.watch.close();
       await this.relay.close();
       this.cgroups.close();
@@ -328,7 +344,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (problem !== undefined) this.warn(m, problem);
   }
 
+  /**
+   * Stops `m` and forgets it. It is marked deleted first, so no start (a client's, a restart's)
+   * slips in between its stop and its removal: that run would go on, listed nowhere.
+   */
+  private async removeStopped(m: Managed): Promise<void> {
+    m.deleted = true;
+    await this.lifecycle.stop(m);
+    this.remove(m);
+  }
+
+  /** Forgets `m`, once (two deletes of one process may both get here). */
   private remove(m: Managed): void {
+    if (this.registry.getById(m.id) !== m) return;
     this.sockets.close(m.id);
     this.registry.remove(m);
     this.relay.forget(m);
@@ -418,7 +446,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         return this.lifecycle.fail(m, `required dependency "${dep.name}" does not exist`);
       }
       await this.startManual(d, visiting);
-      const unmet = await this.unmetDependency(d);
+      const unmet = await this.watch.unmetDependency(d);
       if (dep.required && unmet !== undefined) {
         return this.lifecycle.fail(m, `required dependency "${dep.name}" ${unmet}`);
       }
@@ -426,65 +454,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     await this.lifecycle.launch(m, { automatic: false, precedingDelayMs: 0 });
   }
 
-  /**
-   * Why the started dependency `d` does not let its dependents start, or undefined when it
-   * does: it is running (and healthy, with a health check: waited for), or a oneshot that is
-   * done (exited with success).
-   */
-  private async unmetDependency(d: Managed): Promise<string | undefined> {
-    if (d.state === "running") {
-      const health = await this.watch.settledHealth(d);
-      if (health === "unhealthy")
-        return `is unhealthy: ${d.run?.health?.snapshot().lastResult?.detail ?? ""}`;
-      if (health === "healthy" || d.state === "running") return undefined;
-    }
-    if (d.state === "exited" && d.config.processType === "oneshot" && d.lastExit?.success)
-      return undefined;
-    if (d.state === "failed") return `failed: ${d.failureReason ?? "unknown reason"}`;
-    return `is ${d.state}`;
-  }
-
   /** Starts a set in after/before order: each once its predecessors are done, the rest at once. */
   private startOrdered(list: readonly Managed[]): Promise<void> {
     return this.inOrder(list, startsBefore, "start", (m) => this.startManual(m, new Set()));
   }
 
-  /** `action` on each of a set, each once those that `precedes` it are done, the rest at once. */
+  /** `action` on each of a set in `precedes` order (dependency-graph.ts); failures are warnings. */
   private inOrder(
     list: readonly Managed[],
     precedes: (first: DependencyFields, then: DependencyFields) => boolean,
     what: string,
     action: (m: Managed) => Promise<void>,
   ): Promise<void> {
-    const byName = new Map(list.map((m) => [m.name, m]));
-    const order = new StartOrder(
-      list.map((m) => m.config),
-      precedes,
+    return inOrder(list, precedes, (m) =>
+      action(m).catch((e: unknown) => {
+        this.emit("warning", {
+          process: this.snapshot(m),
+          message: `${what} of "${m.name}" failed: ${(e as Error).message}`,
+          cause: e,
+        });
+      }),
     );
-    return new Promise((done) => {
-      const startReady = (): void => {
-        if (order.done) {
-          done();
-          return;
-        }
-        for (const name of order.ready()) {
-          const m = byName.get(name) as Managed;
-          void action(m)
-            .catch((e: unknown) => {
-              this.emit("warning", {
-                process: this.snapshot(m),
-                message: `${what} of "${m.name}" failed: ${(e as Error).message}`,
-                cause: e,
-              });
-            })
-            .then(() => {
-              order.finish(name);
-              startReady();
-            });
-        }
-      };
-      startReady();
-    });
   }
 
   /** `m` is down: the processes bound to it stop. */

@@ -72,6 +72,12 @@ export interface ProcessInfo {
   readonly stateReason?: string;
   /** In `backoff`: when the next start is due. */
   readonly nextRestartAt?: Date;
+  /**
+   * A start is decided that its state does not show yet: a restart between its stop and its
+   * start, a create with auto_start before its start. It is meant to run (what persistence
+   * saves), though it is `stopping`, `stopped` or `created` for now.
+   */
+  readonly startPending?: true;
   readonly pid?: number;
   /** How many times it has been started (manual or automatic). */
   readonly runCount: number;
