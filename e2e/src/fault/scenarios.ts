@@ -1,5 +1,6 @@
 /** Every scenario of the fault suite, in the order they run. */
 import { crashLoop } from "./crash-loop.js";
+import { fuzzConfig } from "./fuzz-config.js";
 import type { Scenario } from "./suite.js";
 
-export const scenarios: readonly Scenario[] = [crashLoop];
+export const scenarios: readonly Scenario[] = [crashLoop, fuzzConfig];
