@@ -29,6 +29,7 @@ import { logLifecycle, processFields } from "./lifecycle-log.js";
 import { type Listener, listenTcp, listenUnix, type RequestHandler } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { type PersistedProcess, ProcessStore } from "./persistence.js";
+import { requestLimits } from "./request-limits.js";
 import { notifySystemd } from "./sd-notify.js";
 import { type DaemonStatus, processManagerRoutes } from "./service.js";
 import { VERSION } from "./version.js";
@@ -168,6 +169,7 @@ export class Daemon {
           },
         }),
         interceptors: [authInterceptor(() => this.token, daemonUser)],
+        ...requestLimits,
         contextValues: () => contextValuesFor(transport),
         shutdownSignal: this.shutdownController.signal,
       }) as RequestHandler;

@@ -40,13 +40,23 @@ function crash(e: unknown): Outcome {
   };
 }
 
+/** Whether a string (or a key) of `value` holds a NUL byte. */
+function hasNul(value: unknown): boolean {
+  let found = false;
+  JSON.stringify(value, (key: string, v: unknown) => {
+    if (key.includes("\0") || (typeof v === "string" && v.includes("\0"))) found = true;
+    return v;
+  });
+  return found;
+}
+
 /** processes.yaml through loadConfig (written to `path`, read back as the daemon reads it). */
 export async function checkConfigFile(path: string, bytes: Buffer): Promise<Outcome> {
   await writeFile(path, bytes);
   try {
     const { processes } = await loadConfig(path);
     // What the launcher gives spawn: a NUL anywhere makes every start fail.
-    const nul = processes.find((p) => JSON.stringify(p).includes("\\u0000"));
+    const nul = processes.find((p) => hasNul(p));
     if (nul !== undefined) {
       return { verdict: "unusable", reason: "NUL byte accepted", detail: `process ${nul.name}` };
     }
