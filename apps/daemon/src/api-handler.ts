@@ -7,6 +7,7 @@ import { authInterceptor, type CallerTransport, contextValuesFor } from "./auth.
 import { type DaemonHealth, healthRoutes } from "./grpc-health.js";
 import { reflectionRoutes } from "./grpc-reflection.js";
 import type { RequestHandler } from "./listener.js";
+import { requestLimits } from "./request-limits.js";
 import { processManagerRoutes, type ServiceDeps } from "./service.js";
 
 /** What every listener serves (and reflection lists). */
@@ -44,6 +45,7 @@ export function createApiHandlers(o: ApiOptions): (transport: CallerTransport) =
     connectNodeAdapter({
       routes,
       interceptors: [authInterceptor(o.token, o.daemonUser)],
+      ...requestLimits,
       contextValues: () => contextValuesFor(transport),
       shutdownSignal: o.shutdownSignal,
     }) as RequestHandler;

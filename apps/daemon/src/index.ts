@@ -21,6 +21,7 @@ export type { MainIo } from "./main.js";
 export { checkConfig, initConfig, main } from "./main.js";
 export type { PersistedProcess } from "./persistence.js";
 export { ProcessStore } from "./persistence.js";
+export { maxRequestBytes } from "./request-limits.js";
 export type { DaemonStatus, ServiceDeps } from "./service.js";
 export { createProcessManagerService, processManagerRoutes } from "./service.js";
 export { VERSION } from "./version.js";

@@ -2,6 +2,7 @@
 import { crashLoop } from "./crash-loop.js";
 import { daemonKilled } from "./daemon-killed.js";
 import { diskFull } from "./disk-full.js";
+import { fuzzConfig } from "./fuzz-config.js";
 import { manyClients } from "./many-clients.js";
 import { privilege } from "./privilege.js";
 import { races } from "./races.js";
@@ -16,4 +17,5 @@ export const scenarios: readonly Scenario[] = [
   diskFull,
   manyClients,
   privilege,
+  fuzzConfig,
 ];

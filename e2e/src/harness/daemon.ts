@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +42,11 @@ export interface StartDaemonOptions {
   readonly openDirs?: boolean;
   /** Run the single executable (apps/daemon/dist-bin/dd-procmgrd) instead of the bin script. */
   readonly executable?: boolean;
+  /**
+   * Run the daemon as this user (the test runs as root): its dirs are given to it. What a
+   * daemon may be made to do (fuzzing) then reaches no further than that user can.
+   */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 export interface ExitStatus {
@@ -115,6 +120,13 @@ export function daemonEnv(dirs: DaemonDirs, extra: Readonly<Record<string, strin
 export async function startDaemon(options: StartDaemonOptions = {}): Promise<DaemonInstance> {
   const dirs = options.dirs ?? (await makeDaemonDirs(options.openDirs));
   if (options.config !== undefined) await writeFile(dirs.configPath, options.config);
+  const user = options.user;
+  if (user !== undefined) {
+    for (const p of [dirs.dir, dirs.runtimeDir, dirname(dirs.configPath)]) {
+      await chown(p, user.uid, user.gid);
+    }
+    if (options.config !== undefined) await chown(dirs.configPath, user.uid, user.gid);
+  }
   const env = daemonEnv(dirs, {
     ...(options.metrics === true ? { METRICS_ENABLED: "true", METRICS_PORT: "0" } : {}),
     ...options.env,
@@ -124,6 +136,7 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
   const child = spawn(cmd, [...pre, ...(options.args ?? [])], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
+    ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
   });
   running.add(child);
   let text = "";

@@ -2,7 +2,7 @@ import type { ConfigIssue } from "./errors.js";
 import { processDefaults } from "./process-fields.js";
 import { splitCommand } from "./split-command.js";
 import type { ProcessConfig } from "./types.js";
-import { issueAt, type SourceContext } from "./yaml-source.js";
+import { issueAt, type SourceContext, type YamlPath } from "./yaml-source.js";
 
 /*
  * What is checked and derived once a process has all its fields, from a file, Create or Update:
@@ -11,6 +11,37 @@ import { issueAt, type SourceContext } from "./yaml-source.js";
  */
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export const nulByteMessage =
+  "contains a NUL byte, which no command, argument, environment or path can hold";
+
+/**
+ * The strings of a value that hold a NUL byte, with their paths below `at` (the first 10): no
+ * command, argument, environment or path can carry one (execve's strings end at it; spawn
+ * refuses them), so a process with one could never start. Iterative, and each shared node (a
+ * YAML alias) is walked once: a billion-laughs document costs its distinct nodes only.
+ */
+export function nulBytes(value: unknown, at: YamlPath): { path: YamlPath; text: string }[] {
+  const found: { path: YamlPath; text: string }[] = [];
+  const seen = new Set<object>();
+  const stack: [unknown, YamlPath][] = [[value, at]];
+  for (let top = stack.pop(); top !== undefined && found.length < 10; top = stack.pop()) {
+    const [v, path] = top;
+    if (typeof v === "string") {
+      if (v.includes("\0")) found.push({ path, text: v });
+    } else if (v !== null && typeof v === "object" && !seen.has(v)) {
+      seen.add(v);
+      const entries: [string | number, unknown][] = Array.isArray(v)
+        ? v.map((x, i) => [i, x])
+        : Object.entries(v);
+      for (const [k, x] of entries) {
+        if (typeof k === "string" && k.includes("\0")) found.push({ path: [...path, k], text: k });
+        stack.push([x, [...path, k]]);
+      }
+    }
+  }
+  return found;
+}
 
 /** The dependency fields: ProcessConfig key and YAML field. */
 export const dependencyFields = [

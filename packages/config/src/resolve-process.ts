@@ -8,7 +8,13 @@ import {
   healthCheckFieldTable,
   resourceLimitFieldTable,
 } from "./nested-fields.js";
-import { completeProcess, dependencyFields, derivedMaxDelay } from "./process-checks.js";
+import {
+  completeProcess,
+  dependencyFields,
+  derivedMaxDelay,
+  nulByteMessage,
+  nulBytes,
+} from "./process-checks.js";
 import {
   healthCheckFields,
   type ProcessFieldName,
@@ -95,12 +101,18 @@ function parseFields(
     const value = raw[key];
     if (value === undefined) continue;
     const result = v.safeParse(schema, value, { abortEarly: false });
-    if (result.success) {
+    const nul = result.success ? nulBytes(value, [...sub, key]) : [];
+    if (result.success && nul.length === 0) {
       if (result.output !== null && result.output !== undefined) out[key] = result.output;
       continue;
     }
     failed.add(key);
-    for (const issue of result.issues) {
+    for (const n of nul) {
+      issues.push(
+        issueAt(ctx, n.path, nulByteMessage, { received: JSON.stringify(n.text).slice(0, 60) }),
+      );
+    }
+    for (const issue of result.success ? [] : result.issues) {
       const extraPath = (issue.path ?? []).map((p) => p.key as string | number);
       const isType = issue.kind === "schema";
       issues.push(

@@ -79,3 +79,26 @@ test("syntax errors carry file, line and column", () => {
       typeof e.issues[0]?.column === "number",
   );
 });
+
+// Found by `pnpm fault fuzz-config`: js-yaml's "expected a single document in the stream" has no
+// position, so the issue named neither a line nor a path.
+test("a second document is a syntax error at the line where it begins", () => {
+  for (const [doc, line] of [
+    ["processes:\n  a: {command: x}\n---\nprocesses: {}\n", 3],
+    ["---\nprocesses: {}\n--- !!map\n", 3],
+    ["# c\n%YAML 1.2\n---\n---\n", 4],
+    ["processes: {}\n...\n\nmore: 1\n", 4],
+  ] as const) {
+    try {
+      parseYaml(doc, "two.yaml");
+      assert.fail("expected a parse error");
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.issues[0]?.line, line, doc);
+      assert.match(
+        e.message,
+        new RegExp(`^two\\.yaml:${line}:1: YAML syntax error: expected a single document`),
+      );
+    }
+  }
+});

@@ -1,3 +1,4 @@
+import { secondDocumentLine } from "@procmgr/platform";
 import * as jsYaml from "js-yaml";
 import { CORE_SCHEMA, load, type State, type Type, YAMLException } from "js-yaml";
 import { ConfigError, type ConfigErrorCode, type ConfigIssue } from "./errors.js";
@@ -147,12 +148,14 @@ export function parseYaml(text: string, file: string | undefined): YamlDocument 
   } catch (e) {
     if (e instanceof YAMLException) {
       const mark = (e as YAMLException & { mark?: { line: number; column: number } }).mark;
+      // js-yaml's "expected a single document" has no mark: the second document's line.
+      const line = mark === undefined ? secondDocumentLine(text) : mark.line + 1;
       const issue = {
         path: "",
         message: `YAML syntax error: ${e.reason}`,
         code: "parse" as const,
         ...(file === undefined ? {} : { file }),
-        ...(mark === undefined ? {} : { line: mark.line + 1, column: mark.column + 1 }),
+        ...(line === undefined ? {} : { line, column: (mark?.column ?? 0) + 1 }),
       };
       throw ConfigError.fromIssues([issue], e);
     }

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { basePath, buildEnvironment, parseEnvironmentFile } from "./environment.js";
+import { SupervisorError } from "./errors.js";
 import { tempDir } from "./harness.js";
 
 const who = {
@@ -37,6 +38,31 @@ describe("parseEnvironmentFile", () => {
       E: "spaced",
       F: "",
     });
+  });
+});
+
+describe("parseEnvironmentFile: what no environment can carry (found by pnpm fault fuzz-config)", () => {
+  it("names the line of a NUL byte in a value or a name", () => {
+    assert.throws(
+      () => parseEnvironmentFile("A=1\nB=x\u0000y\n"),
+      (e: unknown) =>
+        e instanceof SupervisorError &&
+        e.code === "invalid-argument" &&
+        /^line 2: a NUL byte in the value of B/.test(e.message),
+    );
+    assert.throws(
+      () => parseEnvironmentFile("# c\r\n\r\nA\u0000B=1"),
+      /: line 3: a NUL byte in a name/,
+    );
+  });
+
+  it("a start with such a file fails naming the file and the line", () => {
+    const file = join(tempDir("procmgr-env-"), "nul.env");
+    writeFileSync(file, "OK=1\nBAD='a\u0000b'\n");
+    assert.throws(
+      () => buildEnvironment(who, { path: file, optional: true }, {}, {}),
+      new RegExp(`: environment_file ${file}: line 2: a NUL byte in the value of BAD`),
+    );
   });
 });
 

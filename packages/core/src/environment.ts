@@ -1,13 +1,19 @@
 import { readFileSync } from "node:fs";
+import { SupervisorError } from "./errors.js";
 import type { Identity } from "./identity.js";
 
 export const basePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** Parse an environment file: KEY=VALUE lines, `#` comments, optional quotes, `export ` tolerated. */
+/**
+ * Parse an environment file: KEY=VALUE lines, `#` comments, optional quotes, `export ` tolerated.
+ * Throws SupervisorError("invalid-argument") naming the line of a NUL byte in a name or value:
+ * no process environment can carry one (execve's strings end at it; spawn refuses them).
+ */
 export function parseEnvironmentFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    let line = raw.trim();
+  const lines = text.split(/\r?\n/);
+  for (let n = 0; n < lines.length; n++) {
+    let line = (lines[n] as string).trim();
     if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
     if (line.startsWith("export ")) line = line.slice(7).trimStart();
     const eq = line.indexOf("=");
@@ -20,6 +26,12 @@ export function parseEnvironmentFile(text: string): Record<string, string> {
         .replace(/\\(["\\$`n])/g, (_m, c: string) => (c === "n" ? "\n" : c));
     } else if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) {
       value = value.slice(1, -1);
+    }
+    if (key.includes("\0") || value.includes("\0")) {
+      throw new SupervisorError(
+        "invalid-argument",
+        `line ${n + 1}: a NUL byte in ${key.includes("\0") ? "a name" : `the value of ${key}`} (an environment cannot carry one)`,
+      );
     }
     out[key] = value;
   }
@@ -52,7 +64,17 @@ export function buildEnvironment(
         throw new Error(`environment_file ${envFile.path}: ${(e as Error).message}`, { cause: e });
       }
     }
-    if (text !== undefined) Object.assign(out, parseEnvironmentFile(text));
+    if (text !== undefined) {
+      try {
+        Object.assign(out, parseEnvironmentFile(text));
+      } catch (e) {
+        throw new SupervisorError(
+          "invalid-argument",
+          `environment_file ${envFile.path}: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+    }
   }
   Object.assign(out, env);
   return out;

@@ -60,3 +60,4 @@ export {
   parsePasswdLine,
   supplementaryGroupIds,
 } from "./users.js";
+export { secondDocumentLine } from "./yaml-documents.js";

@@ -22,10 +22,12 @@
 import { readFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { basename, extname, join } from "node:path";
+import { secondDocumentLine } from "@procmgr/platform";
 import { load as loadYaml, YAMLException } from "js-yaml";
 import { parse as parseToml, TomlError } from "smol-toml";
 import * as v from "valibot";
 import { PshError, type PshIssue } from "./errors.js";
+import { jsonErrorOffset, lineColumn } from "./json-position.js";
 
 /** Extensions tried, in order, for `hosts/<hostname>.<ext>`. The first one found wins. */
 export const hostProfileExtensions = ["toml", "json", "jsonc", "yaml", "yml"] as const;
@@ -176,6 +178,8 @@ export function enabledServices(profile: HostProfile): string[] {
 }
 
 function parseDocument(text: string, file: string, format: HostProfileFormat): unknown {
+  // JSONC is read as the JSON it strips to (line breaks kept: lines stay right).
+  const json = format === "jsonc" ? stripJsonComments(text) : text;
   try {
     switch (format) {
       case "toml":
@@ -183,12 +187,11 @@ function parseDocument(text: string, file: string, format: HostProfileFormat): u
       case "yaml":
         return loadYaml(text, { filename: file });
       case "json":
-        return JSON.parse(text);
       case "jsonc":
-        return JSON.parse(stripJsonComments(text));
+        return JSON.parse(json);
     }
   } catch (e) {
-    const where = errorPosition(e);
+    const where = errorPosition(e, text, json);
     const message = e instanceof Error ? (e.message.split("\n")[0] ?? e.message) : String(e);
     const issue: PshIssue = {
       file,
@@ -201,10 +204,22 @@ function parseDocument(text: string, file: string, format: HostProfileFormat): u
   }
 }
 
-function errorPosition(e: unknown): { line: number; column: number } | undefined {
+function errorPosition(
+  e: unknown,
+  text: string,
+  json: string,
+): { line: number; column: number } | undefined {
   if (e instanceof TomlError) return { line: e.line, column: e.column };
-  if (e instanceof YAMLException && e.mark) {
-    return { line: e.mark.line + 1, column: e.mark.column + 1 };
+  if (e instanceof YAMLException) {
+    if (e.mark) return { line: e.mark.line + 1, column: e.mark.column + 1 };
+    // "expected a single document in the stream" has no mark.
+    const line = secondDocumentLine(text);
+    return line === undefined ? undefined : { line, column: 1 };
+  }
+  if (e instanceof SyntaxError) {
+    // JSON.parse's messages carry a position for some errors only.
+    const offset = jsonErrorOffset(json);
+    return offset === undefined ? undefined : lineColumn(json, offset);
   }
   return undefined;
 }
