@@ -109,9 +109,13 @@ export class Lifecycle {
   /**
    * Starts `m` (in `m.launching`, aborted by `stop`). Resolves once it is ready (as its type
    * says: spawned, READY=1, a oneshot's success), or when the start came to nothing (skipped,
-   * refused, cancelled, failed).
+   * refused, cancelled, failed). One start at a time: callers that each found the process idle
+   * (`waitIdle` resolves in a later tick) join the start in progress, and a process whose run
+   * goes on is not started again.
    */
   launch(m: Managed, options: LaunchOptions): Promise<void> {
+    if (m.launching !== undefined) return m.launching;
+    if (m.run !== undefined && !m.run.exit && !m.run.stopRequested) return Promise.resolve();
     const abort = new AbortController();
     m.launchAbort = abort;
     const p = this.doLaunch(m, options, abort.signal).finally(() => {
