@@ -44,10 +44,12 @@ function rejection(code: string, message: string): Answer {
   if (message.trim() === "")
     return { outcome: code, message, problem: `${code} without a message` };
   // gRPC's table of status codes: "Error parsing request proto" is INTERNAL (connect-es: "parse
-  // binary: ..."), and so is a compressed flag without a grpc-encoding (the protocol's rule).
+  // binary: ..."), and so are "Could not decompress" and a compressed flag without an encoding.
   if (
     code === "internal" &&
-    /^(parse (binary|json|JSON): \S|received compressed envelope)/.test(message)
+    /^(parse (binary|json|JSON): \S|received compressed envelope|decompression failed)/.test(
+      message,
+    )
   ) {
     return { outcome: "internal (undecodable request)", message };
   }
