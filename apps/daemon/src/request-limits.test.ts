@@ -1,13 +1,14 @@
 import * as assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:http";
 import { connect } from "node:http2";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { Supervisor } from "@procmgr/core";
+import { createProcessManagerConnection } from "@procmgr/rpc";
 import { Daemon } from "./daemon.js";
 import { createLogger } from "./logger.js";
 import { maxRequestBytes } from "./request-limits.js";
@@ -17,24 +18,19 @@ import { maxRequestBytes } from "./request-limits.js";
 
 const path = "/procmgr.v1.ProcessManager/Create";
 
-/** A Connect JSON Create over HTTP/1.1 whose description makes the body `size` bytes. */
-function postJson(socketPath: string, size: number): Promise<{ status: number; body: string }> {
-  const head = '{"spec":{"name":"big","command":"/bin/true","description":"';
-  const body = `${head}${"x".repeat(size - head.length - 3)}"}}`;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath, path, method: "POST", headers: { "content-type": "application/json" } },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+/** A Create through the real client (Connect over HTTP/1.1) whose description is `size` bytes. */
+async function create(socketPath: string, size: number): Promise<ConnectError | undefined> {
+  const c = createProcessManagerConnection(`unix:${socketPath}`);
+  try {
+    await c.client.create({
+      spec: { name: "big", command: "/bin/true", description: "x".repeat(size) },
+    });
+    return undefined;
+  } catch (e) {
+    return ConnectError.from(e);
+  } finally {
+    c.close();
+  }
 }
 
 /** A gRPC call over HTTP/2 whose 5-byte prefix announces `size` bytes (the body follows). */
@@ -107,11 +103,12 @@ describe("the API's request size limit", () => {
   });
 
   test("a Connect request over it is RESOURCE_EXHAUSTED naming the limit", async () => {
-    const r = await postJson(socketPath, maxRequestBytes + 1);
-    assert.equal(r.status, 429, r.body);
-    const { code, message } = JSON.parse(r.body) as { code: string; message: string };
-    assert.equal(code, "resource_exhausted");
-    assert.match(message, new RegExp(`larger than configured readMaxBytes ${maxRequestBytes}`));
+    const e = await create(socketPath, maxRequestBytes + 1);
+    assert.equal(e?.code, Code.ResourceExhausted, String(e));
+    assert.match(
+      e?.rawMessage ?? "",
+      new RegExp(`larger than configured readMaxBytes ${maxRequestBytes}`),
+    );
   });
 
   test("a gRPC message announced over it is refused before it is read", async () => {
@@ -121,7 +118,6 @@ describe("the API's request size limit", () => {
   });
 
   test("a request just under it is read (and judged on its content)", async () => {
-    const r = await postJson(socketPath, maxRequestBytes - 64);
-    assert.equal(r.status, 200, r.body.slice(0, 300));
+    assert.equal(await create(socketPath, maxRequestBytes - 1024), undefined);
   });
 });

@@ -11,6 +11,14 @@ import { configSeeds } from "./fuzz-config-inputs.js";
 import { fuzzKind, type KindStats, kindNotes } from "./fuzz-config-run.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "./suite.js";
 
+/** What this fuzzer found, and where it was fixed (each with a regression test there). */
+const findings: readonly string[] = [
+  "found+fixed: a NUL byte in a command, argument, env value or path was accepted; every start then failed naming neither file nor field (config process-checks.ts nulBytes: an issue at its path and line)",
+  "found+fixed: a NUL byte in an environment_file passed through; the start failed with Node's message (core environment.ts: fails naming the file and line)",
+  "found+fixed: a second YAML document ('---', '...') was rejected without a line (js-yaml gives none; platform secondDocumentLine, used by config and psh)",
+  "found+fixed: a JSON/JSONC host profile's syntax error had no line:column (psh json-position.ts)",
+];
+
 export const fuzzConfig: Scenario = {
   name: "fuzz-config",
   skip: () => (process.getuid?.() === 0 ? false : "needs root (runs the daemon as nobody)"),
@@ -40,6 +48,7 @@ export const fuzzConfig: Scenario = {
         ...kinds.flatMap(kindNotes),
         `daemon: ${daemon.checks} --check-config, ${daemon.reloads} ReloadConfig, ${daemon.envStarts} starts with a fuzzed environment_file`,
         ...daemon.notes,
+        ...findings,
       ],
       failures: [...kinds.flatMap((k) => k.failures.list()), ...daemon.failures.list()],
     };

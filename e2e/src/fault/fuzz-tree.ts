@@ -116,7 +116,7 @@ function mutateOnce(r: Rng, root: Tree, known: readonly string[]): Tree {
 }
 
 function manyEntries(r: Rng): Tree {
-  const n = r.pick([100, 2000, 20_000]);
+  const n = r.pick([100, 1000, 5000]);
   if (r.chance(0.5)) return Array.from({ length: n }, (_, i) => `item${i}`);
   return new Pairs(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
 }

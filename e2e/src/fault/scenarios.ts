@@ -3,6 +3,7 @@ import { crashLoop } from "./crash-loop.js";
 import { daemonKilled } from "./daemon-killed.js";
 import { diskFull } from "./disk-full.js";
 import { fuzzConfig } from "./fuzz-config.js";
+import { fuzzRpc } from "./fuzz-rpc.js";
 import { manyClients } from "./many-clients.js";
 import { privilege } from "./privilege.js";
 import { races } from "./races.js";
@@ -18,4 +19,5 @@ export const scenarios: readonly Scenario[] = [
   manyClients,
   privilege,
   fuzzConfig,
+  fuzzRpc,
 ];
