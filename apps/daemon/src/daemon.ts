@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { EventEmitter, setMaxListeners } from "node:events";
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
@@ -22,6 +22,7 @@ import { type PersistedProcess, ProcessStore } from "./persistence.js";
 import { notifySystemd } from "./sd-notify.js";
 import type { DaemonStatus } from "./service.js";
 import { VERSION } from "./version.js";
+import { EventFeed } from "./watch-events.js";
 
 export interface DaemonOptions {
   readonly settings: DaemonSettings;
@@ -50,7 +51,12 @@ export class Daemon {
   private readonly log: Logger;
   private readonly store: ProcessStore;
   private readonly events = new EventEmitter();
-  private readonly shutdownController = new AbortController();
+  /**
+   * Aborted when the daemon stops. connect-node links every call in flight to it (one listener
+   * per call, removed when the call ends), so more than ten calls at once are normal, not the
+   * leak Node's default limit of ten listeners warns of (connection-gate.ts bounds the calls).
+   */
+  private readonly shutdownController = unlimitedListeners(new AbortController());
   /** grpc.health.v1: NOT_SERVING until ready, SERVING, NOT_SERVING from the start of stop(). */
   readonly health = new DaemonHealth([ProcessManager.typeName]);
   private readonly api: ApiServer;
@@ -87,10 +93,10 @@ export class Daemon {
         reload: (o) => this.reload(o),
         status: () => this.status(),
         ready: this.readyPromise,
-        onReloaded: (l) => {
+        eventFeed: new EventFeed(this.supervisor, (l) => {
           this.events.on("reloaded", l);
           return () => this.events.off("reloaded", l);
-        },
+        }),
         persisted: () => this.persisted(),
       },
       health: this.health,
@@ -472,4 +478,9 @@ export class Daemon {
     })();
     return this.stopping;
   }
+}
+
+function unlimitedListeners(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

@@ -28,6 +28,7 @@ import {
 } from "@procmgr/rpc";
 import { authInterceptor } from "./auth.js";
 import { processManagerRoutes } from "./service.js";
+import { EventFeed } from "./watch-events.js";
 
 const token = "t0ken";
 
@@ -70,7 +71,7 @@ function clientFor(sup: SupervisorApi, withToken: boolean): Client<typeof Proces
         stateDir: "/tmp",
       }),
       ready: Promise.resolve(),
-      onReloaded: () => () => {},
+      eventFeed: new EventFeed(sup, () => () => {}),
       persisted: async () => {},
     }),
     {

@@ -29,7 +29,7 @@ import { trustedKey } from "./auth.js";
 import { protoUsageSource, toExitInfo, toProcessSpec, toProcessStatus } from "./convert.js";
 import { toConnectError } from "./errors.js";
 import { tailLogs } from "./tail-logs.js";
-import { watchEvents } from "./watch-events.js";
+import { type EventFeed, watchEvents } from "./watch-events.js";
 
 /** What the handlers need from the daemon around them. */
 export interface ServiceDeps {
@@ -39,8 +39,8 @@ export interface ServiceDeps {
   status(): DaemonStatus;
   /** Resolves when start-up (recover, restore, first apply) is done; calls wait for it. */
   readonly ready: Promise<void>;
-  /** Notified after each successful (non dry-run) reload. */
-  onReloaded(listener: (diff: ConfigDiff) => void): () => void;
+  /** The supervisor's events and the reloads, for WatchEvents calls. */
+  readonly eventFeed: EventFeed;
   /**
    * Resolves once the API processes as they are now are saved: a change is answered after it,
    * so a crash right after the answer cannot lose it.

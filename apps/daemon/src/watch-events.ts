@@ -1,40 +1,93 @@
 /**
  * WatchEvents: the supervisor's events (and the daemon's reloads) as a stream of
- * WatchEventsResponse, for the processes asked for, until the call ends.
+ * WatchEventsResponse, for the processes asked for, until the call ends; every call is fed by
+ * the daemon's one EventFeed.
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
-import type { ExitResult, ProcessInfo, SupervisorEvents } from "@procmgr/core";
+import type {
+  ConfigDiff,
+  ExitResult,
+  ProcessInfo,
+  SupervisorApi,
+  SupervisorEvents,
+} from "@procmgr/core";
 import { EventType, type WatchEventsResponse, WatchEventsResponseSchema } from "@procmgr/rpc";
 import { AsyncQueue } from "./async-queue.js";
 import { exitFailure, protoState } from "./convert.js";
 import type { ServiceDeps } from "./service.js";
 
 type Listeners = { [E in keyof SupervisorEvents]?: (...a: SupervisorEvents[E]) => void };
+type Watcher = (ev: WatchEventsResponse) => void;
+
+/**
+ * The supervisor's events and the daemon's reloads as WatchEventsResponses, made once for every
+ * call watching: one listener per event on the supervisor however many calls watch (a listener
+ * per call would convert each event once per call, and past ten Node warns of a leak).
+ */
+export class EventFeed {
+  private readonly watchers = new Set<Watcher>();
+  private detach: (() => void) | undefined;
+
+  constructor(
+    private readonly supervisor: SupervisorApi,
+    private readonly onReloaded: (listener: (diff: ConfigDiff) => void) => () => void,
+  ) {}
+
+  /** `watch` hears every event from now on, until the returned function is called. */
+  subscribe(watch: Watcher): () => void {
+    if (this.watchers.size === 0) this.detach = this.attach();
+    this.watchers.add(watch);
+    return () => {
+      this.watchers.delete(watch);
+      if (this.watchers.size === 0) {
+        this.detach?.();
+        this.detach = undefined;
+      }
+    };
+  }
+
+  private attach(): () => void {
+    const send = (ev: WatchEventsResponse) => {
+      for (const watch of this.watchers) watch(ev);
+    };
+    const listeners = eventListeners(send);
+    for (const [e, l] of Object.entries(listeners)) {
+      this.supervisor.on(e as keyof SupervisorEvents, l as never);
+    }
+    const offReloaded = this.onReloaded((diff) =>
+      send(
+        create(WatchEventsResponseSchema, {
+          time: timestampNow(),
+          type: EventType.CONFIG_RELOADED,
+          message: `added=${diff.added.length} removed=${diff.removed.length} changed=${diff.changed.length} unchanged=${diff.unchanged.length}`,
+        }),
+      ),
+    );
+    return () => {
+      offReloaded();
+      for (const [e, l] of Object.entries(listeners)) {
+        this.supervisor.off(e as keyof SupervisorEvents, l as never);
+      }
+    };
+  }
+}
 
 export async function* watchEvents(
   deps: ServiceDeps,
   ids: readonly string[],
   ctx: HandlerContext,
 ): AsyncGenerator<WatchEventsResponse> {
-  const sup = deps.supervisor;
   const filter = new Set(ids);
-  const wanted = (p: ProcessInfo) => filter.size === 0 || filter.has(p.id) || filter.has(p.name);
+  // A reload concerns every process: only calls watching them all hear of it.
+  const wanted = (ev: WatchEventsResponse) =>
+    filter.size === 0 ||
+    (ev.type !== EventType.CONFIG_RELOADED &&
+      (filter.has(ev.processId) || filter.has(ev.processName)));
   const queue = new AsyncQueue<WatchEventsResponse>();
-  const listeners = eventListeners(wanted, (ev) => queue.push(ev));
-  for (const [e, l] of Object.entries(listeners)) {
-    sup.on(e as keyof SupervisorEvents, l as never);
-  }
-  const offReloaded = deps.onReloaded((diff) => {
-    if (filter.size > 0) return;
-    queue.push(
-      create(WatchEventsResponseSchema, {
-        time: timestampNow(),
-        type: EventType.CONFIG_RELOADED,
-        message: `added=${diff.added.length} removed=${diff.removed.length} changed=${diff.changed.length} unchanged=${diff.unchanged.length}`,
-      }),
-    );
+  const unsubscribe = deps.eventFeed.subscribe((ev) => {
+    if (wanted(ev)) queue.push(ev);
   });
   const onAbort = () => queue.close();
   ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -43,10 +96,7 @@ export async function* watchEvents(
     yield* queue;
   } finally {
     ctx.signal.removeEventListener("abort", onAbort);
-    offReloaded();
-    for (const [e, l] of Object.entries(listeners)) {
-      sup.off(e as keyof SupervisorEvents, l as never);
-    }
+    unsubscribe();
   }
 }
 
@@ -56,11 +106,8 @@ function exitMessage(exit: ExitResult): string {
   return parts.filter((p) => p !== undefined && p !== "").join("; ");
 }
 
-/** The supervisor's events of the `wanted` processes as WatchEvents responses, to `push`. */
-function eventListeners(
-  wanted: (p: ProcessInfo) => boolean,
-  push: (ev: WatchEventsResponse) => void,
-): Listeners {
+/** The supervisor's events as WatchEvents responses, to `push`. */
+function eventListeners(push: (ev: WatchEventsResponse) => void): Listeners {
   const base = (type: EventType, p: ProcessInfo) =>
     create(WatchEventsResponseSchema, {
       time: timestampNow(),
@@ -71,7 +118,6 @@ function eventListeners(
     });
   return {
     state: ({ process, previous }) => {
-      if (!wanted(process)) return;
       const ev = base(EventType.STATE_CHANGED, process);
       ev.previousState = protoState(previous);
       if (process.failureReason !== undefined && process.state === "failed") {
@@ -80,7 +126,6 @@ function eventListeners(
       push(ev);
     },
     exit: ({ process, exit }) => {
-      if (!wanted(process)) return;
       const ev = base(EventType.EXITED, process);
       if (exit.code !== null) ev.exitCode = exit.code;
       ev.signal = exit.signal ?? "";
@@ -88,26 +133,24 @@ function eventListeners(
       push(ev);
     },
     health: ({ process, health }) => {
-      if (!wanted(process)) return;
       const ev = base(EventType.HEALTH_CHANGED, process);
       const detail = health.lastResult?.detail;
       ev.message = detail === undefined ? health.status : `${health.status}: ${detail}`;
       push(ev);
     },
     restart: ({ process, delayMs }) => {
-      if (!wanted(process)) return;
       const ev = base(EventType.RESTART_SCHEDULED, process);
       ev.message = `restart in ${(delayMs / 1000).toFixed(1)}s`;
       push(ev);
     },
     created: ({ process }) => {
-      if (wanted(process)) push(base(EventType.CREATED, process));
+      push(base(EventType.CREATED, process));
     },
     updated: ({ process }) => {
-      if (wanted(process)) push(base(EventType.UPDATED, process));
+      push(base(EventType.UPDATED, process));
     },
     deleted: ({ process }) => {
-      if (wanted(process)) push(base(EventType.DELETED, process));
+      push(base(EventType.DELETED, process));
     },
   };
 }

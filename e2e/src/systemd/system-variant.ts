@@ -65,6 +65,18 @@ export function systemVariantSuite(variant: SystemVariant): void {
         const t = await sb.exec(["test", "-x", `/usr/bin/${exe}`]);
         assert.equal(t.code, 0, `/usr/bin/${exe} missing`);
       }
+      if (exeArgs.length === 0) {
+        // The multi-call executable, installed once: the CLI links to it, but where setcap
+        // marks the daemon's file (capability), which the CLI must not share.
+        const cli = await sb.exec(["stat", "-c", "%F", "/usr/bin/dd-procmgr-cli"]);
+        assert.equal(
+          cli.stdout.trim(),
+          variant === "capability" ? "regular file" : "symbolic link",
+          show(cli),
+        );
+        const version = await sb.exec(["pm-cli", "--version"]);
+        assert.match(version.stdout, /^pm-cli \S+ \(node v/, show(version));
+      }
       const perms = await sb.exec([
         "stat",
         "-c",

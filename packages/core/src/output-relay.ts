@@ -12,7 +12,7 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { type ConnectOpts, Socket, type SocketConstructorOpts } from "node:net";
+import { Socket, type SocketConstructorOpts } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type { OutputTarget, ProcessConfig } from "@procmgr/config";
@@ -41,7 +41,7 @@ const fifoReadBuffer = Buffer.allocUnsafe(64 * 1024);
  * and closes at EOF like any other.
  */
 function readFifo(fd: number, onChunk: (chunk: Buffer) => boolean): Socket {
-  const options: SocketConstructorOpts & Pick<ConnectOpts, "onread"> = {
+  const options: SocketConstructorOpts = {
     fd,
     readable: true,
     writable: false,

@@ -17,6 +17,16 @@ test("an untrusted daemon certificate", () => {
     { kind: "untrusted", reason: "self-signed certificate in certificate chain" },
   );
   assert.equal(tlsFailureOf(failed("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "x"))?.kind, "untrusted");
+  // Node 24's advice to its own users is not for ours (the CLI says to pass --cacert).
+  assert.deepEqual(
+    tlsFailureOf(
+      failed(
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        "unable to verify the first certificate; if the root CA is installed locally, try running Node.js with --use-system-ca",
+      ),
+    ),
+    { kind: "untrusted", reason: "unable to verify the first certificate" },
+  );
 });
 
 test("a certificate for another host, or expired", () => {

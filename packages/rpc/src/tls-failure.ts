@@ -70,10 +70,16 @@ function kindOf(code: string, reason: string): TlsFailureKind | undefined {
   return kindOfReason.find(([pattern]) => pattern.test(reason))?.[1] ?? "handshake";
 }
 
-/** "...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../x.c:1:" */
+/**
+ * "...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../x.c:1:".
+ * Node 24 adds advice for its own users to an untrusted certificate's message ("; if the root CA
+ * is installed locally, try running Node.js with --use-system-ca"), which is wrong for ours: the
+ * fix is the caller's (`--cacert`), so it goes.
+ */
 function shortReason(message: string): string {
   const m = /:SSL routines:[^:]*:([^:]+):/.exec(message);
-  return (m?.[1] ?? message.split("\n")[0] ?? message).trim();
+  const reason = m?.[1] ?? message.split("\n")[0] ?? message;
+  return reason.replace(/; if the root CA is installed locally, .*$/, "").trim();
 }
 
 /**

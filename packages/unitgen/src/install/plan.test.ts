@@ -100,6 +100,29 @@ describe("planInstall", () => {
     assert.ok(paths.includes("/x/data/dd-procmgrd/logs"));
   });
 
+  it("one multi-call executable: installed once, the CLI a link, but for file capabilities", () => {
+    const one = { ...base, daemonBinary: "/build/procmgr", cliBinary: "/build/procmgr" };
+    const bins = (variant: InstallOptions["variant"]) =>
+      commands(planInstall({ ...one, variant })).filter((c) => /\/(bin)\//.test(c));
+    assert.deepEqual(bins("standard"), [
+      "install -m 0755 -o root -g root /build/procmgr /usr/bin/dd-procmgrd",
+      "ln -sfn dd-procmgrd /usr/bin/dd-procmgr-cli",
+      "ln -sfn dd-procmgr-cli /usr/bin/pm-cli",
+    ]);
+    assert.deepEqual(bins("secure"), bins("standard"));
+    assert.deepEqual(bins("user"), [
+      "install -m 0755 /build/procmgr /home/al/.local/bin/dd-procmgrd",
+      "ln -sfn dd-procmgrd /home/al/.local/bin/pm-cli",
+    ]);
+    // setcap marks the file: a link would give CAP_SETUID to whoever runs the CLI.
+    assert.deepEqual(bins("capability"), [
+      "install -m 0755 -o root -g root /build/procmgr /usr/bin/dd-procmgrd",
+      "install -m 0755 -o root -g root /build/procmgr /usr/bin/dd-procmgr-cli",
+      "ln -sfn dd-procmgr-cli /usr/bin/pm-cli",
+      "setcap cap_setuid,cap_setgid+ep /usr/bin/dd-procmgrd",
+    ]);
+  });
+
   it("--no-enable / --no-start drop those steps; config only if missing", () => {
     const steps = planInstall({ ...base, enable: false, start: false });
     assert.deepEqual(commands(steps).slice(-1), ["systemctl daemon-reload"]);

@@ -51,7 +51,11 @@ export interface InstallOptions {
   variant: DaemonVariant;
   /** The standalone daemon executable to install. */
   daemonBinary: string;
-  /** The standalone CLI executable to install. */
+  /**
+   * The standalone CLI executable to install; the same path as `daemonBinary` when one
+   * multi-call executable is both (then linked, not copied twice, but where file capabilities
+   * are set: see `cliStep`).
+   */
   cliBinary: string;
   /** Where the executables go (default /usr/bin, user variant ~/.local/bin). */
   binDir?: string;
@@ -161,13 +165,7 @@ function planUserInstall(options: InstallOptions, paths: VariantPaths): Step[] {
       mode: 0o755,
       service: true,
     },
-    {
-      kind: "install",
-      source: options.cliBinary,
-      path: join(paths.binDir, "pm-cli"),
-      mode: 0o755,
-      service: false,
-    },
+    cliStep(options, join(paths.binDir, "pm-cli"), {}),
     { kind: "dir", path: paths.configDir },
     { kind: "dir", path: paths.stateDir },
     { kind: "dir", path: join(paths.stateDir, "logs") },
@@ -193,6 +191,30 @@ function planUserInstall(options: InstallOptions, paths: VariantPaths): Step[] {
   ];
 }
 
+/**
+ * The CLI at `path`: a link to the daemon's executable when one multi-call executable is both
+ * (it runs as the name it is called by), else a copy of its own. The capability variant always
+ * copies: file capabilities belong to the file, and a link would hand CAP_SETUID to every user
+ * who runs the CLI.
+ */
+function cliStep(
+  options: InstallOptions,
+  path: string,
+  owner: { owner?: string; group?: string },
+): Step {
+  if (options.cliBinary === options.daemonBinary && options.variant !== "capability") {
+    return { kind: "symlink", path, target: "dd-procmgrd" };
+  }
+  return {
+    kind: "install",
+    source: options.cliBinary,
+    path,
+    mode: 0o755,
+    ...owner,
+    service: false,
+  };
+}
+
 /** The system variants: root-owned executables, /etc, /var/lib, /var/log, /run, the unit. */
 function planSystemInstall(options: InstallOptions, paths: VariantPaths): Step[] {
   const root = { owner: "root", group: "root" };
@@ -209,14 +231,7 @@ function planSystemInstall(options: InstallOptions, paths: VariantPaths): Step[]
       ...root,
       service: true,
     },
-    {
-      kind: "install",
-      source: options.cliBinary,
-      path: join(paths.binDir, "dd-procmgr-cli"),
-      mode: 0o755,
-      ...root,
-      service: false,
-    },
+    cliStep(options, join(paths.binDir, "dd-procmgr-cli"), root),
     { kind: "symlink", path: join(paths.binDir, "pm-cli"), target: "dd-procmgr-cli" },
   ];
   // 2. service user (capability)

@@ -2,9 +2,10 @@
  * Finds the standalone executables `daemon install` copies: given paths, else the running
  * standalone executable (a Node single-executable application holding the daemon and the CLI),
  * else the repo's build output (`apps/daemon/dist-bin/dd-procmgrd` and
- * `apps/cli/dist-bin/dd-procmgr-cli`, links to one multi-call executable).
+ * `apps/cli/dist-bin/dd-procmgr-cli`, links to one multi-call executable). When both are one
+ * file, `cli` is `daemon`'s path (the install plan then links instead of copying it twice).
  */
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,8 +87,19 @@ export function locateExecutables(flags: {
         `build it with \`pnpm build\` or pass ${flag} PATH`,
     );
   };
-  return {
-    daemon: pick("daemon", "--daemon-binary", flags.daemonBinary !== undefined, daemonCandidates),
-    cli: pick("CLI", "--cli-binary", flags.cliBinary !== undefined, cliCandidates),
-  };
+  const daemon = pick(
+    "daemon",
+    "--daemon-binary",
+    flags.daemonBinary !== undefined,
+    daemonCandidates,
+  );
+  const cli = pick("CLI", "--cli-binary", flags.cliBinary !== undefined, cliCandidates);
+  // One multi-call executable (the build's links are hard links to it): install it once.
+  return { daemon, cli: sameFile(daemon, cli) ? daemon : cli };
+}
+
+function sameFile(a: string, b: string): boolean {
+  const x = statSync(a);
+  const y = statSync(b);
+  return x.dev === y.dev && x.ino === y.ino;
 }

@@ -1,0 +1,91 @@
+// Tests of scripts/node-runtime.mjs (owned with this package, like build-sea.mjs): the pinned
+// floor is what every package.json's `engines` says, and `workspace` picks this machine's Node
+// only when it is at least that floor, else the pinned LTS.
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const exec = promisify(execFile);
+const repo = fileURLToPath(new URL("../../../", import.meta.url));
+const script = join(repo, "scripts", "node-runtime.mjs");
+
+interface Pins {
+  readonly lts: string;
+  readonly floor: string;
+}
+
+async function pins(): Promise<Pins> {
+  const text = await readFile(script, "utf8");
+  const lts = text.match(/NODE_RUNTIME_VERSION = "([\d.]+)"/)?.[1];
+  const floor = text.match(/NODE_FLOOR_VERSION = "([\d.]+)"/)?.[1];
+  assert.ok(lts !== undefined && floor !== undefined, "both pins in scripts/node-runtime.mjs");
+  return { lts, floor };
+}
+
+/** The node binary `node-runtime.mjs <which>` prints, run by `node`. */
+async function chosen(node: string, which: string): Promise<{ path: string; stderr: string }> {
+  const { stdout, stderr } = await exec(node, [script, which], { cwd: repo, timeout: 300_000 });
+  return { path: stdout.trim(), stderr };
+}
+
+async function versionOf(node: string): Promise<string> {
+  return (await exec(node, ["--version"])).stdout.trim();
+}
+
+/** Whether "vA.B.C" is older than "X.Y.Z". */
+function older(version: string, than: string): boolean {
+  const a = version.slice(1).split(".").map(Number);
+  const b = than.split(".").map(Number);
+  const i = a.findIndex((n, k) => n !== b[k]);
+  return i !== -1 && (a[i] ?? 0) < (b[i] ?? 0);
+}
+
+describe("scripts/node-runtime.mjs", () => {
+  test("every package.json's engines is the pinned floor", async () => {
+    const { floor } = await pins();
+    const { stdout } = await exec("git", ["ls-files", "*package.json"], { cwd: repo });
+    const files = stdout.split("\n").filter((f) => f !== "");
+    assert.ok(files.length >= 10, files.join(", "));
+    for (const file of files) {
+      const pkg = JSON.parse(await readFile(join(repo, file), "utf8")) as {
+        engines?: { node?: string };
+      };
+      assert.equal(pkg.engines?.node, `>=${floor}`, file);
+    }
+  });
+
+  test("lts and floor are the pinned releases", async () => {
+    const { lts, floor } = await pins();
+    assert.equal(await versionOf((await chosen(process.execPath, "lts")).path), `v${lts}`);
+    assert.equal(await versionOf((await chosen(process.execPath, "floor")).path), `v${floor}`);
+  });
+
+  test("workspace: a Node at least the floor runs it itself", async () => {
+    const floorNode = (await chosen(process.execPath, "floor")).path;
+    const r = await chosen(floorNode, "workspace");
+    assert.equal(r.path, floorNode);
+    assert.equal(r.stderr, "");
+  });
+
+  test("workspace: an older Node hands over to the pinned LTS, saying so", async (t) => {
+    const { lts, floor } = await pins();
+    // Debian's own node, when the machine has one older than the floor (this CI's has 20).
+    const old = "/usr/bin/node";
+    if (!existsSync(old) || !older(await versionOf(old), floor)) {
+      t.skip(`no Node older than ${floor} at ${old}`);
+      return;
+    }
+    const r = await chosen(old, "workspace");
+    assert.equal(await versionOf(r.path), `v${lts}`);
+    assert.match(r.stderr, new RegExp(`older than the ${floor.replaceAll(".", "\\.")}`));
+  });
+
+  test("an unknown runtime is named", async () => {
+    await assert.rejects(chosen(process.execPath, "nightly"), /unknown runtime "nightly"/);
+  });
+});
