@@ -56,15 +56,18 @@ for (const cgroups of [true, false]) {
         for (const pid of [hook, stayed, left]) assert.equal(isGone(pid), false, `${pid} died`);
 
         const sup = new Supervisor({ stateDir, cgroups });
-        const { stopped } = await sup.recover();
-        assert.ok(stopped.some((s) => s.name === "h"));
-        // The one that left with setsid is caught by the hook's cgroup only.
-        const caught = cgroups ? pids : pids.filter((pid) => pid !== left);
-        assert.deepEqual(await stillAlive(caught), []);
-        const records = join(stateDir, "control");
-        assert.deepEqual(existsSync(records) ? readdirSync(records) : [], []);
-        assert.deepEqual((await sup.recover()).stopped, []);
-        await sup.shutdown();
+        try {
+          const { stopped } = await sup.recover();
+          assert.ok(stopped.some((s) => s.name === "h"));
+          // The one that left with setsid is caught by the hook's cgroup only.
+          const caught = cgroups ? pids : pids.filter((pid) => pid !== left);
+          assert.deepEqual(await stillAlive(caught), []);
+          const records = join(stateDir, "control");
+          assert.deepEqual(existsSync(records) ? readdirSync(records) : [], []);
+          assert.deepEqual((await sup.recover()).stopped, []);
+        } finally {
+          await sup.shutdown();
+        }
       });
     }
   });
