@@ -2,8 +2,9 @@
  * The daemon SIGKILLed 100 times (10 short), at a random moment after it came up (while its
  * processes start, run, flap and crash-loop, and while an API change is in flight), and started
  * again on the same dirs each time. After each restart:
- * - nothing of an earlier daemon runs (setsid'd children included): every marked process started
- *   after this daemon did;
+ * - nothing of an earlier daemon runs (setsid'd children included, and the hooks and exec health
+ *   checks it ran: "hooked" flaps through a slow exec_start_pre and exec_stop_post and has an
+ *   exec check that hangs): every marked process started after this daemon did;
  * - exactly one instance of each process that should run, none of one that should not, each in
  *   its own cgroup and alone there (/proc and cgroup.procs);
  * - the API processes are all there with their specs and whether they should run, as the last
@@ -20,6 +21,7 @@ import {
   confirmedDuplicates,
   instances,
   markedProcesses,
+  markerKey,
   markerToken,
   statField,
 } from "../harness/marked.js";
@@ -27,12 +29,39 @@ import { cleanUp, configText, type Def, specOf } from "./fleet.js";
 import { type ApiModel, mutate, newModel, verifyApi } from "./killed-api.js";
 import { random, type Scenario, type ScenarioContext, type ScenarioResult } from "./suite.js";
 
-const configDefs: readonly Def[] = [
+/**
+ * "hooked": its hooks and exec check, each marked `hooked~<what>` (env relabels the marker it
+ * inherits). Its cycle: exec_start_pre 0 to 1.5 s (a different phase at each kill), the run
+ * 0.7 s with its check hanging, exec_stop_post 3 s, 0.2 s to restart: a kill finds one of them
+ * running most of the time.
+ */
+const preSleep = "sleep $(awk 'BEGIN { srand(); print rand() * 1.5 }')";
+
+function hooked(token: string): Def {
+  const as = (what: string, ...argv: string[]) => [
+    "env",
+    `${markerKey}=${token}:hooked~${what}`,
+    ...argv,
+  ];
+  return {
+    name: "hooked",
+    kind: "flapper",
+    autoStart: true,
+    yaml: [
+      `    exec_start_pre: [${JSON.stringify(as("pre", "sh", "-c", preSleep))}]`,
+      `    exec_stop_post: [${JSON.stringify(as("post", "sleep", "3"))}]`,
+      `    health_check: { type: exec, command: "${as("check", "sleep", "86400").join(" ")}", interval: 1, timeout: 0 }`,
+    ],
+  };
+}
+
+const configDefs = (token: string): readonly Def[] => [
   { name: "steady-a", kind: "steady", autoStart: true },
   { name: "steady-b", kind: "steady", autoStart: true },
   { name: "forker", kind: "forker", autoStart: true },
   { name: "flapper", kind: "flapper", autoStart: true },
   { name: "looper", kind: "looper", autoStart: true },
+  hooked(token),
 ];
 
 const apiDefs: readonly Def[] = [
@@ -103,7 +132,9 @@ function inspect(
     }
   }
   for (const name of byName.keys()) {
-    if (!list.some((p) => p.name === name)) problems.push(`${name} runs but is not listed`);
+    // A hook or check ("hooked~pre") belongs to its process.
+    const owner = name.split("~")[0];
+    if (!list.some((p) => p.name === owner)) problems.push(`${name} runs but is not listed`);
   }
   return { problems, duplicates };
 }
@@ -124,10 +155,11 @@ async function checkGeneration(
   const c = await d.connect("unix");
   try {
     tally.failures.push(...(await verifyApi(c.client, model, gen)));
+    const config = configDefs(token);
     const kindOf = (name: string): string =>
-      [...configDefs, ...apiDefs].find((x) => x.name === name)?.kind ?? "steady";
+      [...config, ...apiDefs].find((x) => x.name === name)?.kind ?? "steady";
     const shouldRun = (name: string): boolean =>
-      configDefs.some((x) => x.name === name) || model.running(name);
+      config.some((x) => x.name === name) || model.running(name);
     let problems: string[] = [];
     const deadline = Date.now() + 30_000;
     let dups = 0;
@@ -164,7 +196,7 @@ export const daemonKilled: Scenario = {
     const rand = random(ctx.seed);
     const token = markerToken();
     const tally: Tally = { duplicates: 0, orphans: 0, failures: [] };
-    let d = await startDaemon({ config: configText(token, configDefs) });
+    let d = await startDaemon({ config: configText(token, configDefs(token)) });
     const dirs = d;
     const base = cgroupBase(d.output());
     const model = newModel(apiDefs.map((def) => ({ def, spec: specOf(token, def) })));

@@ -42,6 +42,8 @@ export interface Def {
   readonly autoStart: boolean;
   /** Extra environment (besides the marker), e.g. a generation an update changes. */
   readonly env?: Readonly<Record<string, string>>;
+  /** More fields of its processes.yaml entry (`    key: value` lines; config processes only). */
+  readonly yaml?: readonly string[];
 }
 
 /** A processes.yaml entry (indented for `processes:`). */
@@ -58,6 +60,7 @@ export function yamlEntry(token: string, def: Def): string {
     `    restart_sec: ${f.restartSec}`,
     ...(f.timeoutStopSec === undefined ? [] : [`    timeout_stop_sec: ${f.timeoutStopSec}`]),
     "    start_limit_interval_sec: 0",
+    ...(def.yaml ?? []),
     "",
   ].join("\n");
 }

@@ -173,7 +173,8 @@ export function cgroupBase(daemonOutput: string): string {
 
 /**
  * Removes the (empty) cgroups a daemon with this base left, in every hierarchy: its process
- * cgroups (`*.proc`), then the base. Answers the dirs that were still there.
+ * cgroups (`*.proc`) and those of its hooks and checks (`*.control`), then the base. Answers
+ * the dirs that were still there.
  */
 export function removeCgroupBase(base: string): string[] {
   if (base === "") return [];
@@ -187,7 +188,7 @@ export function removeCgroupBase(base: string): string[] {
       // gone meanwhile
     }
     for (const e of entries) {
-      if (!e.isDirectory() || !e.name.endsWith(".proc")) continue;
+      if (!e.isDirectory() || !/\.(proc|control)$/.test(e.name)) continue;
       try {
         rmdirSync(join(dir, e.name));
       } catch {

@@ -74,6 +74,15 @@ function limitWrites(
 
 /** A process's cgroup is named after it: `<name>.proc`. */
 const procSuffix = ".proc";
+/** A control process's (control-processes.ts): `<name>.<daemon pid>-<n>.control`. */
+const controlSuffix = ".control";
+/** Control cgroups made by this node process so far (their names are unique in the subtree). */
+let controlCount = 0;
+
+/** The layout of a control cgroup: the tracking hierarchy only, without limits. */
+function trackingOnly(layout: CgroupLayout): CgroupLayout {
+  return { ...layout, hierarchies: [layout.tracker], limits: {} };
+}
 
 export class ProcessCgroup {
   /** The cgroup in the tracking hierarchy. */
@@ -81,9 +90,10 @@ export class ProcessCgroup {
   private readonly layout: CgroupLayout;
   private readonly dirOf: (h: Hierarchy) => string;
 
-  constructor(layout: CgroupLayout, name: string) {
+  /** The cgroup `dirName` (`<name>.proc`) under the base of each hierarchy of `layout`. */
+  constructor(layout: CgroupLayout, dirName: string) {
     this.layout = layout;
-    this.dirOf = (h) => join(h.base, `${name}${procSuffix}`);
+    this.dirOf = (h) => join(h.base, dirName);
     this.path = this.dirOf(layout.tracker);
   }
 
@@ -320,7 +330,20 @@ export class Cgroups {
   /** The cgroup of process `name` (not created yet); undefined without cgroups. */
   forProcess(name: string): ProcessCgroup | undefined {
     const layout = this.settled?.layout;
-    return layout === undefined ? undefined : new ProcessCgroup(layout, name);
+    return layout === undefined ? undefined : new ProcessCgroup(layout, `${name}${procSuffix}`);
+  }
+
+  /**
+   * A new cgroup for one control process of process `name` (not created yet), named uniquely:
+   * in the tracking hierarchy only, without limits; undefined without cgroups.
+   */
+  forControl(name: string): ProcessCgroup | undefined {
+    const layout = this.settled?.layout;
+    if (layout === undefined) return undefined;
+    return new ProcessCgroup(
+      trackingOnly(layout),
+      `${name}.${process.pid}-${++controlCount}${controlSuffix}`,
+    );
   }
 
   /**
@@ -368,18 +391,31 @@ export class Cgroups {
     const layout = this.settled?.layout;
     const out = new Map<string, ProcessCgroup>();
     if (layout === undefined) return out;
-    let entries: string[];
-    try {
-      entries = readdirSync(layout.tracker.base);
-    } catch {
-      return out;
-    }
-    for (const e of entries) {
-      if (!e.endsWith(procSuffix)) continue;
-      const name = e.slice(0, -procSuffix.length);
-      out.set(name, new ProcessCgroup(layout, name));
+    for (const e of this.entries(procSuffix)) {
+      out.set(e.slice(0, -procSuffix.length), new ProcessCgroup(layout, e));
     }
     return out;
+  }
+
+  /** The control cgroups under the subtree (left by a crashed supervisor, or ours), with their process's name. */
+  controls(): { name: string; cgroup: ProcessCgroup }[] {
+    const layout = this.settled?.layout;
+    if (layout === undefined) return [];
+    return this.entries(controlSuffix).map((e) => ({
+      name: e.slice(0, -controlSuffix.length).replace(/\.\d+-\d+$/, ""),
+      cgroup: new ProcessCgroup(trackingOnly(layout), e),
+    }));
+  }
+
+  /** The cgroups in the tracking hierarchy's base whose names end in `suffix`. */
+  private entries(suffix: string): string[] {
+    const layout = this.settled?.layout;
+    if (layout === undefined) return [];
+    try {
+      return readdirSync(layout.tracker.base).filter((e) => e.endsWith(suffix));
+    } catch {
+      return [];
+    }
   }
 
   /** Removes the subtree's bases we created (once every process cgroup is gone). */
@@ -387,6 +423,7 @@ export class Cgroups {
     const layout = this.settled?.layout;
     if (layout === undefined) return;
     for (const cgroup of this.existing().values()) cgroup.remove();
+    for (const { cgroup } of this.controls()) cgroup.remove();
     for (const h of layout.hierarchies) {
       if (!h.ownBase) continue;
       try {

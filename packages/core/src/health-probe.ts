@@ -5,7 +5,8 @@
  * Node's asynchronous `dns.lookup` (none for an address). A probe holds nothing after it
  * answers: HTTP goes through no keep-alive agent and its socket is closed once the response is
  * drained; a TCP connection is reset at once (no TIME_WAIT left per check, as Kubernetes' and
- * EaseProbe's probes do with SO_LINGER); a command runs in its own process group, which is
+ * EaseProbe's probes do with SO_LINGER); a command runs in its own process group (and, as a
+ * control process of the process it checks, in its own cgroup: control-processes.ts), which is
  * SIGKILLed when it exits (what it left behind) or at the timeout.
  *
  * `resolveProbe` validates a `HealthCheck` once into what each probe needs (the request's
@@ -17,8 +18,9 @@ import { type ClientRequest, request as httpRequest, type RequestOptions } from 
 import { request as httpsRequest } from "node:https";
 import { connect, type Socket } from "node:net";
 import { type HealthCheck, splitCommand } from "@procmgr/config";
+import type { Control } from "./control-processes.js";
 import { SupervisorError } from "./errors.js";
-import { type DaemonIdentity, type Identity, planLaunch } from "./identity.js";
+import { type DaemonIdentity, type Identity, type LaunchPlan, planLaunch } from "./identity.js";
 import type { Owner } from "./managed.js";
 import { signalAs } from "./stopper.js";
 
@@ -44,6 +46,12 @@ export interface ProbeTarget {
   readonly cwd?: string | undefined;
   readonly ambientCapabilities: readonly string[];
   readonly daemon: DaemonIdentity;
+  /**
+   * Runs each check as a control process of the process it checks (its own cgroup or a record,
+   * control-processes.ts), so that a daemon killed meanwhile does not leave it running;
+   * undefined: untracked (a one-off `probe`).
+   */
+  readonly control?: ((plan: LaunchPlan) => Control) | undefined;
 }
 
 /** A check validated once, with what its probes need. */
@@ -364,12 +372,15 @@ class Tail {
 function execProbe(p: ExecProbe, finish: Finish): Cancel {
   const { target } = p;
   let child: ChildProcess;
+  let control: Control | undefined;
   try {
     const plan = planLaunch(p.argv, target.identity, target.daemon, {
       switchUser: target.switchUser,
       ambientCapabilities: target.ambientCapabilities,
     });
-    child = spawn(plan.argv[0] ?? "", plan.argv.slice(1), {
+    control = target.control?.(plan);
+    const argv = control?.argv ?? plan.argv;
+    child = spawn(argv[0] ?? "", argv.slice(1), {
       cwd: target.cwd,
       env: target.env,
       // Its own process group (pgid = pid): the kill reaches whatever it started.
@@ -379,9 +390,11 @@ function execProbe(p: ExecProbe, finish: Finish): Cancel {
       stdio: ["ignore", "pipe", "pipe"],
     });
   } catch (e) {
+    control?.end();
     process.nextTick(finish, false, `could not run: ${(e as Error).message}`);
     return () => {};
   }
+  if (child.pid !== undefined) control?.spawned(child.pid);
   const owner: Owner | undefined = target.switchUser
     ? { uid: target.identity.uid, gid: target.identity.gid }
     : undefined;
@@ -392,6 +405,7 @@ function execProbe(p: ExecProbe, finish: Finish): Cancel {
   let exit: { ok: boolean; detail: string } | undefined;
   const killGroup = (): void => {
     if (child.pid !== undefined) signalAs(owner, -child.pid, "SIGKILL");
+    control?.kill();
   };
   const closePipes = (): void => {
     child.stdout?.destroy();
@@ -402,11 +416,13 @@ function execProbe(p: ExecProbe, finish: Finish): Cancel {
   };
   child.once("error", (e) => {
     killGroup();
+    control?.end();
     closePipes();
     finish(false, `could not run: ${e.message}`);
   });
   child.once("exit", (code, signal) => {
-    killGroup(); // what it left in its group
+    killGroup(); // what it left in its group and cgroup
+    control?.end();
     const out = tail.text();
     if (why === "timeout")
       exit = { ok: false, detail: `killed at timeout (${p.timeoutText})${out}` };

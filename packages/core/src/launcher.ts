@@ -8,12 +8,14 @@
  * change), `detached` so each child leads its own session and process group (pgid = pid). Only
  * when the child must do something with its own pid before the program runs (enter its cgroup,
  * set WATCHDOG_PID) does a `/bin/sh` prelude do it and exec the rest in its place (`prelude`).
+ * Hooks run as control processes (control-processes.ts): a daemon crash leaves none running.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, chownSync, closeSync, constants, mkdirSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { PathCondition, ProcessConfig } from "@procmgr/config";
 import type { Cgroups, ProcessCgroup } from "./cgroups.js";
+import type { Control, ControlProcesses } from "./control-processes.js";
 import { buildEnvironment } from "./environment.js";
 import type { PipeEnds } from "./fifo-pool.js";
 import {
@@ -103,12 +105,14 @@ export class Launcher {
   private readonly relay: OutputRelay;
   private readonly runtimeDir: string;
   readonly cgroups: Cgroups;
+  private readonly controls: ControlProcesses;
 
-  constructor(host: Host, relay: OutputRelay, runtimeDir: string, cgroups: Cgroups) {
+  constructor(host: Host, relay: OutputRelay, runtimeDir: string, controls: ControlProcesses) {
     this.host = host;
     this.relay = relay;
     this.runtimeDir = runtimeDir;
-    this.cgroups = cgroups;
+    this.cgroups = controls.cgroups;
+    this.controls = controls;
     this.daemon = daemonIdentity();
   }
 
@@ -351,12 +355,14 @@ export class Launcher {
     const { identity, env, switchUser, sinks } = context;
     return new Promise((done) => {
       let child: ChildProcess;
+      let control: Control | undefined;
       try {
         const plan = planLaunch(hook, identity, this.daemon, {
           switchUser,
           ambientCapabilities: m.config.ambientCapabilities,
         });
-        child = spawn(plan.argv[0] ?? "", plan.argv.slice(1), {
+        control = this.controls.begin(m.name, plan);
+        child = spawn(control.argv[0] ?? "", control.argv.slice(1), {
           cwd: m.config.workingDir,
           env,
           detached: true,
@@ -365,18 +371,21 @@ export class Launcher {
           stdio: ["ignore", stdioFor(m.config.stdout), stdioFor(m.config.stderr)],
         });
       } catch (e) {
+        control?.end();
         return done({ ok: false, description: `could not run: ${(e as Error).message}` });
       }
+      if (child.pid !== undefined) control.spawned(child.pid);
       const owner = switchUser ? { uid: identity.uid, gid: identity.gid } : undefined;
       this.relay.fromStream(m, child.stdout, sinks.stdout, "stdout", owner);
       this.relay.fromStream(m, child.stderr, sinks.stderr, "stderr", owner);
-      this.settleHook(child, signal, deadline, done);
+      this.settleHook(child, control, signal, deadline, done);
     });
   }
 
   /** Waits for a hook's exit within `deadline` (then SIGKILL to its group) or `signal`. */
   private settleHook(
     child: ChildProcess,
+    control: Control,
     signal: AbortSignal,
     deadline: number,
     done: (result: HookResult) => void,
@@ -384,6 +393,7 @@ export class Launcher {
     let timedOut = false;
     const kill = (): void => {
       if (child.pid !== undefined) signalSafe(-child.pid, "SIGKILL");
+      control.kill();
     };
     const remaining = deadline - Date.now();
     const timer =
@@ -400,11 +410,12 @@ export class Launcher {
     const settle = (r: HookResult): void => {
       if (timer) clearTimeout(timer);
       signal.removeEventListener("abort", kill);
+      control.end();
       done(r);
     };
     child.once("error", (e) => settle({ ok: false, description: `could not run: ${e.message}` }));
     child.once("exit", (code, sig) => {
-      kill(); // remnants of the hook's group
+      kill(); // remnants of the hook's group and cgroup
       if (timedOut) settle({ ok: false, description: "timed out (timeout_start_sec)" });
       else if (code === 0) settle({ ok: true, description: "ok" });
       else if (sig) settle({ ok: false, description: `killed by signal ${sig}` });

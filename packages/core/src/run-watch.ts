@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ProcessConfig } from "@procmgr/config";
 import { type NotifyMessage, type NotifySocket, openNotifySocket } from "@procmgr/platform";
+import type { ControlProcesses } from "./control-processes.js";
 import { HealthMonitor, type HealthStatus } from "./health-monitor.js";
 import type { DaemonIdentity } from "./identity.js";
 import type { Lifecycle } from "./lifecycle.js";
@@ -25,6 +26,7 @@ export class RunWatch {
   private readonly lifecycle: Lifecycle;
   private readonly processes: () => Iterable<Managed>;
   private readonly daemon: DaemonIdentity;
+  private readonly controls: ControlProcesses;
   private readonly notifyPath: string;
   private socket: Promise<NotifySocket> | undefined;
   /** Notify processes by the main pid of their run (`indexRuns`); entries are checked on use. */
@@ -35,12 +37,14 @@ export class RunWatch {
     lifecycle: Lifecycle,
     processes: () => Iterable<Managed>,
     daemon: DaemonIdentity,
+    controls: ControlProcesses,
     notifyPath: string,
   ) {
     this.host = host;
     this.lifecycle = lifecycle;
     this.processes = processes;
     this.daemon = daemon;
+    this.controls = controls;
     this.notifyPath = notifyPath;
   }
 
@@ -156,6 +160,7 @@ export class RunWatch {
               cwd: m.config.workingDir,
               ambientCapabilities: m.config.ambientCapabilities,
               daemon: this.daemon,
+              control: (plan) => this.controls.begin(m.name, plan),
             },
       onChange: (snapshot) => {
         if (run.health !== monitor) return;

@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { changedFields, hotFields, type ProcessConfig } from "@procmgr/config";
 import { runtimeDirectoryBase } from "@procmgr/platform";
 import { Cgroups } from "./cgroups.js";
+import { ControlProcesses } from "./control-processes.js";
 import {
   bindsTo,
   conflict,
@@ -65,6 +66,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private readonly lifecycle: Lifecycle;
   private readonly watch: RunWatch;
   private readonly cgroups: Cgroups;
+  private readonly controls: ControlProcesses;
   private readonly sockets = new Sockets();
 
   constructor(options: SupervisorOptions) {
@@ -94,7 +96,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     const dirs = { stateDir: this.stateDir, logDir: this.logDir };
     this.relay = new OutputRelay(host, { ...options, ...dirs });
     this.cgroups = new Cgroups(options.cgroups !== false, instanceKey(this.stateDir));
-    this.launcher = new Launcher(host, this.relay, this.runtimeDir, this.cgroups);
+    this.controls = new ControlProcesses(
+      this.cgroups,
+      new RunRecords(join(this.stateDir, "control"), (w) => this.emit("warning", w)),
+      (message) => this.emit("warning", { message }),
+    );
+    this.launcher = new Launcher(host, this.relay, this.runtimeDir, this.controls);
     this.lifecycle = new Lifecycle(
       host,
       this.launcher,
@@ -106,6 +113,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.lifecycle,
       () => this.registry.values(),
       this.launcher.daemon,
+      this.controls,
       options.notifySocket ?? defaultNotifySocket(this.runtimeDir, instanceKey(this.stateDir)),
     );
   }
@@ -267,12 +275,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   async recover(): Promise<{ readonly stopped: readonly { name: string; pid: number }[] }> {
     await this.cgroups.open();
     const running = (name: string): boolean => this.registry.getByName(name)?.run !== undefined;
+    const controls = await this.controls.recover();
     const byCgroup = await stopCgroupLeftovers(this.cgroups, this.records, running);
     const byRecord = await stopLeftovers(
       this.records,
       (id) => this.registry.getById(id)?.run !== undefined,
     );
-    return { stopped: [...byCgroup.stopped, ...byRecord.stopped] };
+    return { stopped: [...controls, ...byCgroup.stopped, ...byRecord.stopped] };
   }
 
   async usage(idOrName: string): Promise<ResourceUsage | undefined> {
@@ -315,6 +324,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     } finally {
       await this.watch.close();
       await this.relay.close();
+      await this.controls.close();
       this.cgroups.close();
       this.sockets.closeAll();
     }
