@@ -1,31 +1,16 @@
 import * as assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
 import { after, describe, test } from "node:test";
 import { ProcessState } from "@procmgr/rpc";
 import {
   type DaemonDirs,
   makeDaemonDirs,
   pidAlive,
+  pidsRunning,
   removeDaemonDirs,
   startDaemon,
   stopAllDaemons,
 } from "../harness/daemon.js";
-
-/** PIDs of every process on the machine whose argv is exactly `argv`. */
-async function pidsRunning(argv: readonly string[]): Promise<number[]> {
-  const want = `${argv.join("\0")}\0`;
-  const out: number[] = [];
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if ((await readFile(`/proc/${entry}/cmdline`, "utf8")) === want) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 describe("dd-procmgrd: API processes survive restarts; a crash leaves exactly one instance", () => {
   let dirs: DaemonDirs;
