@@ -49,6 +49,9 @@ const PACKAGES = {
   },
 };
 
+/** Where the runtimes are unpacked (and scripts/run records its choice for bin/.node). */
+const defaultCacheDir = join(root, "node_modules", ".cache", "procmgr-node");
+
 /**
  * @typedef {object} NodeRuntime
  * @property {string} version   e.g. "24.22.3"
@@ -107,7 +110,7 @@ export async function nodeRuntime({
   version = NODE_RUNTIME_VERSION,
   platform = process.platform,
   arch = process.arch,
-  cacheDir = join(root, "node_modules", ".cache", "procmgr-node"),
+  cacheDir = defaultCacheDir,
   log = (line) => process.stderr.write(`${line}\n`),
 } = {}) {
   const pkg = runtimePackage(version, platform, arch);
@@ -145,6 +148,17 @@ export function atLeast(version, floor) {
   return true;
 }
 
+/** This Node when it is at least the floor, else the pinned LTS (said on stderr). */
+async function workspaceNode() {
+  const own = process.versions.node;
+  if (atLeast(own, NODE_FLOOR_VERSION)) return process.execPath;
+  const lts = await nodeRuntime();
+  process.stderr.write(
+    `node-runtime: this Node is ${own}, older than the ${NODE_FLOOR_VERSION} the workspace needs: using Node ${lts.version} from the npm registry (${lts.node})\n`,
+  );
+  return lts.node;
+}
+
 /** The node binary `which` names: lts, floor, or workspace (see the header). */
 async function chosenNode(which) {
   switch (which) {
@@ -153,15 +167,8 @@ async function chosenNode(which) {
       return (await nodeRuntime()).node;
     case "floor":
       return (await nodeRuntime({ version: NODE_FLOOR_VERSION })).node;
-    case "workspace": {
-      const own = process.versions.node;
-      if (atLeast(own, NODE_FLOOR_VERSION)) return process.execPath;
-      const lts = await nodeRuntime();
-      process.stderr.write(
-        `node-runtime: this Node is ${own}, older than the ${NODE_FLOOR_VERSION} the workspace needs: using Node ${lts.version} from the npm registry (${lts.node})\n`,
-      );
-      return lts.node;
-    }
+    case "workspace":
+      return workspaceNode();
     default:
       throw new Error(`unknown runtime "${which}" (lts, floor or workspace)`);
   }

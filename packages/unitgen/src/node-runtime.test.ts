@@ -4,8 +4,9 @@
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -83,6 +84,35 @@ describe("scripts/node-runtime.mjs", () => {
     const r = await chosen(old, "workspace");
     assert.equal(await versionOf(r.path), `v${lts}`);
     assert.match(r.stderr, new RegExp(`older than the ${floor.replaceAll(".", "\\.")}`));
+  });
+
+  test("bin/ commands run on the Node scripts/run recorded, else on this machine's", async () => {
+    // A copy of bin/ in a tree of its own, whose pm-cli.js says which Node runs it.
+    const tree = await mkdtemp(join(tmpdir(), "pm-bin-"));
+    try {
+      await mkdir(join(tree, "bin"));
+      await mkdir(join(tree, "apps", "cli", "bin"), { recursive: true });
+      for (const f of [".node", "pm-cli"])
+        await copyFile(join(repo, "bin", f), join(tree, "bin", f));
+      await writeFile(
+        join(tree, "apps", "cli", "bin", "pm-cli.js"),
+        "console.log(process.version, process.argv.slice(2).join(' '))\n",
+      );
+      const pmCli = join(tree, "bin", "pm-cli");
+      const onPath = { ...process.env, PATH: `${dirname(process.execPath)}:/usr/bin:/bin` };
+      const before = await exec(pmCli, ["a b", "c"], { env: onPath });
+      assert.equal(before.stdout, `${process.version} a b c\n`);
+      const floorNode = (await chosen(process.execPath, "floor")).path;
+      await mkdir(join(tree, "node_modules", ".cache", "procmgr-node"), { recursive: true });
+      await writeFile(
+        join(tree, "node_modules", ".cache", "procmgr-node", "workspace-node"),
+        `${floorNode}\n`,
+      );
+      const after = await exec(pmCli, ["x"], { env: onPath });
+      assert.equal(after.stdout, `${await versionOf(floorNode)} x\n`);
+    } finally {
+      await rm(tree, { recursive: true, force: true });
+    }
   });
 
   test("an unknown runtime is named", async () => {
