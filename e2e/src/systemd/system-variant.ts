@@ -100,6 +100,31 @@ export function systemVariantSuite(variant: SystemVariant): void {
       assert.match(r.stdout, / 0 changed/, show(r));
     });
 
+    it("another local user can change none of what it installed, nor read its secrets", async () => {
+      // [what, the path it is about (there, so a refusal is the permissions'), the try]
+      const unit = "/etc/systemd/system/dd-procmgrd.service";
+      const config = "/etc/dd-procmgrd/processes.yaml";
+      const token = "/run/dd-procmgrd/dd-procmgrd.token";
+      const tries: [string, string, string][] = [
+        ["write the unit", unit, `echo >> ${unit}`],
+        ["write the daemon's executable", "/usr/bin/dd-procmgrd", "echo >> /usr/bin/dd-procmgrd"],
+        ["write the CLI", "/usr/bin/dd-procmgr-cli", "echo >> /usr/bin/dd-procmgr-cli"],
+        ["write processes.yaml", config, `echo >> ${config}`],
+        ["read the API token", token, `cat ${token}`],
+        ...["/var/lib/dd-procmgrd", "/run/dd-procmgrd", "/etc/dd-procmgrd"].map(
+          (dir): [string, string, string] => [`plant a file in ${dir}`, dir, `echo > ${dir}/x`],
+        ),
+      ];
+      if (variant === "capability")
+        tries.push(["read processes.yaml (0640)", config, `cat ${config}`]);
+      for (const [what, path, script] of tries) {
+        const there = await sb.exec(["test", "-e", path]);
+        assert.equal(there.code, 0, `${path} missing: the try would prove nothing`);
+        const r = await sb.execAs("nobody", ["sh", "-c", script]);
+        assert.notEqual(r.code, 0, `${what}: allowed (${show(r)})`);
+      }
+    });
+
     it("journal shows the start line with the bind address", async () => {
       const r = await sb.exec(["journalctl", "-u", "dd-procmgrd", "--no-pager"]);
       assert.match(r.stdout, /Starting Process Manager/, show(r));
