@@ -187,9 +187,13 @@ describe("ProcessManager handlers (in-memory transport, real supervisor)", () =>
     assert.deepEqual([...up.updatedFields].sort(), ["restart", "restart_sec"]);
     assert.equal(up.processRestarted, false);
     assert.equal((await admin.describe({ id: "sleeper" })).spec?.restartSec, 7);
-    const usage = await anon.getResourceUsage({ id: "sleeper" });
+    // Running from its spawn on, it enters its cgroups (one tree after the other on a hybrid
+    // host) in its first milliseconds: until then the memory controller has counted nothing.
+    const usage = await until("the sleeper's memory counted", async () => {
+      const u = await anon.getResourceUsage({ id: "sleeper" });
+      return u.memoryRssBytes > 0n ? u : undefined;
+    });
     assert.ok(usage.processCount >= 1);
-    assert.ok(usage.memoryRssBytes > 0n);
     assert.notEqual(usage.source, UsageSource.UNSPECIFIED);
     const described = (await anon.describe({ id: "sleeper" })).process;
     assert.notEqual(described?.enforcement?.tracking ?? "", "", "it says how it is tracked");
