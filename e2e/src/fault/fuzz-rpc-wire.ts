@@ -132,6 +132,28 @@ export class H2Sessions {
   }
 }
 
+/** HTTP/2's error codes (RFC 9113, section 7), by value. */
+const h2Errors = [
+  "NO_ERROR",
+  "PROTOCOL_ERROR",
+  "INTERNAL_ERROR",
+  "FLOW_CONTROL_ERROR",
+  "SETTINGS_TIMEOUT",
+  "STREAM_CLOSED",
+  "FRAME_SIZE_ERROR",
+  "REFUSED_STREAM",
+  "CANCEL",
+  "COMPRESSION_ERROR",
+  "CONNECT_ERROR",
+  "ENHANCE_YOUR_CALM",
+  "INADEQUATE_SECURITY",
+  "HTTP_1_1_REQUIRED",
+];
+
+function h2ErrorName(code: number | undefined): string {
+  return code === undefined ? "no code" : (h2Errors[code] ?? `code ${code}`);
+}
+
 /** One request as a stream of an HTTP/2 session. */
 export function sendH2(
   sessions: H2Sessions,
@@ -158,8 +180,11 @@ export function sendH2(
     c.trailers = flat(h);
     c.finish();
   });
-  stream.on("end", () => c.finish());
-  stream.on("close", () => c.finish({ error: `stream closed (code ${stream.rstCode})` }));
+  // Ended without a response: the reset's code, which comes with "close", says why.
+  stream.on("end", () => {
+    if (c.status !== undefined) c.finish();
+  });
+  stream.on("close", () => c.finish({ error: `stream closed (${h2ErrorName(stream.rstCode)})` }));
   stream.on("error", (e) => c.finish({ error: e.message }));
   stream.end(req.body);
   return c.done.finally(() => {
