@@ -5,7 +5,7 @@
  */
 import { fromBinary, fromJson } from "@bufbuild/protobuf";
 import type { FuzzRequest } from "./fuzz-rpc-requests.js";
-import type { WireResponse } from "./fuzz-rpc-wire.js";
+import { h2ErrorName, type WireResponse } from "./fuzz-rpc-wire.js";
 
 export interface Answer {
   /** "ok", a code name ("invalid_argument"), "http 415", "stream open". */
@@ -146,21 +146,6 @@ export function createdName(req: FuzzRequest, res: WireResponse): string | undef
   }
 }
 
-const h2Errors = [
-  "NO_ERROR",
-  "PROTOCOL_ERROR",
-  "INTERNAL_ERROR",
-  "FLOW_CONTROL_ERROR",
-  "SETTINGS_TIMEOUT",
-  "STREAM_CLOSED",
-  "FRAME_SIZE_ERROR",
-  "REFUSED_STREAM",
-  "CANCEL",
-  "COMPRESSION_ERROR",
-  "CONNECT_ERROR",
-  "ENHANCE_YOUR_CALM",
-];
-
 /** What came back to raw bytes: an HTTP/1.1 status, an HTTP/2 GOAWAY's code, or nothing. */
 export function rawAnswer(bytes: Buffer): string {
   const text = bytes.subarray(0, 16).toString("latin1");
@@ -168,7 +153,7 @@ export function rawAnswer(bytes: Buffer): string {
   for (let at = 0; at + 9 <= bytes.length; ) {
     const len = bytes.readUIntBE(at, 3);
     if (bytes[at + 3] === 7 && at + 17 <= bytes.length) {
-      return `h2 GOAWAY ${h2Errors[bytes.readUInt32BE(at + 13)] ?? "?"}`;
+      return `h2 GOAWAY ${h2ErrorName(bytes.readUInt32BE(at + 13))}`;
     }
     at += 9 + len;
   }

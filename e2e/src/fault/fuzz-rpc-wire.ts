@@ -150,7 +150,8 @@ const h2Errors = [
   "HTTP_1_1_REQUIRED",
 ];
 
-function h2ErrorName(code: number | undefined): string {
+/** The name of an HTTP/2 error code (a reset's, a GOAWAY's). */
+export function h2ErrorName(code: number | undefined): string {
   return code === undefined ? "no code" : (h2Errors[code] ?? `code ${code}`);
 }
 
