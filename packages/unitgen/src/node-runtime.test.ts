@@ -8,24 +8,26 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 
 const exec = promisify(execFile);
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const script = join(repo, "scripts", "node-runtime.mjs");
 
-interface Pins {
-  readonly lts: string;
-  readonly floor: string;
+/** What the script exports (it is plain JavaScript: typed here). */
+interface NodeRuntimeModule {
+  readonly NODE_RUNTIME_VERSION: string;
+  readonly NODE_FLOOR_VERSION: string;
+  atLeast(version: string, floor: string): boolean;
 }
 
-async function pins(): Promise<Pins> {
-  const text = await readFile(script, "utf8");
-  const lts = text.match(/NODE_RUNTIME_VERSION = "([\d.]+)"/)?.[1];
-  const floor = text.match(/NODE_FLOOR_VERSION = "([\d.]+)"/)?.[1];
-  assert.ok(lts !== undefined && floor !== undefined, "both pins in scripts/node-runtime.mjs");
-  return { lts, floor };
+const runtimeModule = (): Promise<NodeRuntimeModule> =>
+  import(pathToFileURL(script).href) as Promise<NodeRuntimeModule>;
+
+async function pins(): Promise<{ lts: string; floor: string }> {
+  const m = await runtimeModule();
+  return { lts: m.NODE_RUNTIME_VERSION, floor: m.NODE_FLOOR_VERSION };
 }
 
 /** The node binary `node-runtime.mjs <which>` prints, run by `node`. */
@@ -36,14 +38,6 @@ async function chosen(node: string, which: string): Promise<{ path: string; stde
 
 async function versionOf(node: string): Promise<string> {
   return (await exec(node, ["--version"])).stdout.trim();
-}
-
-/** Whether "vA.B.C" is older than "X.Y.Z". */
-function older(version: string, than: string): boolean {
-  const a = version.slice(1).split(".").map(Number);
-  const b = than.split(".").map(Number);
-  const i = a.findIndex((n, k) => n !== b[k]);
-  return i !== -1 && (a[i] ?? 0) < (b[i] ?? 0);
 }
 
 describe("scripts/node-runtime.mjs", () => {
@@ -77,7 +71,8 @@ describe("scripts/node-runtime.mjs", () => {
     const { lts, floor } = await pins();
     // Debian's own node, when the machine has one older than the floor (this CI's has 20).
     const old = "/usr/bin/node";
-    if (!existsSync(old) || !older(await versionOf(old), floor)) {
+    const { atLeast } = await runtimeModule();
+    if (!existsSync(old) || atLeast((await versionOf(old)).slice(1), floor)) {
       t.skip(`no Node older than ${floor} at ${old}`);
       return;
     }
