@@ -14,6 +14,7 @@ import type { DaemonSettings } from "@procmgr/config";
 import { Supervisor } from "@procmgr/core";
 import {
   createProcessManagerConnection,
+  EventType,
   type ProcessManagerConnection,
   ProcessState,
 } from "@procmgr/rpc";
@@ -258,6 +259,30 @@ describe("Daemon on a real unix socket and TCP port 0", () => {
       await readFile(join(daemon.settings.stateDir, "processes.json"), "utf8"),
     ) as { processes: { name: string }[] };
     assert.deepEqual(saved.processes.map((p) => p.name).sort(), ["viatcp", "viaunix"]);
+  });
+
+  test("an applied reload is an event for calls watching every process, not for a filtered one", async () => {
+    const abort = new AbortController();
+    const firstOf = async (ids: string[]) => {
+      for await (const ev of unix.client.watchEvents({ ids }, { signal: abort.signal })) return ev;
+      return undefined;
+    };
+    const all = firstOf([]);
+    const filtered = firstOf(["viaunix"]);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await unix.client.reloadConfig({ dryRun: true });
+      await unix.client.reloadConfig({});
+      const ev = await all;
+      assert.equal(ev?.type, EventType.CONFIG_RELOADED);
+      assert.match(ev?.message ?? "", /^added=\d+ removed=\d+ changed=\d+ unchanged=\d+$/);
+      // The filtered call heard nothing: its first event is the restart below.
+      await unix.client.restart({ id: "viaunix" });
+      assert.equal((await filtered)?.processName, "viaunix");
+    } finally {
+      abort.abort();
+      await Promise.allSettled([all, filtered]);
+    }
   });
 
   test("30 calls in flight are no listener leak (no MaxListenersExceededWarning)", async () => {

@@ -1,4 +1,4 @@
-import { EventEmitter, setMaxListeners } from "node:events";
+import { setMaxListeners } from "node:events";
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
@@ -50,7 +50,6 @@ export class Daemon {
   readonly startedAt = new Date();
   private readonly log: Logger;
   private readonly store: ProcessStore;
-  private readonly events = new EventEmitter();
   /**
    * Aborted when the daemon stops. connect-node links every call in flight to it (one listener
    * per call, removed when the call ends), so more than ten calls at once are normal, not the
@@ -60,6 +59,8 @@ export class Daemon {
   /** grpc.health.v1: NOT_SERVING until ready, SERVING, NOT_SERVING from the start of stop(). */
   readonly health = new DaemonHealth([ProcessManager.typeName]);
   private readonly api: ApiServer;
+  /** The supervisor's events and the reloads, for every WatchEvents call. */
+  private readonly eventFeed: EventFeed;
   private metricsServer: Server | undefined;
   private isReady = false;
   private resolveReady!: () => void;
@@ -81,6 +82,7 @@ export class Daemon {
     this.settings = options.settings;
     this.log = options.logger;
     this.supervisor = options.supervisor;
+    this.eventFeed = new EventFeed(this.supervisor);
     this.store = new ProcessStore(join(this.settings.stateDir, "processes.json"));
     this.readyPromise = new Promise((resolve) => {
       this.resolveReady = resolve;
@@ -93,10 +95,7 @@ export class Daemon {
         reload: (o) => this.reload(o),
         status: () => this.status(),
         ready: this.readyPromise,
-        eventFeed: new EventFeed(this.supervisor, (l) => {
-          this.events.on("reloaded", l);
-          return () => this.events.off("reloaded", l);
-        }),
+        eventFeed: this.eventFeed,
         persisted: () => this.persisted(),
       },
       health: this.health,
@@ -315,7 +314,7 @@ export class Daemon {
       wait: false,
     });
     this.logDiff(diff, options.dryRun);
-    if (!options.dryRun) this.events.emit("reloaded", diff);
+    if (!options.dryRun) this.eventFeed.reloaded(diff);
     return diff;
   }
 

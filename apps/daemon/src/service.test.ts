@@ -71,7 +71,7 @@ function clientFor(sup: SupervisorApi, withToken: boolean): Client<typeof Proces
         stateDir: "/tmp",
       }),
       ready: Promise.resolve(),
-      eventFeed: new EventFeed(sup, () => () => {}),
+      eventFeed: new EventFeed(sup),
       persisted: async () => {},
     }),
     {

@@ -30,10 +30,7 @@ export class EventFeed {
   private readonly watchers = new Set<Watcher>();
   private detach: (() => void) | undefined;
 
-  constructor(
-    private readonly supervisor: SupervisorApi,
-    private readonly onReloaded: (listener: (diff: ConfigDiff) => void) => () => void,
-  ) {}
+  constructor(private readonly supervisor: SupervisorApi) {}
 
   /** `watch` hears every event from now on, until the returned function is called. */
   subscribe(watch: Watcher): () => void {
@@ -48,25 +45,28 @@ export class EventFeed {
     };
   }
 
+  /** The daemon applied a reload (not a dry run): every call watching hears of it. */
+  reloaded(diff: ConfigDiff): void {
+    if (this.watchers.size === 0) return;
+    this.send(
+      create(WatchEventsResponseSchema, {
+        time: timestampNow(),
+        type: EventType.CONFIG_RELOADED,
+        message: `added=${diff.added.length} removed=${diff.removed.length} changed=${diff.changed.length} unchanged=${diff.unchanged.length}`,
+      }),
+    );
+  }
+
+  private send(ev: WatchEventsResponse): void {
+    for (const watch of this.watchers) watch(ev);
+  }
+
   private attach(): () => void {
-    const send = (ev: WatchEventsResponse) => {
-      for (const watch of this.watchers) watch(ev);
-    };
-    const listeners = eventListeners(send);
+    const listeners = eventListeners((ev) => this.send(ev));
     for (const [e, l] of Object.entries(listeners)) {
       this.supervisor.on(e as keyof SupervisorEvents, l as never);
     }
-    const offReloaded = this.onReloaded((diff) =>
-      send(
-        create(WatchEventsResponseSchema, {
-          time: timestampNow(),
-          type: EventType.CONFIG_RELOADED,
-          message: `added=${diff.added.length} removed=${diff.removed.length} changed=${diff.changed.length} unchanged=${diff.unchanged.length}`,
-        }),
-      ),
-    );
     return () => {
-      offReloaded();
       for (const [e, l] of Object.entries(listeners)) {
         this.supervisor.off(e as keyof SupervisorEvents, l as never);
       }
