@@ -239,7 +239,15 @@ describe("dd-procmgrd: socket activation (sockets:, start_on_connect)", {
     await flow.answeredBy(next);
     const { total, failed } = await flow.stop();
     t.diagnostic(`crash: ${total} requests, ${failed.length} failed`);
-    assert.deepEqual(failed, []);
+    // The one request the killed program had accepted and not answered yet dies with it (an
+    // empty answer or a reset: SIGKILL leaves it no time); none may be refused or lost beside it.
+    const isCut = (a: string) => a === "" || a === "error ECONNRESET";
+    const cut = failed.filter(isCut);
+    assert.ok(cut.length <= 1, `more than the request in flight cut: ${cut.length}`);
+    assert.deepEqual(
+      failed.filter((a) => !isCut(a)),
+      [],
+    );
   });
 
   test("reload-config: unchanged keeps web's pid, a changed env restarts it; none refused", async (t) => {
